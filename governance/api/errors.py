@@ -1,0 +1,43 @@
+"""One exception handler: every API error is JSON with at least a `detail` string."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from governance.errors import ApplicationError
+
+
+def _summarize(data: Any) -> str:
+    if isinstance(data, dict):
+        return "Invalid input: " + ", ".join(str(key) for key in data) + "."
+    if isinstance(data, list) and data:
+        return str(data[0])
+    return "Invalid input."
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        return Response({"detail": exc.detail, **exc.extra}, status=exc.status_code)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        if isinstance(response.data, list):
+            response.data = {"detail": _summarize(response.data), "non_field_errors": response.data}
+        elif isinstance(response.data, dict) and "detail" not in response.data:
+            response.data["detail"] = _summarize(response.data)
+    if response.status_code == status.HTTP_401_UNAUTHORIZED and not response.has_header(
+        "WWW-Authenticate"
+    ):
+        response["WWW-Authenticate"] = 'Token realm="api"'
+    return response

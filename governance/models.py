@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from governance.audit_context import Origin
+from governance.history import governed_history
+from governance.roles import Role
+
+
+class RiskTier(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class ApprovalPolicy(models.Model):
+    """How many approvals, and from which roles, a promotion of a model of this tier needs."""
+
+    SIGNING_ROLES = (Role.VALIDATOR, Role.BOARD, Role.COMPLIANCE)
+
+    risk_tier = models.CharField(max_length=16, choices=RiskTier.choices, unique=True)
+    required_approvals = models.PositiveSmallIntegerField(
+        help_text="Valid approvals needed before a promotion may execute."
+    )
+    required_roles = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Roles that must each be among the approvers, e.g. ["validator"].',
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = governed_history()
+
+    class Meta:
+        ordering = ["risk_tier"]
+        verbose_name_plural = "approval policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(required_approvals__gte=1), name="policy_needs_an_approval"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_risk_tier_display()} risk: {self.required_approvals} approval(s)"
+
+    def clean(self) -> None:
+        roles = self.required_roles
+        signing = {role.value for role in self.SIGNING_ROLES}
+        if not isinstance(roles, list) or any(role not in signing for role in roles):
+            raise ValidationError(
+                {"required_roles": f"A list of signing roles: {', '.join(sorted(signing))}."}
+            )
+        if len(set(roles)) != len(roles):
+            raise ValidationError({"required_roles": "Each role at most once."})
+        if self.required_approvals is not None and self.required_approvals < len(roles):
+            raise ValidationError(
+                {"required_approvals": "Must be at least the number of required roles."}
+            )
+
+
+class AuditEvent(models.Model):
+    """One governance action, chained to the previous one by hash so tampering shows.
+
+    Rows are only ever appended (see governance.services.audit_record); `hash` covers the
+    row's content and the previous row's hash.
+    """
+
+    sequence = models.PositiveBigIntegerField(unique=True)
+    occurred_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_username = models.CharField(max_length=150, blank=True)
+    origin = models.CharField(max_length=16, choices=Origin.choices)
+    action = models.CharField(max_length=64, db_index=True)
+    object_type = models.CharField(max_length=64, db_index=True)
+    object_id = models.CharField(max_length=64, db_index=True)
+    data = models.JSONField(default=dict)
+    previous_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-sequence"]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.action} {self.object_type}:{self.object_id}"
+
+
+class AuditChainHead(models.Model):
+    """A single row locked while appending, so concurrent appends form one chain."""
+
+    last_sequence = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)

@@ -1,0 +1,103 @@
+"""The roles of the contract, what each may do, and how to ask.
+
+A role is a Django group of the same name. What a role may do is a set of capabilities;
+services ask `user_can(user, Capability.X)` and nothing else decides it.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import models
+
+
+class Role(models.TextChoices):
+    DATA_SCIENTIST = "data_scientist", "Data scientist"
+    VALIDATOR = "validator", "Validator"
+    BOARD = "board", "Review-board member"
+    COMPLIANCE = "compliance", "Compliance officer"
+    CI = "ci", "CI pipeline"
+
+
+class Capability(models.TextChoices):
+    READ = "read", "Read the registry"
+    REGISTER = "register", "Register models and versions"
+    REQUEST_PROMOTION = "request_promotion", "Request promotions"
+    EXECUTE_PROMOTION = "execute_promotion", "Execute approved promotions"
+    SIGN_OFF = "sign_off", "Sign off promotion requests"
+    ROLLBACK = "rollback", "Roll back deployments"
+    MANAGE_INCIDENTS = "manage_incidents", "Manage incidents"
+    LOG_PREDICTIONS = "log_predictions", "Log predictions and ground truth"
+    USE_ADMIN = "use_admin", "Use the admin"
+
+
+ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
+    Role.DATA_SCIENTIST: frozenset(
+        {
+            Capability.READ,
+            Capability.REGISTER,
+            Capability.REQUEST_PROMOTION,
+            Capability.EXECUTE_PROMOTION,
+            Capability.ROLLBACK,
+        }
+    ),
+    Role.VALIDATOR: frozenset({Capability.READ, Capability.SIGN_OFF}),
+    Role.BOARD: frozenset({Capability.READ, Capability.SIGN_OFF}),
+    Role.COMPLIANCE: frozenset(
+        {
+            Capability.READ,
+            Capability.SIGN_OFF,
+            Capability.MANAGE_INCIDENTS,
+            Capability.ROLLBACK,
+            Capability.USE_ADMIN,
+        }
+    ),
+    Role.CI: frozenset(
+        {
+            Capability.READ,
+            Capability.REGISTER,
+            Capability.REQUEST_PROMOTION,
+            Capability.EXECUTE_PROMOTION,
+            Capability.LOG_PREDICTIONS,
+        }
+    ),
+}
+
+# Django model permissions each role's group carries, for the admin. Compliance officers
+# see everything and edit approval policies; every other change goes through services.
+ROLE_MODEL_PERMISSIONS: dict[Role, tuple[str, ...]] = {
+    Role.COMPLIANCE: (
+        "view_*",
+        "governance.change_approvalpolicy",
+    ),
+}
+
+_CACHE_ATTR = "_governance_roles"
+
+
+def user_roles(user: AbstractBaseUser | AnonymousUser | None) -> frozenset[Role]:
+    """The user's roles, read once per user object."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return frozenset()
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is None:
+        names = set(user.groups.values_list("name", flat=True))
+        cached = frozenset(role for role in Role if role.value in names)
+        setattr(user, _CACHE_ATTR, cached)
+    return cached
+
+
+def forget_roles(user: AbstractBaseUser) -> None:
+    """Drop the per-object cache after the user's groups changed."""
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def user_capabilities(user: AbstractBaseUser | AnonymousUser | None) -> frozenset[Capability]:
+    caps: set[Capability] = set()
+    for role in user_roles(user):
+        caps |= ROLE_CAPABILITIES[role]
+    return frozenset(caps)
+
+
+def user_can(user: AbstractBaseUser | AnonymousUser | None, capability: Capability) -> bool:
+    return capability in user_capabilities(user)

@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, Group, Permission
+from django.db import transaction
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from governance.audit_context import current_audit_context
+from governance.errors import InvalidInput, NotAllowed
+from governance.models import ApprovalPolicy, AuditChainHead, AuditEvent, RiskTier
+from governance.roles import ROLE_MODEL_PERMISSIONS, Capability, Role, forget_roles, user_can
+
+DEFAULT_POLICIES: dict[str, tuple[int, list[str]]] = {
+    RiskTier.LOW: (1, []),
+    RiskTier.MEDIUM: (2, [Role.VALIDATOR.value]),
+    RiskTier.HIGH: (3, [Role.VALIDATOR.value, Role.COMPLIANCE.value]),
+}
+
+GOVERNANCE_APPS = ("governance", "models_registry", "monitoring", "reviews")
+
+
+def _permissions_for(patterns: tuple[str, ...]) -> list[Permission]:
+    found: list[Permission] = []
+    for pattern in patterns:
+        if pattern == "view_*":
+            found += Permission.objects.filter(
+                codename__startswith="view_", content_type__app_label__in=GOVERNANCE_APPS
+            )
+        else:
+            app_label, codename = pattern.split(".")
+            found += Permission.objects.filter(codename=codename, content_type__app_label=app_label)
+    return found
+
+
+def role_groups_sync() -> None:
+    """One group per role, with the admin permissions that role carries; default policies."""
+    for role in Role:
+        group, _ = Group.objects.get_or_create(name=role.value)
+        group.permissions.set(_permissions_for(ROLE_MODEL_PERMISSIONS.get(role, ())))
+    for tier, (approvals, roles) in DEFAULT_POLICIES.items():
+        ApprovalPolicy.objects.get_or_create(
+            risk_tier=tier, defaults={"required_approvals": approvals, "required_roles": roles}
+        )
+
+
+@transaction.atomic
+def user_set_roles(
+    *, username: str, roles: list[str], password: str | None = None
+) -> tuple[AbstractBaseUser, bool]:
+    """Create the user or replace its roles. Returns (user, created)."""
+    unknown = sorted(set(roles) - set(Role.values))
+    if unknown:
+        raise InvalidInput(
+            f"Unknown role(s): {', '.join(unknown)}. Roles: {', '.join(Role.values)}"
+        )
+    if not roles:
+        raise InvalidInput("Give at least one role.")
+    role_groups_sync()
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(username=username)
+    if password:
+        user.set_password(password)
+    elif created:
+        user.set_unusable_password()
+    user.is_staff = Role.COMPLIANCE.value in roles or user.is_superuser
+    user.save()
+    user.groups.set(Group.objects.filter(name__in=roles))
+    forget_roles(user)
+    return user, created
+
+
+def user_token(*, user: AbstractBaseUser) -> str:
+    token, _ = Token.objects.get_or_create(user=user)
+    return token.key
+
+
+def require(user: Any, capability: Capability, action: str) -> None:
+    """Raise NotAllowed unless the user's roles include `capability`."""
+    if not user_can(user, capability):
+        raise NotAllowed(f"Your roles do not allow you to {action}.")
+
+
+def policy_for_tier(tier: str) -> ApprovalPolicy:
+    policy = ApprovalPolicy.objects.filter(risk_tier=tier).first()
+    if policy is None:
+        approvals, roles = DEFAULT_POLICIES[RiskTier(tier)]
+        policy = ApprovalPolicy(risk_tier=tier, required_approvals=approvals, required_roles=roles)
+    return policy
+
+
+def canonical_json(data: Any) -> str:
+    """The one serialization that hashes are computed over."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _audit_hash(previous_hash: str, payload: dict[str, Any]) -> str:
+    return sha256_hex(previous_hash + canonical_json(payload))
+
+
+def _audit_payload(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "sequence": event.sequence,
+        "occurred_at": event.occurred_at.isoformat(),
+        "actor": event.actor_username,
+        "origin": event.origin,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "data": event.data,
+    }
+
+
+@transaction.atomic
+def audit_record(
+    *,
+    action: str,
+    object_type: str,
+    object_id: Any,
+    data: dict[str, Any] | None = None,
+    actor: Any = None,
+) -> AuditEvent:
+    """Append one event to the tamper-evident audit chain (inside the caller's transaction)."""
+    context = current_audit_context()
+    actor = actor if actor is not None else context.acting_user()
+    head, _ = AuditChainHead.objects.get_or_create(pk=1)
+    head = AuditChainHead.objects.select_for_update().get(pk=1)
+    event = AuditEvent(
+        sequence=head.last_sequence + 1,
+        occurred_at=timezone.now(),
+        actor=actor,
+        actor_username=getattr(actor, "username", "") or "",
+        origin=context.origin,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        data=json.loads(canonical_json(data or {})),
+        previous_hash=head.last_hash,
+    )
+    event.hash = _audit_hash(head.last_hash, _audit_payload(event))
+    event.save()
+    head.last_sequence = event.sequence
+    head.last_hash = event.hash
+    head.save(update_fields=["last_sequence", "last_hash"])
+    return event
+
+
+def audit_chain_verify() -> list[int]:
+    """Sequences of events whose hash does not match their content or chain; [] if intact."""
+    broken: list[int] = []
+    previous_hash = "0" * 64
+    for event in AuditEvent.objects.order_by("sequence").iterator():
+        expected = _audit_hash(previous_hash, _audit_payload(event))
+        if event.previous_hash != previous_hash or event.hash != expected:
+            broken.append(event.sequence)
+        previous_hash = event.hash
+    return broken

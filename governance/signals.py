@@ -1,0 +1,28 @@
+"""Hooks: history rows get their origin; role groups exist after every migrate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.signals import post_migrate
+from django.dispatch import receiver
+from simple_history.signals import pre_create_historical_record
+
+from governance.audit_context import current_audit_context
+
+
+@receiver(pre_create_historical_record)
+def record_history_origin(sender: Any, history_instance: Any, **kwargs: Any) -> None:
+    if hasattr(history_instance, "history_origin"):
+        history_instance.history_origin = current_audit_context().origin
+
+
+@receiver(post_migrate)
+def ensure_role_groups(sender: Any, **kwargs: Any) -> None:
+    from governance.services import GOVERNANCE_APPS, role_groups_sync
+
+    # Permissions of each app exist only after its own post_migrate, so sync after each.
+    if getattr(sender, "name", None) not in GOVERNANCE_APPS:
+        return
+
+    role_groups_sync()

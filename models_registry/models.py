@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator
+from django.db import models
+
+from governance.history import governed_history
+from governance.models import RiskTier
+
+
+class RegisteredModel(models.Model):
+    """A model the company runs or plans to run, addressed by its unique slug `name`."""
+
+    name = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_models"
+    )
+    risk_tier = models.CharField(max_length=16, choices=RiskTier.choices)
+    intended_use = models.TextField(blank=True)
+    out_of_scope_uses = models.TextField(blank=True)
+    protected_attributes = models.JSONField(default=list, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    canary_traffic = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(100)],
+        help_text="Share of predict traffic (percent) routed to the canary version.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = governed_history()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(canary_traffic__lte=100), name="canary_traffic_is_a_percentage"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ModelVersion(models.Model):
+    """One trained version of a model; numbered 1, 2, 3 ... per model."""
+
+    class Stage(models.TextChoices):
+        CANDIDATE = "candidate", "Candidate"
+        CANARY = "canary", "Canary"
+        PRODUCTION = "production", "Production"
+        ARCHIVED = "archived", "Archived"
+        REJECTED = "rejected", "Rejected"
+
+    class CardStatus(models.TextChoices):
+        PENDING = "pending", "Pending"
+        READY = "ready", "Ready"
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="versions")
+    version = models.PositiveIntegerField()
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.CANDIDATE)
+    metrics = models.JSONField(default=dict, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    mlflow_run_id = models.CharField(max_length=64, blank=True)
+    artifact_uri = models.CharField(max_length=500, blank=True)
+    git_commit = models.CharField(max_length=64, blank=True)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="registered_versions"
+    )
+    registered_at = models.DateTimeField(auto_now_add=True)
+    card_status = models.CharField(
+        max_length=16, choices=CardStatus.choices, default=CardStatus.PENDING
+    )
+    card_hash = models.CharField(max_length=64, blank=True)
+
+    history = governed_history()
+
+    class Meta:
+        ordering = ["model__name", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "version"], name="version_number_per_model"),
+            models.UniqueConstraint(
+                fields=["model"],
+                condition=models.Q(stage="production"),
+                name="one_production_version_per_model",
+            ),
+            models.UniqueConstraint(
+                fields=["model"],
+                condition=models.Q(stage="canary"),
+                name="one_canary_version_per_model",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model.name} v{self.version}"
+
+
+class ModelCardRevision(models.Model):
+    """One immutable revision of a version's model card; the latest one's hash is signed."""
+
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="card_revisions"
+    )
+    revision = models.PositiveIntegerField()
+    content = models.JSONField()
+    content_hash = models.CharField(max_length=64)
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["model_version", "-revision"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_version", "revision"], name="card_revision_number_per_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_version} card r{self.revision}"
+
+
+class DeploymentEvent(models.Model):
+    """Append-only log of what went to production or canary, and what was taken back."""
+
+    class Kind(models.TextChoices):
+        PROMOTED = "promoted", "Promoted to production"
+        CANARY_STARTED = "canary_started", "Canary started"
+        CANARY_PROMOTED = "canary_promoted", "Canary promoted to production"
+        CANARY_STOPPED = "canary_stopped", "Canary stopped"
+        ROLLED_BACK = "rolled_back", "Rolled back"
+
+    model = models.ForeignKey(
+        RegisteredModel, on_delete=models.PROTECT, related_name="deployment_events"
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    previous_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    reference = models.CharField(
+        max_length=100, blank=True, help_text="What caused it, e.g. promotion-request:12."
+    )
+    canary_traffic = models.PositiveSmallIntegerField(default=0)
+    occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.model.name}: {self.get_kind_display()} v{self.version.version}"

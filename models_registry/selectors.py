@@ -1,0 +1,54 @@
+"""Reads shared by the API, pages and tasks."""
+
+from __future__ import annotations
+
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from governance.errors import NotFound
+from models_registry.models import DeploymentEvent, ModelVersion, RegisteredModel
+
+
+def _stage_version(stage: str) -> Subquery:
+    return Subquery(
+        ModelVersion.objects.filter(model=OuterRef("pk"), stage=stage).values("version")[:1]
+    )
+
+
+def model_list() -> QuerySet[RegisteredModel]:
+    """Models with their production and canary version numbers annotated."""
+    return RegisteredModel.objects.select_related("owner").annotate(
+        production_version_number=_stage_version(ModelVersion.Stage.PRODUCTION),
+        canary_version_number=_stage_version(ModelVersion.Stage.CANARY),
+    )
+
+
+def model_get(*, name: str) -> RegisteredModel:
+    try:
+        return model_list().get(name=name)
+    except RegisteredModel.DoesNotExist:
+        raise NotFound(f"No model named '{name}'.") from None
+
+
+def version_list(*, model: RegisteredModel) -> QuerySet[ModelVersion]:
+    return ModelVersion.objects.filter(model=model).select_related("model", "registered_by")
+
+
+def version_get(*, model_name: str, version: int) -> ModelVersion:
+    try:
+        return ModelVersion.objects.select_related("model__owner", "registered_by").get(
+            model__name=model_name, version=version
+        )
+    except ModelVersion.DoesNotExist:
+        if not RegisteredModel.objects.filter(name=model_name).exists():
+            raise NotFound(f"No model named '{model_name}'.") from None
+        raise NotFound(f"{model_name} has no version {version}.") from None
+
+
+def deployment_events(*, model: RegisteredModel) -> QuerySet[DeploymentEvent]:
+    return DeploymentEvent.objects.filter(model=model).select_related(
+        "version", "previous_version", "actor"
+    )
+
+
+def card_latest(*, version: ModelVersion):
+    return version.card_revisions.order_by("-revision").first()

@@ -1,0 +1,1 @@
+"""Monitoring: drift, performance, fairness, alerts and incidents (built in later issues)."""

@@ -1,0 +1,18 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from reviews.api.views import PromotionRequestViewSet, VersionPromotionRequestViewSet
+
+router = SimpleRouter()
+router.register("promotion-requests", PromotionRequestViewSet, basename="promotion-request")
+
+version_requests = VersionPromotionRequestViewSet.as_view({"get": "list", "post": "create"})
+
+urlpatterns = [
+    *router.urls,
+    path(
+        "models/<slug:model_name>/versions/<int:version>/promotion-requests/",
+        version_requests,
+        name="version-promotion-requests",
+    ),
+]

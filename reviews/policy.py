@@ -1,0 +1,92 @@
+"""The approval rule: does a request's set of sign-offs satisfy its model's policy?
+
+This is the only place that answers it; services, pages, API and admin all ask here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from governance.models import ApprovalPolicy
+from governance.roles import Role
+from governance.services import policy_for_tier
+from reviews.models import PromotionRequest, SignOff
+
+
+def is_stale(sign_off: SignOff, current_card_hash: str) -> bool:
+    """A sign-off counts only for the card it was given on."""
+    return sign_off.card_hash != current_card_hash
+
+
+def _assign_roles(roles: Sequence[str], approvals: Sequence[SignOff]) -> list[str]:
+    """Required roles that cannot each be covered by a *different* approver.
+
+    One person holding two roles does not satisfy two role requirements; this is a small
+    bipartite matching (roles x approvers), solved by augmenting paths.
+    """
+    match: dict[int, str] = {}  # approver index -> role it covers
+
+    def place(role: str, seen: set[int]) -> bool:
+        for index, sign_off in enumerate(approvals):
+            if role in sign_off.signer_roles and index not in seen:
+                seen.add(index)
+                if index not in match or place(match[index], seen):
+                    match[index] = role
+                    return True
+        return False
+
+    return [role for role in roles if not place(role, set())]
+
+
+@dataclass(frozen=True)
+class PolicyOutcome:
+    policy: ApprovalPolicy
+    valid_approvals: list[SignOff] = field(default_factory=list)
+    stale: list[SignOff] = field(default_factory=list)
+    rejections: list[SignOff] = field(default_factory=list)
+    missing_approvals: int = 0
+    missing_roles: list[str] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> bool:
+        return bool(self.rejections)
+
+    @property
+    def satisfied(self) -> bool:
+        return not self.rejected and self.missing_approvals == 0 and not self.missing_roles
+
+    def summary(self) -> str:
+        if self.rejected:
+            return "Rejected by " + ", ".join(s.signer.username for s in self.rejections) + "."
+        if self.satisfied:
+            return "Approved: the policy is satisfied."
+        parts = []
+        if self.missing_approvals:
+            noun = "approval" if self.missing_approvals == 1 else "approvals"
+            parts.append(f"{self.missing_approvals} more {noun}")
+        if self.missing_roles:
+            labels = [Role(role).label.lower() for role in self.missing_roles]
+            parts.append("one from each of: " + ", ".join(labels))
+        return "Needs " + ", including ".join(parts) + "."
+
+
+def policy_evaluate(
+    request: PromotionRequest, sign_offs: Iterable[SignOff] | None = None
+) -> PolicyOutcome:
+    """Evaluate the request against the current policy of its model's risk tier."""
+    version = request.model_version
+    policy = policy_for_tier(version.model.risk_tier)
+    sign_offs = list(request.sign_offs.select_related("signer") if sign_offs is None else sign_offs)
+    rejections = [s for s in sign_offs if s.decision == SignOff.Decision.REJECT]
+    approvals = [s for s in sign_offs if s.decision == SignOff.Decision.APPROVE]
+    stale = [s for s in approvals if is_stale(s, version.card_hash)]
+    valid = [s for s in approvals if not is_stale(s, version.card_hash)]
+    return PolicyOutcome(
+        policy=policy,
+        valid_approvals=valid,
+        stale=stale,
+        rejections=rejections,
+        missing_approvals=max(0, policy.required_approvals - len(valid)),
+        missing_roles=_assign_roles(list(policy.required_roles), valid),
+    )

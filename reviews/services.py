@@ -1,0 +1,226 @@
+"""Promotion requests and sign-offs: every rule of the contract's "Approval rules"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from governance.errors import Conflict, InvalidInput, NotAllowed
+from governance.history import set_change_reason
+from governance.roles import Capability, user_can, user_roles
+from governance.services import audit_record, require
+from models_registry.models import ModelVersion
+from models_registry.services import deployment_promote, deployment_start_canary, version_reject
+from reviews.models import PromotionRequest, SignOff
+from reviews.policy import PolicyOutcome, policy_evaluate
+
+SIGNING_ROLES = ("validator", "board", "compliance")
+
+
+def _audit(request: PromotionRequest, action: str, **data: Any) -> None:
+    version = request.model_version
+    audit_record(
+        action=f"promotion_request.{action}",
+        object_type="promotion_request",
+        object_id=request.pk,
+        data={"model": version.model.name, "version": version.version, **data},
+    )
+
+
+def _lock(request_id: int) -> PromotionRequest:
+    """Lock the request row: sign-offs and executions of one request run one at a time."""
+    return (
+        PromotionRequest.objects.select_for_update(of=("self",))
+        .select_related("model_version__model", "model_version__registered_by", "requested_by")
+        .get(pk=request_id)
+    )
+
+
+@transaction.atomic
+def promotion_request_create(
+    *,
+    actor: Any,
+    version: ModelVersion,
+    justification: str,
+    strategy: str = PromotionRequest.Strategy.DIRECT,
+    target_stage: str = PromotionRequest.TargetStage.PRODUCTION,
+    canary_traffic: int | None = None,
+) -> PromotionRequest:
+    require(actor, Capability.REQUEST_PROMOTION, "request promotions")
+    if not justification.strip():
+        raise InvalidInput(
+            "Say why this version should go to production.",
+            extra={"justification": ["This field may not be blank."]},
+        )
+    if canary_traffic is not None and strategy != PromotionRequest.Strategy.CANARY:
+        raise InvalidInput(
+            "canary_traffic only applies to the canary strategy.",
+            extra={"canary_traffic": ["Only with strategy 'canary'."]},
+        )
+    version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
+    if version.stage != ModelVersion.Stage.CANDIDATE:
+        raise Conflict(f"{version} is {version.stage}; only a candidate can be promoted.")
+    open_request = version.promotion_requests.filter(
+        status__in=PromotionRequest.OPEN_STATUSES
+    ).first()
+    if open_request is not None:
+        raise Conflict(
+            f"{version} already has open promotion request #{open_request.pk}.",
+            extra={"open_request": open_request.pk},
+        )
+    request = PromotionRequest(
+        model_version=version,
+        target_stage=target_stage,
+        strategy=strategy,
+        canary_traffic=canary_traffic,
+        justification=justification,
+        requested_by=actor,
+    )
+    set_change_reason(request, "requested")
+    try:
+        with transaction.atomic():
+            request.save()
+    except IntegrityError as exc:
+        raise Conflict(f"{version} already has an open promotion request.") from exc
+    _audit(request, "created", strategy=strategy, justification=justification)
+    return request
+
+
+def signoff_refusal(*, actor: Any, request: PromotionRequest) -> NotAllowed | Conflict | None:
+    """Why `actor` may not sign `request` now, or None if they may.
+
+    Pages use it to decide whether to show the buttons; the service raises it.
+    """
+    if not user_can(actor, Capability.SIGN_OFF):
+        return NotAllowed("Only validators, board members and compliance officers sign off.")
+    version = request.model_version
+    if actor.pk == request.requested_by_id:
+        return NotAllowed("You requested this promotion; someone else must sign it off.")
+    if actor.pk == version.registered_by_id:
+        return NotAllowed("You registered this version; someone else must sign it off.")
+    if not request.is_open:
+        return Conflict(f"Request #{request.pk} is {request.status}; it takes no more sign-offs.")
+    if request.sign_offs.filter(signer=actor).exists():
+        return Conflict("You have already signed this request.")
+    if not version.card_hash:
+        return Conflict("The model card is still being generated; sign off once it is ready.")
+    return None
+
+
+def _apply_outcome(request: PromotionRequest, outcome: PolicyOutcome, reason: str) -> None:
+    """Move the request's status to what the policy now says (pending <-> approved)."""
+    if not request.is_open:
+        return
+    wanted = (
+        PromotionRequest.Status.APPROVED if outcome.satisfied else PromotionRequest.Status.PENDING
+    )
+    if request.status != wanted:
+        request.status = wanted
+        request.decided_at = timezone.now() if outcome.satisfied else None
+        set_change_reason(request, reason)
+        request.save(update_fields=["status", "decided_at"])
+        _audit(request, wanted, reason=reason)
+
+
+@transaction.atomic
+def signoff_create(*, actor: Any, request_id: int, decision: str, comment: str = "") -> SignOff:
+    """Record one reviewer's decision; a reject vetoes, enough approvals approve."""
+    if decision not in SignOff.Decision.values:
+        raise InvalidInput(
+            "decision must be 'approve' or 'reject'.",
+            extra={"decision": [f"'{decision}' is not one of approve, reject."]},
+        )
+    request = _lock(request_id)
+    refusal = signoff_refusal(actor=actor, request=request)
+    if refusal is not None:
+        raise refusal
+    version = request.model_version
+    sign_off = SignOff(
+        request=request,
+        signer=actor,
+        signer_roles=sorted(role.value for role in user_roles(actor) if role in SIGNING_ROLES),
+        decision=decision,
+        comment=comment,
+        card_hash=version.card_hash,
+    )
+    set_change_reason(sign_off, decision)
+    try:
+        with transaction.atomic():
+            sign_off.save()
+    except IntegrityError as exc:
+        raise Conflict("You have already signed this request.") from exc
+    _audit(request, f"signed.{decision}", signer=actor.username, card_hash=version.card_hash)
+    if decision == SignOff.Decision.REJECT:
+        request.status = PromotionRequest.Status.REJECTED
+        request.decided_at = timezone.now()
+        set_change_reason(request, f"rejected by {actor.username}")
+        request.save(update_fields=["status", "decided_at"])
+        version_reject(version=version, reason=f"request #{request.pk} rejected")
+        _audit(request, "rejected", signer=actor.username)
+    else:
+        _apply_outcome(request, policy_evaluate(request), f"approval by {actor.username}")
+    return sign_off
+
+
+@transaction.atomic
+def promotion_execute(*, actor: Any, request_id: int) -> PromotionRequest:
+    """Carry out an approved request: production (direct) or canary."""
+    require(actor, Capability.EXECUTE_PROMOTION, "execute promotions")
+    request = _lock(request_id)
+    if not request.is_open:
+        raise Conflict(f"Request #{request.pk} is {request.status}; it cannot be executed.")
+    outcome = policy_evaluate(request)
+    if not outcome.satisfied:
+        raise Conflict(
+            f"Request #{request.pk} is not approved. {outcome.summary()}",
+            extra={"status": PromotionRequest.Status.PENDING},
+        )
+    version = request.model_version
+    reference = f"promotion-request:{request.pk}"
+    if request.strategy == PromotionRequest.Strategy.CANARY:
+        deployment_start_canary(
+            version=version,
+            actor=actor,
+            traffic=request.canary_traffic,
+            reason=request.justification,
+            reference=reference,
+        )
+    else:
+        deployment_promote(
+            version=version, actor=actor, reason=request.justification, reference=reference
+        )
+    request.status = PromotionRequest.Status.EXECUTED
+    request.executed_at = timezone.now()
+    request.executed_by = actor
+    set_change_reason(request, f"executed ({request.strategy})")
+    request.save(update_fields=["status", "executed_at", "executed_by"])
+    _audit(request, "executed", strategy=request.strategy)
+    return request
+
+
+@transaction.atomic
+def promotion_withdraw(*, actor: Any, request_id: int, reason: str = "") -> PromotionRequest:
+    request = _lock(request_id)
+    if actor.pk != request.requested_by_id:
+        raise NotAllowed("Only the requester can withdraw a request.")
+    if not request.is_open:
+        raise Conflict(f"Request #{request.pk} is {request.status}; it cannot be withdrawn.")
+    request.status = PromotionRequest.Status.WITHDRAWN
+    request.decided_at = timezone.now()
+    set_change_reason(request, f"withdrawn: {reason}"[:100])
+    request.save(update_fields=["status", "decided_at"])
+    _audit(request, "withdrawn", reason=reason)
+    return request
+
+
+@transaction.atomic
+def promotion_requests_reevaluate(*, version: ModelVersion, reason: str) -> None:
+    """Re-check the open requests of `version` (its card changed: approvals may be stale)."""
+    open_ids = version.promotion_requests.filter(
+        status__in=PromotionRequest.OPEN_STATUSES
+    ).values_list("pk", flat=True)
+    for request_id in list(open_ids):
+        request = _lock(request_id)
+        _apply_outcome(request, policy_evaluate(request), reason)

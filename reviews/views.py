@@ -1,0 +1,81 @@
+"""Browser pages for reviewers: the sign-off queue and the request page."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from governance.errors import ApplicationError
+from models_registry.selectors import card_latest
+from reviews import selectors, services
+from reviews.forms import SignOffForm
+from reviews.models import PromotionRequest
+from reviews.policy import is_stale, policy_evaluate
+
+
+@login_required
+@require_GET
+def queue(request: HttpRequest) -> HttpResponse:
+    """What waits for me, and what else is open."""
+    awaiting = list(selectors.requests_awaiting(user=request.user))
+    awaiting_ids = {r.pk for r in awaiting}
+    other_open = [
+        r
+        for r in selectors.request_list().filter(status__in=PromotionRequest.OPEN_STATUSES)
+        if r.pk not in awaiting_ids
+    ]
+    recent = selectors.request_list().exclude(status__in=PromotionRequest.OPEN_STATUSES)[:20]
+    return render(
+        request,
+        "reviews/queue.html",
+        {"awaiting": awaiting, "other_open": other_open, "recent": recent},
+    )
+
+
+@login_required
+@require_GET
+def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
+    promotion_request = selectors.request_get(request_id=request_id)
+    version = promotion_request.model_version
+    sign_offs = list(promotion_request.sign_offs.all())
+    outcome = policy_evaluate(promotion_request, sign_offs)
+    refusal = services.signoff_refusal(actor=request.user, request=promotion_request)
+    return render(
+        request,
+        "reviews/request_detail.html",
+        {
+            "req": promotion_request,
+            "version": version,
+            "card": card_latest(version=version),
+            "sign_offs": [(s, is_stale(s, version.card_hash)) for s in sign_offs],
+            "outcome": outcome,
+            "can_sign": refusal is None,
+            "refusal": refusal,
+            "form": SignOffForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def request_sign_off(request: HttpRequest, request_id: int) -> HttpResponse:
+    form = SignOffForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose Approve or Reject.")
+        return redirect("reviews:request", request_id=request_id)
+    try:
+        services.signoff_create(
+            actor=request.user,
+            request_id=request_id,
+            decision=form.cleaned_data["decision"],
+            comment=form.cleaned_data["comment"],
+        )
+    except ApplicationError as error:
+        messages.error(request, error.detail)
+    else:
+        verb = "approved" if form.cleaned_data["decision"] == "approve" else "rejected"
+        messages.success(request, f"You {verb} request #{request_id}.")
+    return redirect("reviews:request", request_id=request_id)

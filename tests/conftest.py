@@ -1,0 +1,95 @@
+"""Shared fixtures: one user per role (plus an outsider), API clients, a model with a version.
+
+Tests run on SQLite by default and on PostgreSQL when DATABASE_URL is set (CI). Tasks run
+in-process unless a test starts a real worker (tests/models_registry/test_celery_worker.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from governance.audit_context import Origin, acting_as
+from governance.services import user_set_roles, user_token
+from models_registry import services as registry
+from models_registry.models import ModelVersion, RegisteredModel
+
+
+@pytest.fixture(autouse=True)
+def _tasks_in_process(settings: Any) -> None:
+    """Unit tests run tasks in-process; the Celery worker test switches this off itself."""
+    from governance.celery import app
+
+    app.conf.task_always_eager = True
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
+def make_user(username: str, *roles: str, password: str = "pw-for-tests-1") -> Any:
+    if not roles:
+        return get_user_model().objects.create_user(username=username, password=password)
+    user, _ = user_set_roles(username=username, roles=list(roles), password=password)
+    return user
+
+
+@pytest.fixture
+def users(db: Any) -> dict[str, Any]:
+    """Two people per signing role, so rules that need distinct signers can be exercised."""
+    return {
+        "ds": make_user("dana", "data_scientist"),
+        "ds2": make_user("dave", "data_scientist"),
+        "ci": make_user("ci-bot", "ci"),
+        "validator": make_user("vera", "validator"),
+        "validator2": make_user("vince", "validator"),
+        "board": make_user("bella", "board"),
+        "board2": make_user("bruno", "board"),
+        "compliance": make_user("carla", "compliance"),
+        "compliance2": make_user("conrad", "compliance"),
+        "outsider": make_user("otto"),
+    }
+
+
+@pytest.fixture
+def api(users: dict[str, Any]) -> Callable[[str | None], APIClient]:
+    """api("validator") -> a client authenticated with that user's token; api(None) anonymous."""
+
+    def client_for(who: str | None) -> APIClient:
+        client = APIClient()
+        if who is not None:
+            client.credentials(HTTP_AUTHORIZATION=f"Token {user_token(user=users[who])}")
+        return client
+
+    return client_for
+
+
+@pytest.fixture
+def make_model(users: dict[str, Any]) -> Callable[..., RegisteredModel]:
+    def create(name: str = "churn-classifier", risk_tier: str = "low", **kwargs: Any):
+        with acting_as(origin=Origin.SYSTEM):
+            return registry.model_create(
+                actor=kwargs.pop("actor", users["ds"]), name=name, risk_tier=risk_tier, **kwargs
+            )
+
+    return create
+
+
+@pytest.fixture
+def make_version(users: dict[str, Any]) -> Callable[..., ModelVersion]:
+    def create(model: RegisteredModel, **kwargs: Any) -> ModelVersion:
+        kwargs.setdefault("metrics", {"auc": 0.91})
+        with acting_as(origin=Origin.SYSTEM):
+            version = registry.version_register(
+                actor=kwargs.pop("actor", users["ds"]), model=model, **kwargs
+            )
+        version.refresh_from_db()
+        return version
+
+    return create
+
+
+def is_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
