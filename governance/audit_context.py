@@ -40,20 +40,19 @@ class AuditContext:
         return None
 
 
-_current: ContextVar[AuditContext] = ContextVar(
-    "governance_audit_context", default=AuditContext(origin=Origin.SYSTEM)
-)
+_SYSTEM = AuditContext(origin=Origin.SYSTEM)
+_current: ContextVar[AuditContext | None] = ContextVar("governance_audit_context", default=None)
 
 
 def current_audit_context() -> AuditContext:
-    return _current.get()
+    return _current.get() or _SYSTEM
 
 
 @contextmanager
 def acting_as(*, origin: str, user: Any = None, request: Any = None) -> Iterator[AuditContext]:
     token = _current.set(AuditContext(origin=origin, user=user, request=request))
     try:
-        yield _current.get()
+        yield current_audit_context()
     finally:
         _current.reset(token)
 

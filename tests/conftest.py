@@ -6,6 +6,7 @@ in-process unless a test starts a real worker (tests/models_registry/test_celery
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -93,3 +94,17 @@ def make_version(users: dict[str, Any]) -> Callable[..., ModelVersion]:
 
 def is_postgres() -> bool:
     return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def services_required() -> bool:
+    """CI sets REQUIRE_SERVICES=True: then a missing PostgreSQL, Redis or Chromium fails."""
+    return os.getenv("REQUIRE_SERVICES", "") == "True"
+
+
+def skip_unless(condition: bool, reason: str) -> None:
+    """Skip with `reason` on a machine that lacks a service; fail instead where CI needs it."""
+    if condition:
+        return
+    if services_required():
+        pytest.fail(f"REQUIRE_SERVICES=True but: {reason}")
+    pytest.skip(reason)
