@@ -101,6 +101,8 @@ class VersionViewSet(
     }
 
     def get_queryset(self) -> QuerySet[ModelVersion]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation, no URL kwargs
+            return ModelVersion.objects.none()
         model = selectors.model_get(name=self.kwargs["model_name"])
         return selectors.version_list(model=model)
 

@@ -87,6 +87,8 @@ class VersionPromotionRequestViewSet(mixins.ListModelMixin, viewsets.GenericView
     required_capabilities = {"create": Capability.REQUEST_PROMOTION}
 
     def get_queryset(self) -> QuerySet[PromotionRequest]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation, no URL kwargs
+            return PromotionRequest.objects.none()
         version = version_get(
             model_name=self.kwargs["model_name"], version=int(self.kwargs["version"])
         )

@@ -1,0 +1,163 @@
+"""Fill an empty database with a demo: users of every role, models, versions, requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from governance.audit_context import Origin, acting_as
+from governance.services import user_set_roles, user_token
+from models_registry import services as registry
+from models_registry.cards import card_regenerate
+from models_registry.models import RegisteredModel
+from reviews import services as reviews
+
+DEMO_USERS = [
+    ("dana", ["data_scientist"], "Data scientist: registers versions, requests promotions"),
+    ("vera", ["validator"], "Independent validator"),
+    ("bella", ["board"], "Review-board member"),
+    ("bruno", ["board"], "Review-board member"),
+    ("carla", ["compliance"], "Compliance officer (admin at /admin/)"),
+    ("ci-bot", ["ci"], "CI pipeline (use its API token)"),
+]
+
+
+class Command(BaseCommand):
+    help = "Fill an empty database with demo users, models, versions and promotion requests."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--password",
+            default="demo-governance",
+            help="Password of every demo user (default: demo-governance).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if settings.PRODUCTION:
+            raise CommandError("seed_demo refuses to run with PRODUCTION=True.")
+        if RegisteredModel.objects.exists():
+            self.stdout.write("The database already holds models; demo data not added.")
+            self._print_logins(options["password"], created=False)
+            return
+        with acting_as(origin=Origin.COMMAND), transaction.atomic():
+            people = {
+                name: user_set_roles(username=name, roles=roles, password=options["password"])[0]
+                for name, roles, _ in DEMO_USERS
+            }
+            self._seed_models(people)
+        self._print_logins(options["password"], created=True)
+
+    def _seed_models(self, people: dict[str, Any]) -> None:
+        dana, ci = people["dana"], people["ci-bot"]
+        churn = registry.model_create(
+            actor=dana,
+            name="churn-classifier",
+            risk_tier="high",
+            description="Predicts which subscribers will cancel within 60 days.",
+            intended_use="Prioritise retention offers; a person reviews every offer.",
+            out_of_scope_uses="Pricing, credit or any decision made without a person.",
+            protected_attributes=["gender", "age_band"],
+            tags=["retention", "tabular"],
+        )
+        history = [
+            ({"auc": 0.842, "f1": 0.611, "accuracy": 0.861}, "3f2a9c1"),
+            ({"auc": 0.867, "f1": 0.642, "accuracy": 0.872}, "8b41d07"),
+        ]
+        for metrics, commit in history:
+            version = self._register(
+                actor=ci,
+                model=churn,
+                metrics=metrics,
+                git_commit=commit,
+                params={"n_estimators": 200, "max_depth": 4, "learning_rate": 0.05},
+            )
+            self._approve_and_execute(version, people, ["vera", "carla", "bella"])
+        candidate = self._register(
+            actor=ci,
+            model=churn,
+            metrics={"auc": 0.881, "f1": 0.655, "accuracy": 0.879},
+            git_commit="c09e4a2",
+            params={"n_estimators": 300, "max_depth": 4, "learning_rate": 0.04},
+        )
+        request = reviews.promotion_request_create(
+            actor=dana,
+            version=candidate,
+            strategy="canary",
+            canary_traffic=10,
+            justification="AUC +1.4 points on the March hold-out; fairness gap unchanged.",
+        )
+        reviews.signoff_create(
+            actor=people["vera"],
+            request_id=request.pk,
+            decision="approve",
+            comment="Validation report attached to the run; metrics reproduce.",
+        )
+
+        fraud = registry.model_create(
+            actor=dana,
+            name="fraud-detector",
+            risk_tier="medium",
+            description="Flags card transactions for manual fraud review.",
+            intended_use="Queue transactions for analysts.",
+            protected_attributes=["country"],
+            tags=["payments"],
+        )
+        first = self._register(
+            actor=ci, model=fraud, metrics={"precision": 0.78, "recall": 0.64}, git_commit="a1b2c3d"
+        )
+        self._approve_and_execute(first, people, ["vera", "bruno"])
+        second = self._register(
+            actor=ci, model=fraud, metrics={"precision": 0.81, "recall": 0.66}, git_commit="d4e5f60"
+        )
+        reviews.promotion_request_create(
+            actor=ci, version=second, justification="Nightly retrain passed its evaluation gates."
+        )
+
+        limits = registry.model_create(
+            actor=dana,
+            name="credit-limit-advisor",
+            risk_tier="low",
+            description="Suggests a starting credit limit band to an underwriter.",
+            protected_attributes=["age_band"],
+            tags=["credit"],
+        )
+        self._register(
+            actor=dana, model=limits, metrics={"rmse": 412.0, "mae": 301.5}, git_commit="77aa0e1"
+        )
+
+    def _register(self, **kwargs: Any) -> Any:
+        version = registry.version_register(**kwargs)
+        # Inside this one transaction the queued card task has not run yet: build it now.
+        card_regenerate(version_id=version.pk, reason="registered")
+        version.refresh_from_db()
+        return version
+
+    def _approve_and_execute(
+        self, version: Any, people: dict[str, Any], signers: list[str]
+    ) -> None:
+        request = reviews.promotion_request_create(
+            actor=people["dana"], version=version, justification="Beats the current baseline."
+        )
+        for name in signers:
+            reviews.signoff_create(actor=people[name], request_id=request.pk, decision="approve")
+        reviews.promotion_execute(actor=people["dana"], request_id=request.pk)
+
+    def _print_logins(self, password: str, *, created: bool) -> None:
+        from django.contrib.auth import get_user_model
+
+        users = get_user_model().objects.filter(username__in=[u for u, _, _ in DEMO_USERS])
+        if not users:
+            return
+        self.stdout.write("")
+        self.stdout.write("Demo logins (http://127.0.0.1:8000/login/):")
+        for user in sorted(users, key=lambda u: [n for n, _, _ in DEMO_USERS].index(u.username)):
+            about = next(text for name, _, text in DEMO_USERS if name == user.username)
+            shown = password if created else "(as set when seeded)"
+            self.stdout.write(f"  {user.username:<8} {shown:<22} {about}")
+        ci = users.filter(username="ci-bot").first()
+        if ci is not None:
+            self.stdout.write(f"\nci-bot API token: {user_token(user=ci)}")
+        self.stdout.write("API docs: http://127.0.0.1:8000/api/v1/docs/")
