@@ -24,6 +24,7 @@ class Capability(models.TextChoices):
     REQUEST_PROMOTION = "request_promotion", "Request promotions"
     EXECUTE_PROMOTION = "execute_promotion", "Execute approved promotions"
     SIGN_OFF = "sign_off", "Sign off promotion requests"
+    EDIT_CARD = "edit_card", "Edit the human-written parts of model cards"
     ROLLBACK = "rollback", "Roll back deployments"
     MANAGE_INCIDENTS = "manage_incidents", "Manage incidents"
     LOG_PREDICTIONS = "log_predictions", "Log predictions and ground truth"
@@ -38,16 +39,18 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.REQUEST_PROMOTION,
             Capability.EXECUTE_PROMOTION,
             Capability.ROLLBACK,
+            Capability.EDIT_CARD,
         }
     ),
-    Role.VALIDATOR: frozenset({Capability.READ, Capability.SIGN_OFF}),
-    Role.BOARD: frozenset({Capability.READ, Capability.SIGN_OFF}),
+    Role.VALIDATOR: frozenset({Capability.READ, Capability.SIGN_OFF, Capability.EDIT_CARD}),
+    Role.BOARD: frozenset({Capability.READ, Capability.SIGN_OFF, Capability.EDIT_CARD}),
     Role.COMPLIANCE: frozenset(
         {
             Capability.READ,
             Capability.SIGN_OFF,
             Capability.MANAGE_INCIDENTS,
             Capability.ROLLBACK,
+            Capability.EDIT_CARD,
             Capability.USE_ADMIN,
         }
     ),

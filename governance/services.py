@@ -12,8 +12,10 @@ from rest_framework.authtoken.models import Token
 
 from governance.audit_context import current_audit_context
 from governance.errors import InvalidInput, NotAllowed
+from governance.history import set_change_reason
 from governance.models import ApprovalPolicy, AuditChainHead, AuditEvent, RiskTier
 from governance.roles import ROLE_MODEL_PERMISSIONS, Capability, Role, forget_roles, user_can
+from governance.signals import policy_changed
 
 DEFAULT_POLICIES: dict[str, tuple[int, list[str]]] = {
     RiskTier.LOW: (1, []),
@@ -83,6 +85,42 @@ def require(user: Any, capability: Capability, action: str) -> None:
     """Raise NotAllowed unless the user's roles include `capability`."""
     if not user_can(user, capability):
         raise NotAllowed(f"Your roles do not allow you to {action}.")
+
+
+POLICY_FIELDS = ("required_approvals", "required_roles")
+
+
+@transaction.atomic
+def policy_save(*, actor: Any, policy: ApprovalPolicy, origin_label: str = "") -> bool:
+    """Store an edited (already validated) policy; False if nothing changed.
+
+    Open requests of that tier are re-evaluated by whoever listens to `policy_changed`.
+    """
+    if not user_can(actor, Capability.USE_ADMIN) and not getattr(actor, "is_superuser", False):
+        raise NotAllowed("Only compliance officers edit approval policies.")
+    before = ApprovalPolicy.objects.filter(pk=policy.pk).values(*POLICY_FIELDS).first()
+    changed = [f for f in POLICY_FIELDS if before is None or before[f] != getattr(policy, f)]
+    if not changed:
+        return False
+    where = f" in {origin_label}" if origin_label else ""
+    reason = (f"edited{where}: " + ", ".join(changed)) if before else f"created{where}"
+    set_change_reason(policy, reason)
+    policy.save()
+    audit_record(
+        action="policy.edited" if before else "policy.created",
+        object_type="approval_policy",
+        object_id=policy.risk_tier,
+        data={
+            "required_approvals": policy.required_approvals,
+            "required_roles": policy.required_roles,
+            "previous": before,
+        },
+        actor=actor,
+    )
+    transaction.on_commit(
+        lambda: policy_changed.send(sender=ApprovalPolicy, policy=policy), robust=True
+    )
+    return True
 
 
 def policy_for_tier(tier: str) -> ApprovalPolicy:

@@ -1,14 +1,20 @@
-"""Hooks: history rows get their origin; role groups exist after every migrate."""
+"""Hooks: history rows get their origin; role groups exist after every migrate.
+
+Also the signals governance sends; higher layers listen.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.db.models.signals import post_migrate
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 from simple_history.signals import pre_create_historical_record
 
 from governance.audit_context import current_audit_context
+
+# An approval policy changed: kwarg `policy`. Reviews re-evaluates open requests of its tier.
+policy_changed = Signal()
 
 
 @receiver(pre_create_historical_record)

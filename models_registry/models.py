@@ -73,6 +73,18 @@ class ModelVersion(models.Model):
         max_length=16, choices=CardStatus.choices, default=CardStatus.PENDING
     )
     card_hash = models.CharField(max_length=64, blank=True)
+    declared = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Metrics and params the registrant sent; they win over the run's on refresh.",
+    )
+    run_facts = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the MLflow run said when the version was registered.",
+    )
+    limitations = models.TextField(blank=True, help_text="Known limitations, written by people.")
+    ethical_considerations = models.TextField(blank=True)
 
     history = governed_history()
 
@@ -153,3 +165,69 @@ class DeploymentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model.name}: {self.get_kind_display()} v{self.version.version}"
+
+
+def reference_upload_path(instance: ReferenceDataset, filename: str) -> str:
+    version = instance.model_version
+    return f"reference/{version.model.name}/v{version.version}/{instance.sha256[:16]}-{filename}"
+
+
+class ReferenceDataset(models.Model):
+    """The data a version is compared against (drift) and explained on (SHAP); latest wins."""
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        PARQUET = "parquet", "Parquet"
+
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="reference_datasets"
+    )
+    file = models.FileField(upload_to=reference_upload_path)
+    original_name = models.CharField(max_length=255)
+    format = models.CharField(max_length=16, choices=Format.choices)
+    sha256 = models.CharField(max_length=64)
+    rows = models.PositiveIntegerField()
+    columns = models.JSONField(help_text="Column name -> dtype, in file order.")
+    feature_columns = models.JSONField()
+    label_column = models.CharField(max_length=100, blank=True)
+    protected_columns = models.JSONField(default=list)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.model_version} reference ({self.rows} rows)"
+
+
+class VersionAnalysis(models.Model):
+    """Explainability and per-group evaluation of a version on a reference data set."""
+
+    class Status(models.TextChoices):
+        DONE = "done", "Done"
+        UNAVAILABLE = "unavailable", "Unavailable"
+        FAILED = "failed", "Failed"
+
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="analyses"
+    )
+    reference_dataset = models.ForeignKey(
+        ReferenceDataset, on_delete=models.PROTECT, related_name="analyses"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices)
+    detail = models.TextField(blank=True)
+    explainer = models.CharField(max_length=100, blank=True)
+    sample_rows = models.PositiveIntegerField(default=0)
+    global_importance = models.JSONField(default=dict, blank=True)
+    overall_metrics = models.JSONField(default=dict, blank=True)
+    group_metrics = models.JSONField(default=dict, blank=True)
+    computed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-computed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.model_version} analysis ({self.status})"

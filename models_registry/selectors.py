@@ -5,7 +5,12 @@ from __future__ import annotations
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from governance.errors import NotFound
-from models_registry.models import DeploymentEvent, ModelVersion, RegisteredModel
+from models_registry.models import (
+    DeploymentEvent,
+    ModelCardRevision,
+    ModelVersion,
+    RegisteredModel,
+)
 
 
 def _stage_version(stage: str) -> Subquery:
@@ -50,5 +55,12 @@ def deployment_events(*, model: RegisteredModel) -> QuerySet[DeploymentEvent]:
     )
 
 
-def card_latest(*, version: ModelVersion):
+def card_latest(*, version: ModelVersion) -> ModelCardRevision | None:
     return version.card_revisions.order_by("-revision").first()
+
+
+def card_revision_get(*, version: ModelVersion, revision: int) -> ModelCardRevision:
+    found = version.card_revisions.filter(revision=revision).first()
+    if found is None:
+        raise NotFound(f"{version} has no card revision {revision}.")
+    return found

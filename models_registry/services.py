@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from django.conf import settings
@@ -25,10 +26,13 @@ EDITABLE_MODEL_FIELDS = (
 )
 
 
-def _queue_card_generation(version: ModelVersion, reason: str) -> None:
+def card_queue(version: ModelVersion, reason: str) -> None:
+    """Rebuild the version's card once the current transaction commits."""
     from models_registry.tasks import card_generate
 
-    transaction.on_commit(lambda: card_generate.delay(version.pk, reason))
+    # robust: a failing rebuild (run in-process in the embedded mode) is logged and must not
+    # turn the already committed change into an error for its caller.
+    transaction.on_commit(lambda: card_generate.delay(version.pk, reason), robust=True)
 
 
 @transaction.atomic
@@ -93,11 +97,10 @@ def model_update(*, actor: Any, model: RegisteredModel, **changes: Any) -> Regis
         data={"fields": sorted(changed)},
     )
     for version in model.versions.exclude(stage=ModelVersion.Stage.REJECTED):
-        _queue_card_generation(version, "model details edited")
+        card_queue(version, "model details edited")
     return model
 
 
-@transaction.atomic
 def version_register(
     *,
     actor: Any,
@@ -108,30 +111,118 @@ def version_register(
     artifact_uri: str = "",
     git_commit: str = "",
 ) -> ModelVersion:
-    """Register the next version of `model` as a candidate and queue its card."""
+    """Register the next version of `model` as a candidate and queue its card.
+
+    With an MLflow run id, the run is read first (outside any transaction): its params,
+    metrics, artifacts and metadata become the version's facts, and what the caller sent
+    explicitly wins. An unknown run is a 400, an unreachable server a 503, and in both
+    cases nothing is stored.
+    """
     require(actor, Capability.REGISTER, "register versions")
+    declared = {"metrics": metrics or {}, "params": params or {}}
+    fields: dict[str, Any] = {
+        "metrics": metrics or {},
+        "params": params or {},
+        "mlflow_run_id": mlflow_run_id,
+        "artifact_uri": artifact_uri,
+        "git_commit": git_commit,
+        "declared": declared,
+        "run_facts": {},
+    }
+    if mlflow_run_id:
+        fields.update(_from_run(mlflow_run_id, declared))
+        fields["git_commit"] = git_commit or fields["git_commit"]
+        fields["artifact_uri"] = artifact_uri or fields["artifact_uri"]
+    return _version_create(actor=actor, model=model, **fields)
+
+
+def _from_run(run_id: str, declared: dict[str, Any]) -> dict[str, Any]:
+    """Version fields from an MLflow run (network I/O: call outside transactions)."""
+    from models_registry import mlflow_adapter
+
+    facts = mlflow_adapter.run_fetch(run_id)
+    logged = facts.logged_model
+    return {
+        "run_facts": {**dataclasses.asdict(facts), "run_link": facts.run_link},
+        "metrics": {**facts.metrics, **declared.get("metrics", {})},
+        "params": {**facts.params, **declared.get("params", {})},
+        "git_commit": facts.git_commit,
+        "artifact_uri": logged.model_uri if logged else facts.artifact_uri,
+    }
+
+
+def version_refresh_from_run(*, version_id: int) -> bool:
+    """Re-read the version's MLflow run (new metrics, tags, artifacts); True if it changed."""
+    version = ModelVersion.objects.get(pk=version_id)
+    if not version.mlflow_run_id:
+        return False
+    fresh = _from_run(version.mlflow_run_id, version.declared or {})
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().get(pk=version_id)
+        updates = {
+            key: fresh[key]
+            for key in ("run_facts", "metrics", "params")
+            if getattr(version, key) != fresh[key]
+        }
+        if not updates:
+            return False
+        for key, value in updates.items():
+            setattr(version, key, value)
+        set_change_reason(version, "refreshed from the MLflow run")
+        version.save(update_fields=list(updates))
+    return True
+
+
+@transaction.atomic
+def _version_create(*, actor: Any, model: RegisteredModel, **fields: Any) -> ModelVersion:
     # The model row lock serializes numbering: concurrent registrations get 1, 2, 3 ...
     locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)
     latest = locked.versions.aggregate(latest=Max("version"))["latest"] or 0
-    version = ModelVersion(
-        model=locked,
-        version=latest + 1,
-        metrics=metrics or {},
-        params=params or {},
-        mlflow_run_id=mlflow_run_id,
-        artifact_uri=artifact_uri,
-        git_commit=git_commit,
-        registered_by=actor,
-    )
+    version = ModelVersion(model=locked, version=latest + 1, registered_by=actor, **fields)
     set_change_reason(version, "registered")
     version.save()
     audit_record(
         action="version.registered",
         object_type="model_version",
         object_id=f"{locked.name}:{version.version}",
-        data={"mlflow_run_id": mlflow_run_id, "git_commit": git_commit},
+        data={"mlflow_run_id": fields["mlflow_run_id"], "git_commit": fields["git_commit"]},
     )
-    _queue_card_generation(version, "registered")
+    card_queue(version, "registered")
+    return version
+
+
+@transaction.atomic
+def version_update_notes(
+    *,
+    actor: Any,
+    version: ModelVersion,
+    limitations: str | None = None,
+    ethical_considerations: str | None = None,
+) -> ModelVersion:
+    """Edit the card's human-written fields; the card is rebuilt from them."""
+    require(actor, Capability.EDIT_CARD, "edit model cards")
+    version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+    changed = []
+    if limitations is not None and limitations != version.limitations:
+        version.limitations = limitations
+        changed.append("limitations")
+    if (
+        ethical_considerations is not None
+        and ethical_considerations != version.ethical_considerations
+    ):
+        version.ethical_considerations = ethical_considerations
+        changed.append("ethical_considerations")
+    if not changed:
+        return version
+    set_change_reason(version, "edited: " + ", ".join(changed))
+    version.save(update_fields=changed)
+    audit_record(
+        action="version.card_edited",
+        object_type="model_version",
+        object_id=f"{version.model.name}:{version.version}",
+        data={"fields": changed},
+    )
+    card_queue(version, "edited " + ", ".join(changed))
     return version
 
 
@@ -188,7 +279,8 @@ def _log(
         actor=actor,
     )
     transaction.on_commit(
-        lambda: deployment_changed.send(sender=RegisteredModel, model=model, event=event)
+        lambda: deployment_changed.send(sender=RegisteredModel, model=model, event=event),
+        robust=True,
     )
     return event
 

@@ -3,16 +3,43 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import OperationalError
 
 from governance.audit_context import Origin, acting_as
 from models_registry.cards import card_regenerate
+from models_registry.mlflow_adapter import TrackingUnavailable
+from models_registry.services import version_refresh_from_run
 
 
 @shared_task(
-    name="models_registry.card_generate", autoretry_for=(ConnectionError,), retry_backoff=True
+    name="models_registry.card_generate",
+    autoretry_for=(OperationalError, TrackingUnavailable),
+    retry_backoff=True,
+    max_retries=5,
 )
-def card_generate(version_id: int, reason: str = "") -> int | None:
-    """Build a version's card; returns the new revision number, or None if nothing changed."""
+def card_generate(version_id: int, reason: str = "", refresh_run: bool = False) -> int | None:
+    """Build a version's card; returns the new revision number, or None if nothing changed.
+
+    With refresh_run, the version's MLflow run is read again first (new metrics, tags).
+    """
     with acting_as(origin=Origin.TASK):
+        if refresh_run:
+            version_refresh_from_run(version_id=version_id)
         revision = card_regenerate(version_id=version_id, reason=reason)
     return revision.revision if revision else None
+
+
+@shared_task(
+    name="models_registry.version_analyze",
+    autoretry_for=(OperationalError, TrackingUnavailable),
+    retry_backoff=True,
+    max_retries=5,
+)
+def version_analyze(version_id: int) -> str | None:
+    """Explain the version on its reference data, then rebuild its card."""
+    from models_registry.analysis import version_analyze as analyze
+
+    with acting_as(origin=Origin.TASK):
+        analysis = analyze(version_id=version_id)
+        card_regenerate(version_id=version_id, reason="reference data analysed")
+    return analysis.status if analysis else None

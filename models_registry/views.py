@@ -1,14 +1,20 @@
-"""Browser pages for the inventory: models, their versions and deployment history."""
+"""Browser pages for the inventory: models, versions, their cards and deployment history."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
-from models_registry import selectors
+from governance.errors import ApplicationError
+from governance.roles import Capability, user_can
+from models_registry import selectors, services
+from models_registry.card_formats import card_diff
 from models_registry.filters import ModelFilter
+from models_registry.forms import CardNotesForm
+from models_registry.tasks import card_generate
 
 
 @login_required
@@ -37,8 +43,89 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
 @require_GET
 def version_detail(request: HttpRequest, name: str, version: int) -> HttpResponse:
     model_version = selectors.version_get(model_name=name, version=version)
+    revisions = list(model_version.card_revisions.order_by("-revision"))
     return render(
         request,
         "models_registry/version_detail.html",
-        {"version": model_version, "card": selectors.card_latest(version=model_version)},
+        {
+            "version": model_version,
+            "card": revisions[0] if revisions else None,
+            "revisions": revisions,
+            "notes_form": CardNotesForm(
+                initial={
+                    "limitations": model_version.limitations,
+                    "ethical_considerations": model_version.ethical_considerations,
+                }
+            ),
+            "can_edit": user_can(request.user, Capability.EDIT_CARD),
+            "can_regenerate": user_can(request.user, Capability.REGISTER),
+        },
     )
+
+
+@login_required
+@require_POST
+def version_notes(request: HttpRequest, name: str, version: int) -> HttpResponse:
+    model_version = selectors.version_get(model_name=name, version=version)
+    form = CardNotesForm(request.POST)
+    if form.is_valid():
+        try:
+            services.version_update_notes(
+                actor=request.user, version=model_version, **form.cleaned_data
+            )
+        except ApplicationError as error:
+            messages.error(request, error.detail)
+        else:
+            messages.success(request, "Saved. The card is rebuilt from your text.")
+    else:
+        messages.error(request, "The text is too long.")
+    return redirect("registry:version", name=name, version=version)
+
+
+@login_required
+@require_POST
+def card_regenerate(request: HttpRequest, name: str, version: int) -> HttpResponse:
+    model_version = selectors.version_get(model_name=name, version=version)
+    if not user_can(request.user, Capability.REGISTER):
+        messages.error(request, "Your roles do not allow you to regenerate cards.")
+        return redirect("registry:version", name=name, version=version)
+    try:
+        card_generate.delay(
+            model_version.pk, f"regeneration requested by {request.user}", refresh_run=True
+        )
+    except ApplicationError as error:  # in-process run: MLflow unreachable, ...
+        messages.error(request, error.detail)
+    else:
+        messages.success(
+            request, "Regeneration requested; a new revision appears if a fact changed."
+        )
+    return redirect("registry:version", name=name, version=version)
+
+
+@login_required
+@require_GET
+def card_diff_page(request: HttpRequest, name: str, version: int) -> HttpResponse:
+    model_version = selectors.version_get(model_name=name, version=version)
+    latest = selectors.card_latest(version=model_version)
+    if latest is None:
+        messages.error(request, "The card is still being generated.")
+        return redirect("registry:version", name=name, version=version)
+    to_number = _number(request.GET.get("to"), latest.revision)
+    from_number = _number(request.GET.get("from"), max(1, to_number - 1))
+    older = selectors.card_revision_get(version=model_version, revision=from_number)
+    newer = selectors.card_revision_get(version=model_version, revision=to_number)
+    return render(
+        request,
+        "models_registry/card_diff.html",
+        {
+            "version": model_version,
+            "older": older,
+            "newer": newer,
+            "changes": card_diff(older.content, newer.content),
+            "revisions": model_version.card_revisions.order_by("-revision"),
+        },
+    )
+
+
+def _number(value: str | None, default: int) -> int:
+    return int(value) if value and value.isdigit() else default

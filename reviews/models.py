@@ -49,6 +49,11 @@ class PromotionRequest(models.Model):
     executed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    decided_card_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The card hash when the request closed; its sign-offs are judged against it.",
+    )
 
     history = governed_history()
 

@@ -19,6 +19,18 @@ def is_stale(sign_off: SignOff, current_card_hash: str) -> bool:
     return sign_off.card_hash != current_card_hash
 
 
+def card_hash_for(request: PromotionRequest) -> str:
+    """The card hash a request's sign-offs are judged against.
+
+    While the request is open: the version's current card. Once it is closed: the card as it
+    stood when it closed, since closing it changes the card (its approvals section), and that
+    must not turn the request's own approvals stale after the fact.
+    """
+    if not request.is_open and request.decided_card_hash:
+        return request.decided_card_hash
+    return request.model_version.card_hash
+
+
 def _assign_roles(roles: Sequence[str], approvals: Sequence[SignOff]) -> list[str]:
     """Required roles that cannot each be covered by a *different* approver.
 
@@ -80,8 +92,9 @@ def policy_evaluate(
     sign_offs = list(request.sign_offs.select_related("signer") if sign_offs is None else sign_offs)
     rejections = [s for s in sign_offs if s.decision == SignOff.Decision.REJECT]
     approvals = [s for s in sign_offs if s.decision == SignOff.Decision.APPROVE]
-    stale = [s for s in approvals if is_stale(s, version.card_hash)]
-    valid = [s for s in approvals if not is_stale(s, version.card_hash)]
+    current = card_hash_for(request)
+    stale = [s for s in approvals if is_stale(s, current)]
+    valid = [s for s in approvals if not is_stale(s, current)]
     return PolicyOutcome(
         policy=policy,
         valid_approvals=valid,

@@ -6,7 +6,10 @@ from typing import Any
 
 from django.dispatch import receiver
 
+from governance.signals import policy_changed
+from models_registry.models import ModelVersion
 from models_registry.signals import card_changed
+from reviews.models import PromotionRequest
 from reviews.services import promotion_requests_reevaluate
 
 
@@ -15,3 +18,12 @@ def reevaluate_on_card_change(sender: Any, version: Any, revision: Any, **kwargs
     promotion_requests_reevaluate(
         version=version, reason=f"card revision {revision.revision}: earlier approvals are stale"
     )
+
+
+@receiver(policy_changed)
+def reevaluate_on_policy_change(sender: Any, policy: Any, **kwargs: Any) -> None:
+    for version in ModelVersion.objects.filter(
+        model__risk_tier=policy.risk_tier,
+        promotion_requests__status__in=PromotionRequest.OPEN_STATUSES,
+    ).distinct():
+        promotion_requests_reevaluate(version=version, reason="approval policy changed")

@@ -12,7 +12,12 @@ from governance.history import set_change_reason
 from governance.roles import Capability, user_can, user_roles
 from governance.services import audit_record, require
 from models_registry.models import ModelVersion
-from models_registry.services import deployment_promote, deployment_start_canary, version_reject
+from models_registry.services import (
+    card_queue,
+    deployment_promote,
+    deployment_start_canary,
+    version_reject,
+)
 from reviews.models import PromotionRequest, SignOff
 from reviews.policy import PolicyOutcome, policy_evaluate
 
@@ -30,7 +35,15 @@ def _audit(request: PromotionRequest, action: str, **data: Any) -> None:
 
 
 def _lock(request_id: int) -> PromotionRequest:
-    """Lock the request row: sign-offs and executions of one request run one at a time."""
+    """Lock the request row: sign-offs and executions of one request run one at a time.
+
+    Its version's row is locked first: a card rebuild holds the version while it re-checks
+    the version's requests, so taking the two in the other order could deadlock with it.
+    """
+    version_id = PromotionRequest.objects.values_list("model_version_id", flat=True).get(
+        pk=request_id
+    )
+    list(ModelVersion.objects.select_for_update().filter(pk=version_id).values_list("pk"))
     return (
         PromotionRequest.objects.select_for_update(of=("self",))
         .select_related("model_version__model", "model_version__registered_by", "requested_by")
@@ -155,10 +168,12 @@ def signoff_create(*, actor: Any, request_id: int, decision: str, comment: str =
     if decision == SignOff.Decision.REJECT:
         request.status = PromotionRequest.Status.REJECTED
         request.decided_at = timezone.now()
+        request.decided_card_hash = version.card_hash
         set_change_reason(request, f"rejected by {actor.username}")
-        request.save(update_fields=["status", "decided_at"])
+        request.save(update_fields=["status", "decided_at", "decided_card_hash"])
         version_reject(version=version, reason=f"request #{request.pk} rejected")
         _audit(request, "rejected", signer=actor.username)
+        card_queue(version, f"request #{request.pk} rejected")
     else:
         _apply_outcome(request, policy_evaluate(request), f"approval by {actor.username}")
     return sign_off
@@ -194,9 +209,11 @@ def promotion_execute(*, actor: Any, request_id: int) -> PromotionRequest:
     request.status = PromotionRequest.Status.EXECUTED
     request.executed_at = timezone.now()
     request.executed_by = actor
+    request.decided_card_hash = version.card_hash
     set_change_reason(request, f"executed ({request.strategy})")
-    request.save(update_fields=["status", "executed_at", "executed_by"])
+    request.save(update_fields=["status", "executed_at", "executed_by", "decided_card_hash"])
     _audit(request, "executed", strategy=request.strategy)
+    card_queue(version, f"request #{request.pk} executed")
     return request
 
 
@@ -209,9 +226,11 @@ def promotion_withdraw(*, actor: Any, request_id: int, reason: str = "") -> Prom
         raise Conflict(f"Request #{request.pk} is {request.status}; it cannot be withdrawn.")
     request.status = PromotionRequest.Status.WITHDRAWN
     request.decided_at = timezone.now()
+    request.decided_card_hash = request.model_version.card_hash
     set_change_reason(request, f"withdrawn: {reason}"[:100])
-    request.save(update_fields=["status", "decided_at"])
+    request.save(update_fields=["status", "decided_at", "decided_card_hash"])
     _audit(request, "withdrawn", reason=reason)
+    card_queue(request.model_version, f"request #{request.pk} withdrawn")
     return request
 
 

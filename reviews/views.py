@@ -13,7 +13,7 @@ from models_registry.selectors import card_latest
 from reviews import selectors, services
 from reviews.forms import SignOffForm
 from reviews.models import PromotionRequest
-from reviews.policy import is_stale, policy_evaluate
+from reviews.policy import policy_evaluate
 
 
 @login_required
@@ -42,6 +42,8 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
     version = promotion_request.model_version
     sign_offs = list(promotion_request.sign_offs.all())
     outcome = policy_evaluate(promotion_request, sign_offs)
+    revisions = {r.content_hash: r for r in version.card_revisions.order_by("revision")}
+    latest = card_latest(version=version)
     refusal = services.signoff_refusal(actor=request.user, request=promotion_request)
     return render(
         request,
@@ -49,8 +51,9 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
         {
             "req": promotion_request,
             "version": version,
-            "card": card_latest(version=version),
-            "sign_offs": [(s, is_stale(s, version.card_hash)) for s in sign_offs],
+            "card": latest,
+            "sign_offs": [(s, s in outcome.stale, revisions.get(s.card_hash)) for s in sign_offs],
+            "latest_revision": latest,
             "outcome": outcome,
             "can_sign": refusal is None,
             "refusal": refusal,

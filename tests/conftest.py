@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.test import TestCase
 from rest_framework.test import APIClient
 
 from governance.audit_context import Origin, acting_as
@@ -54,12 +55,25 @@ def users(db: Any) -> dict[str, Any]:
     }
 
 
+class CommittingAPIClient(APIClient):
+    """Runs the request's on-commit callbacks (queued tasks) when the request ends.
+
+    Tests run inside a transaction that never commits, so without this the tasks a request
+    queues (card generation, analysis) would never run. In production they run when the
+    service's transaction commits, a moment before the response is written.
+    """
+
+    def request(self, **kwargs: Any) -> Any:
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            return super().request(**kwargs)
+
+
 @pytest.fixture
 def api(users: dict[str, Any]) -> Callable[[str | None], APIClient]:
     """api("validator") -> a client authenticated with that user's token; api(None) anonymous."""
 
     def client_for(who: str | None) -> APIClient:
-        client = APIClient()
+        client = CommittingAPIClient()
         if who is not None:
             client.credentials(HTTP_AUTHORIZATION=f"Token {user_token(user=users[who])}")
         return client
@@ -82,7 +96,7 @@ def make_model(users: dict[str, Any]) -> Callable[..., RegisteredModel]:
 def make_version(users: dict[str, Any]) -> Callable[..., ModelVersion]:
     def create(model: RegisteredModel, **kwargs: Any) -> ModelVersion:
         kwargs.setdefault("metrics", {"auc": 0.91})
-        with acting_as(origin=Origin.SYSTEM):
+        with acting_as(origin=Origin.SYSTEM), TestCase.captureOnCommitCallbacks(execute=True):
             version = registry.version_register(
                 actor=kwargs.pop("actor", users["ds"]), model=model, **kwargs
             )
@@ -108,3 +122,39 @@ def skip_unless(condition: bool, reason: str) -> None:
     if services_required():
         pytest.fail(f"REQUIRE_SERVICES=True but: {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def mlflow_store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A real MLflow tracking store (SQLite + local artifacts) for the whole test session."""
+    root = tmp_path_factory.mktemp("mlflow")
+    previous = settings.MLFLOW_TRACKING_URI, settings.MLFLOW_ARTIFACT_ROOT
+    settings.MLFLOW_TRACKING_URI = f"sqlite:///{root / 'mlflow.db'}"
+    settings.MLFLOW_ARTIFACT_ROOT = (root / "artifacts").as_uri()
+    yield settings.MLFLOW_TRACKING_URI
+    settings.MLFLOW_TRACKING_URI, settings.MLFLOW_ARTIFACT_ROOT = previous
+
+
+@pytest.fixture(scope="session")
+def churn_run(mlflow_store: str) -> dict[str, Any]:
+    """One real scikit-learn churn classifier, trained and logged once per session."""
+    from models_registry import demo_model, mlflow_adapter
+
+    data = demo_model.customers(rows=1500, seed=3)
+    trained = demo_model.train_churn_model(data, n_estimators=40, max_depth=3)
+    run_id = mlflow_adapter.run_log_sklearn(
+        model=trained.model,
+        experiment="tests",
+        params=trained.params,
+        metrics=trained.metrics,
+        metric_history={"train_loss": [0.61, 0.52, 0.47]},
+        input_example=trained.train[demo_model.FEATURES].head(5),
+        tags={"mlflow.source.git.commit": "0123abcd" * 5, "team": "retention"},
+        artifacts={"reports/evaluation.txt": "hold-out evaluation"},
+    )
+    return {"run_id": run_id, "trained": trained}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Hashing ten passwords per test with PBKDF2 costs seconds and proves nothing here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -12,7 +12,8 @@ class HasCapability(BasePermission):
     """The one permission check of every API view.
 
     A view declares `required_capabilities = {"create": Capability.REGISTER, ...}` by action
-    (or by HTTP method for plain APIViews); anything not listed needs Capability.READ.
+    (or by HTTP method for plain APIViews); "action.method" keys single out one method of an
+    action that answers several. Anything not listed needs Capability.READ.
     Object-level rules (separation of duties) live in the services.
     """
 
@@ -22,8 +23,9 @@ class HasCapability(BasePermission):
         if not request.user or not request.user.is_authenticated:
             return False
         required = getattr(view, "required_capabilities", {})
-        key = getattr(view, "action", None) or request.method.lower()
-        capability = required.get(key, Capability.READ)
+        method = request.method.lower()
+        action = getattr(view, "action", None) or method
+        capability = required.get(f"{action}.{method}", required.get(action, Capability.READ))
         if capability is None:
             return True
         return user_can(request.user, capability)

@@ -4,7 +4,13 @@ from rest_framework import serializers
 
 from governance.api.serializers import MetricsField, ParamsField, StrictInputSerializer
 from governance.models import RiskTier
-from models_registry.models import DeploymentEvent, ModelCardRevision, ModelVersion, RegisteredModel
+from models_registry.models import (
+    DeploymentEvent,
+    ModelCardRevision,
+    ModelVersion,
+    ReferenceDataset,
+    RegisteredModel,
+)
 
 
 class ModelSerializer(serializers.ModelSerializer):
@@ -104,12 +110,57 @@ class VersionCreateSerializer(StrictInputSerializer):
     params = ParamsField(required=False, default=dict)
 
 
-class CardSerializer(serializers.ModelSerializer):
+class VersionUpdateSerializer(StrictInputSerializer):
+    limitations = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    ethical_considerations = serializers.CharField(
+        required=False, allow_blank=True, max_length=20000
+    )
+
+
+class CardRevisionSerializer(serializers.ModelSerializer):
     card_hash = serializers.CharField(source="content_hash")
 
     class Meta:
         model = ModelCardRevision
-        fields = ["revision", "card_hash", "reason", "created_at", "content"]
+        fields = ["revision", "card_hash", "reason", "created_at"]
+
+
+class CardChangeSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["added", "removed", "changed"])
+    old = serializers.JSONField(allow_null=True)
+    new = serializers.JSONField(allow_null=True)
+
+
+class ReferenceDataUploadSerializer(StrictInputSerializer):
+    file = serializers.FileField()
+    label_column = serializers.CharField(required=False, allow_blank=True, default="")
+    feature_columns = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Comma-separated feature columns; default: the logged model's signature.",
+    )
+
+
+class ReferenceDatasetSerializer(serializers.ModelSerializer):
+    uploaded_by = serializers.CharField(source="uploaded_by.username")
+
+    class Meta:
+        model = ReferenceDataset
+        fields = [
+            "id",
+            "original_name",
+            "format",
+            "sha256",
+            "rows",
+            "columns",
+            "feature_columns",
+            "label_column",
+            "protected_columns",
+            "uploaded_by",
+            "uploaded_at",
+        ]
 
 
 class DeploymentEventSerializer(serializers.ModelSerializer):

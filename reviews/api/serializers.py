@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from governance.api.serializers import StrictInputSerializer
 from reviews.models import PromotionRequest, SignOff
-from reviews.policy import is_stale, policy_evaluate
+from reviews.policy import card_hash_for, is_stale, policy_evaluate
 
 
 class SignOffSerializer(serializers.ModelSerializer):
@@ -29,7 +29,8 @@ class SignOffSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.BooleanField())
     def get_stale(self, obj: SignOff) -> bool:
-        return is_stale(obj, obj.request.model_version.card_hash)
+        current = self.context.get("card_hash") or card_hash_for(obj.request)
+        return is_stale(obj, current)
 
 
 class PolicyStateSerializer(serializers.Serializer):
@@ -79,7 +80,8 @@ class PromotionRequestSerializer(serializers.ModelSerializer):
         sign_offs = list(obj.sign_offs.all())
         for sign_off in sign_offs:
             sign_off.request = obj
-        return SignOffSerializer(sign_offs, many=True).data
+        context = {"card_hash": card_hash_for(obj)}
+        return SignOffSerializer(sign_offs, many=True, context=context).data
 
     @extend_schema_field(PolicyStateSerializer)
     def get_policy(self, obj: PromotionRequest) -> dict[str, Any]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
 from governance.audit_context import Origin, acting_as
 from governance.services import user_set_roles, user_token
 from models_registry import services as registry
-from models_registry.cards import card_regenerate
 from models_registry.models import RegisteredModel
+from models_registry.reference_data import reference_data_upload
 from reviews import services as reviews
 
 DEMO_USERS = [
@@ -42,7 +42,9 @@ class Command(BaseCommand):
             self.stdout.write("The database already holds models; demo data not added.")
             self._print_logins(options["password"], created=False)
             return
-        with acting_as(origin=Origin.COMMAND), transaction.atomic():
+        # No outer transaction: each service commits, so in-process tasks (cards, analysis)
+        # run right after each step, as they would on a worker.
+        with acting_as(origin=Origin.COMMAND):
             people = {
                 name: user_set_roles(username=name, roles=roles, password=options["password"])[0]
                 for name, roles, _ in DEMO_USERS
@@ -51,51 +53,8 @@ class Command(BaseCommand):
         self._print_logins(options["password"], created=True)
 
     def _seed_models(self, people: dict[str, Any]) -> None:
+        self._seed_churn(people)
         dana, ci = people["dana"], people["ci-bot"]
-        churn = registry.model_create(
-            actor=dana,
-            name="churn-classifier",
-            risk_tier="high",
-            description="Predicts which subscribers will cancel within 60 days.",
-            intended_use="Prioritise retention offers; a person reviews every offer.",
-            out_of_scope_uses="Pricing, credit or any decision made without a person.",
-            protected_attributes=["gender", "age_band"],
-            tags=["retention", "tabular"],
-        )
-        history = [
-            ({"auc": 0.842, "f1": 0.611, "accuracy": 0.861}, "3f2a9c1"),
-            ({"auc": 0.867, "f1": 0.642, "accuracy": 0.872}, "8b41d07"),
-        ]
-        for metrics, commit in history:
-            version = self._register(
-                actor=ci,
-                model=churn,
-                metrics=metrics,
-                git_commit=commit,
-                params={"n_estimators": 200, "max_depth": 4, "learning_rate": 0.05},
-            )
-            self._approve_and_execute(version, people, ["vera", "carla", "bella"])
-        candidate = self._register(
-            actor=ci,
-            model=churn,
-            metrics={"auc": 0.881, "f1": 0.655, "accuracy": 0.879},
-            git_commit="c09e4a2",
-            params={"n_estimators": 300, "max_depth": 4, "learning_rate": 0.04},
-        )
-        request = reviews.promotion_request_create(
-            actor=dana,
-            version=candidate,
-            strategy="canary",
-            canary_traffic=10,
-            justification="AUC +1.4 points on the March hold-out; fairness gap unchanged.",
-        )
-        reviews.signoff_create(
-            actor=people["vera"],
-            request_id=request.pk,
-            decision="approve",
-            comment="Validation report attached to the run; metrics reproduce.",
-        )
-
         fraud = registry.model_create(
             actor=dana,
             name="fraud-detector",
@@ -105,17 +64,16 @@ class Command(BaseCommand):
             protected_attributes=["country"],
             tags=["payments"],
         )
-        first = self._register(
+        first = registry.version_register(
             actor=ci, model=fraud, metrics={"precision": 0.78, "recall": 0.64}, git_commit="a1b2c3d"
         )
         self._approve_and_execute(first, people, ["vera", "bruno"])
-        second = self._register(
+        second = registry.version_register(
             actor=ci, model=fraud, metrics={"precision": 0.81, "recall": 0.66}, git_commit="d4e5f60"
         )
         reviews.promotion_request_create(
             actor=ci, version=second, justification="Nightly retrain passed its evaluation gates."
         )
-
         limits = registry.model_create(
             actor=dana,
             name="credit-limit-advisor",
@@ -124,16 +82,70 @@ class Command(BaseCommand):
             protected_attributes=["age_band"],
             tags=["credit"],
         )
-        self._register(
+        registry.version_register(
             actor=dana, model=limits, metrics={"rmse": 412.0, "mae": 301.5}, git_commit="77aa0e1"
         )
 
-    def _register(self, **kwargs: Any) -> Any:
-        version = registry.version_register(**kwargs)
-        # Inside this one transaction the queued card task has not run yet: build it now.
-        card_regenerate(version_id=version.pk, reason="registered")
-        version.refresh_from_db()
-        return version
+    def _seed_churn(self, people: dict[str, Any]) -> None:
+        """A real classifier: trained here, logged to MLflow, registered from its run."""
+        from models_registry import demo_model, mlflow_adapter
+
+        dana, ci = people["dana"], people["ci-bot"]
+        churn = registry.model_create(
+            actor=dana,
+            name="churn-classifier",
+            risk_tier="high",
+            description="Predicts which subscribers will cancel within 60 days.",
+            intended_use="Prioritise retention offers; a person reviews every offer.",
+            out_of_scope_uses="Pricing, credit or any decision made without a person.",
+            protected_attributes=list(demo_model.PROTECTED),
+            tags=["retention", "tabular"],
+        )
+        data = demo_model.customers(rows=3000, seed=11)
+        releases = [(60, 2, "3f2a9c1"), (120, 3, "8b41d07"), (200, 3, "c09e4a2")]
+        versions = []
+        for n_estimators, depth, commit in releases:
+            self.stdout.write(f"Training churn-classifier ({n_estimators} trees) ...")
+            trained = demo_model.train_churn_model(data, n_estimators=n_estimators, max_depth=depth)
+            run_id = mlflow_adapter.run_log_sklearn(
+                model=trained.model,
+                experiment="churn-classifier",
+                params=trained.params,
+                metrics=trained.metrics,
+                input_example=trained.train[demo_model.FEATURES].head(5),
+                tags={"mlflow.source.git.commit": commit, "team": "retention"},
+                artifacts={"data/README.txt": "Synthetic subscribers, generated by seed_demo."},
+            )
+            version = registry.version_register(actor=ci, model=churn, mlflow_run_id=run_id)
+            reference = trained.test.to_csv(index=False).encode()
+            reference_data_upload(
+                actor=ci,
+                version=version,
+                upload=SimpleUploadedFile("churn-holdout.csv", reference, "text/csv"),
+            )
+            versions.append(version)
+        registry.version_update_notes(
+            actor=dana,
+            version=versions[-1],
+            limitations="Trained on synthetic subscribers; not validated for business accounts.",
+            ethical_considerations="Gender and age band are not inputs; per-group recall is "
+            "reviewed each quarter.",
+        )
+        for version in versions[:2]:
+            self._approve_and_execute(version, people, ["vera", "carla", "bella"])
+        request = reviews.promotion_request_create(
+            actor=dana,
+            version=versions[2],
+            strategy="canary",
+            canary_traffic=10,
+            justification="AUC up on the hold-out; per-group recall unchanged.",
+        )
+        reviews.signoff_create(
+            actor=people["vera"],
+            request_id=request.pk,
+            decision="approve",
+            comment="Validation report attached to the run; metrics reproduce.",
+        )
 
     def _approve_and_execute(
         self, version: Any, people: dict[str, Any], signers: list[str]

@@ -1,0 +1,207 @@
+"""The compliance officers' view of the base layer: approval policies and the audit trail.
+
+Also the building blocks every app's admin uses: read-only admins (changes go through
+services, never through the admin's forms) and history pages that show where a change
+came from.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from governance.models import ApprovalPolicy, AuditEvent, RiskTier
+from governance.services import audit_chain_verify, policy_save
+
+admin.site.site_header = "Model governance admin"
+admin.site.site_title = "Model governance admin"
+admin.site.index_title = "Registry, reviews and audit"
+
+
+class ReadOnlyAdminMixin:
+    """Nothing is added, changed or deleted here: every change goes through a service."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+class GovernedHistoryAdmin(SimpleHistoryAdmin):
+    """History pages that show each change's origin (api, page, admin, task ...)."""
+
+    history_list_display = ["history_origin"]
+
+    def history_form_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        version_id: str,
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # simple-history saves ("reverts to") the historical version on POST after checking
+        # only *view* permission; a revert is a change, so it needs change permission.
+        if request.method == "POST" and not self.has_change_permission(request):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+def pretty_json(value: Any) -> str:
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True, default=str))
+
+
+class ApprovalPolicyForm(forms.ModelForm):
+    """Checkboxes for the signing roles; the model's clean() checks the combination."""
+
+    required_approvals = forms.IntegerField(
+        min_value=1,
+        max_value=32767,
+        help_text=ApprovalPolicy._meta.get_field("required_approvals").help_text,
+    )
+    required_roles = forms.MultipleChoiceField(
+        choices=[(role.value, role.label) for role in ApprovalPolicy.SIGNING_ROLES],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Roles that must each be among the approvers, by different people.",
+    )
+
+    class Meta:
+        model = ApprovalPolicy
+        fields = ["risk_tier", "required_approvals", "required_roles"]
+
+
+POLICY_FIELDS = ("required_approvals", "required_roles")
+
+
+@admin.register(ApprovalPolicy)
+class ApprovalPolicyAdmin(GovernedHistoryAdmin):
+    """Compliance officers edit how many approvals, and from which roles, each tier needs."""
+
+    form = ApprovalPolicyForm
+    fields = ["risk_tier", "required_approvals", "required_roles", "updated_at"]
+    list_display = ["risk_tier", "required_approvals", "roles", "updated_at"]
+    readonly_fields = ["updated_at"]
+
+    @admin.display(description="required roles")
+    def roles(self, policy: ApprovalPolicy) -> str:
+        return ", ".join(policy.required_roles) or "—"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # A policy belongs to its tier; moving it to another tier is not an edit.
+        return ["risk_tier", *self.readonly_fields] if obj is not None else self.readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        tiers_left = ApprovalPolicy.objects.count() < len(RiskTier)
+        return tiers_left and super().has_add_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: ApprovalPolicy, form: forms.ModelForm, change: bool
+    ) -> None:
+        # The service compares with the stored row, not the form's initial data: a revert
+        # from the history page starts from the old values.
+        policy_save(actor=request.user, policy=obj, origin_label="admin")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The tamper-evident audit trail: read it, filter it, verify its hash chain."""
+
+    change_list_template = "admin/governance/auditevent/change_list.html"
+    list_display = [
+        "sequence",
+        "occurred_at",
+        "action",
+        "object_type",
+        "object_id",
+        "actor_username",
+        "origin",
+    ]
+    list_filter = ["action", "origin", "object_type"]
+    search_fields = ["action", "object_type", "object_id", "actor_username"]
+    date_hierarchy = "occurred_at"
+    fields = [
+        "sequence",
+        "occurred_at",
+        "actor",
+        "actor_username",
+        "origin",
+        "action",
+        "object_type",
+        "object_id",
+        "data_pretty",
+        "previous_hash",
+        "hash",
+    ]
+    readonly_fields = ["data_pretty"]
+
+    @admin.display(description="data")
+    def data_pretty(self, event: AuditEvent) -> str:
+        return pretty_json(event.data)
+
+    def get_urls(self) -> list[URLPattern]:
+        verify = path(
+            "verify/",
+            self.admin_site.admin_view(self.verify_view),
+            name="governance_auditevent_verify",
+        )
+        return [verify, *super().get_urls()]
+
+    def verify_view(self, request: HttpRequest) -> HttpResponse:
+        """Recompute every hash of the chain and say whether it is intact."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        broken = audit_chain_verify()
+        if broken:
+            shown = ", ".join(f"#{sequence}" for sequence in broken[:20])
+            more = f" and {len(broken) - 20} more" if len(broken) > 20 else ""
+            self.message_user(
+                request,
+                f"The audit chain is broken: {len(broken)} event(s) do not match their hash "
+                f"or chain: {shown}{more}.",
+                messages.ERROR,
+            )
+        else:
+            count = AuditEvent.objects.count()
+            self.message_user(
+                request, f"The audit chain is intact: {count} event(s) verified.", messages.SUCCESS
+            )
+        return HttpResponseRedirect(reverse("admin:governance_auditevent_changelist"))
+
+
+User = get_user_model()
+
+
+class GovernanceUserAdmin(UserAdmin):
+    """Users with their roles (groups) in the list; roles are set with `governance_user`."""
+
+    list_display = [*UserAdmin.list_display, "roles"]
+
+    @admin.display(description="roles")
+    def roles(self, user: Any) -> str:
+        return ", ".join(sorted(group.name for group in user.groups.all()))
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related("groups")
+
+
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+admin.site.register(User, GovernanceUserAdmin)

@@ -1,0 +1,286 @@
+"""The one module that talks to MLflow: reads runs and loads logged models.
+
+Everything else in the project sees plain data (RunFacts) or a loaded model object, so the
+rest of the code never imports mlflow (a 2 s import) and tests of other parts stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+
+from governance.errors import InvalidInput, ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+# A CI job should get a clear 503 in seconds, not wait through MLflow's default retries.
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+NOT_FOUND_CODES = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}
+# Tags MLflow sets itself; the card shows them in their own fields, not among user tags.
+SYSTEM_TAG_PREFIX = "mlflow."
+MAX_ARTIFACTS = 500
+MAX_HISTORY_POINTS = 200
+# Types skops may load for the pipelines we log (sklearn refuses anything not listed).
+SKOPS_TRUSTED = [
+    "sklearn.tree._tree.Tree",
+    "sklearn._loss.link.LogitLink",
+    "sklearn._loss.link.Interval",
+    "sklearn._loss.loss.HalfBinomialLoss",
+    "sklearn.ensemble._gb.VerboseReporter",
+    "sklearn.dummy.DummyClassifier",
+]
+
+
+class RunNotFound(InvalidInput):
+    default_detail = "No MLflow run with that id."
+
+
+class TrackingUnavailable(ServiceUnavailable):
+    default_detail = "The MLflow tracking server is unreachable."
+
+
+@dataclass(frozen=True)
+class LoggedModelFacts:
+    model_uri: str
+    name: str
+    flavors: list[str]
+    signature: dict[str, Any] | None
+    input_example: list[dict[str, Any]] | None
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    run_id: str
+    run_name: str
+    experiment_id: str
+    experiment_name: str
+    status: str
+    user: str
+    start_time: str | None
+    end_time: str | None
+    git_commit: str
+    source: str
+    params: dict[str, str]
+    metrics: dict[str, float]
+    metric_history: dict[str, list[dict[str, Any]]]
+    tags: dict[str, str]
+    artifacts: dict[str, int | None]
+    artifact_uri: str
+    datasets: list[dict[str, Any]] = field(default_factory=list)
+    logged_model: LoggedModelFacts | None = None
+
+    @property
+    def run_link(self) -> str:
+        base = tracking_ui_url()
+        if not base:
+            return ""
+        return f"{base.rstrip('/')}/#/experiments/{self.experiment_id}/runs/{self.run_id}"
+
+
+def tracking_uri() -> str:
+    return settings.MLFLOW_TRACKING_URI
+
+
+def tracking_ui_url() -> str:
+    uri = tracking_uri()
+    return uri if uri.startswith(("http://", "https://")) else ""
+
+
+@lru_cache(maxsize=4)
+def _client(uri: str) -> Any:
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def client() -> Any:
+    return _client(tracking_uri())
+
+
+def _iso(milliseconds: int | None) -> str | None:
+    if milliseconds is None:
+        return None
+    return datetime.fromtimestamp(milliseconds / 1000, tz=UTC).isoformat()
+
+
+def _translate(error: Exception, run_id: str) -> Exception:
+    code = getattr(error, "error_code", "")
+    if code in NOT_FOUND_CODES:
+        return RunNotFound(
+            f"No MLflow run '{run_id}' at the tracking server.",
+            extra={"mlflow_run_id": [f"Unknown MLflow run '{run_id}'."]},
+        )
+    logger.warning("MLflow tracking error for run %s: %s", run_id, error)
+    return TrackingUnavailable(
+        f"The MLflow tracking server at {tracking_uri()} did not answer: {str(error)[:200]}"
+    )
+
+
+def _artifacts(mlflow_client: Any, run_id: str) -> dict[str, int | None]:
+    """Every artifact file of the run (path -> size), walking directories breadth-first."""
+    found: dict[str, int | None] = {}
+    pending = [None]
+    while pending and len(found) < MAX_ARTIFACTS:
+        for item in mlflow_client.list_artifacts(run_id, pending.pop(0)):
+            if item.is_dir:
+                pending.append(item.path)
+            else:
+                found[item.path] = item.file_size
+    return dict(sorted(found.items()))
+
+
+def _history(mlflow_client: Any, run_id: str, keys: list[str]) -> dict[str, list[dict[str, Any]]]:
+    history = {}
+    for key in sorted(keys):
+        points = mlflow_client.get_metric_history(run_id, key)
+        if len(points) > 1:
+            history[key] = [
+                {"step": p.step, "value": p.value, "timestamp": _iso(p.timestamp)}
+                for p in points[-MAX_HISTORY_POINTS:]
+            ]
+    return history
+
+
+def _logged_model(mlflow_client: Any, run: Any) -> LoggedModelFacts | None:
+    """The model the run logged (MLflow 3 keeps it as a LoggedModel beside the run)."""
+    import mlflow
+    from mlflow.models import Model
+
+    outputs = getattr(getattr(run, "outputs", None), "model_outputs", None) or []
+    if not outputs:
+        return None
+    logged = mlflow_client.get_logged_model(outputs[-1].model_id)
+    try:
+        info = mlflow.models.get_model_info(logged.model_uri)
+    except Exception:
+        logger.warning("could not read the MLmodel of %s", logged.model_uri, exc_info=True)
+        return LoggedModelFacts(logged.model_uri, logged.name, [], None, None)
+    signature = None
+    if info.signature:
+        signature = {
+            key: json.loads(value) if isinstance(value, str) else value
+            for key, value in info.signature.to_dict().items()
+        }
+    example = None
+    if info.saved_input_example_info:
+        try:
+            frame = Model.load(logged.model_uri).load_input_example(logged.artifact_location)
+            example = frame.head(5).to_dict(orient="records") if hasattr(frame, "to_dict") else None
+        except Exception:
+            logger.warning(
+                "could not load the input example of %s", logged.model_uri, exc_info=True
+            )
+    return LoggedModelFacts(
+        model_uri=logged.model_uri,
+        name=logged.name,
+        flavors=sorted(info.flavors),
+        signature=signature,
+        input_example=example,
+    )
+
+
+def run_fetch(run_id: str) -> RunFacts:
+    """Everything the card needs from a run. RunNotFound (400) or TrackingUnavailable (503)."""
+    from mlflow.exceptions import MlflowException
+
+    mlflow_client = client()
+    try:
+        run = mlflow_client.get_run(run_id)
+        experiment = mlflow_client.get_experiment(run.info.experiment_id)
+        tags = dict(run.data.tags)
+        facts = RunFacts(
+            run_id=run.info.run_id,
+            run_name=run.info.run_name or "",
+            experiment_id=run.info.experiment_id,
+            experiment_name=experiment.name if experiment else "",
+            status=run.info.status,
+            user=tags.get("mlflow.user", run.info.user_id or ""),
+            start_time=_iso(run.info.start_time),
+            end_time=_iso(run.info.end_time),
+            git_commit=tags.get("mlflow.source.git.commit", ""),
+            source=tags.get("mlflow.source.name", ""),
+            params=dict(sorted(run.data.params.items())),
+            metrics=dict(sorted(run.data.metrics.items())),
+            metric_history=_history(mlflow_client, run_id, list(run.data.metrics)),
+            tags={k: v for k, v in sorted(tags.items()) if not k.startswith(SYSTEM_TAG_PREFIX)},
+            artifacts=_artifacts(mlflow_client, run_id),
+            artifact_uri=run.info.artifact_uri,
+            datasets=[
+                {
+                    "name": d.dataset.name,
+                    "digest": d.dataset.digest,
+                    "source": d.dataset.source_type,
+                }
+                for d in (run.inputs.dataset_inputs if run.inputs else [])
+            ],
+            logged_model=_logged_model(mlflow_client, run),
+        )
+    except MlflowException as error:
+        raise _translate(error, run_id) from error
+    except OSError as error:  # connection refused, DNS, timeouts below requests
+        raise TrackingUnavailable(f"The MLflow tracking server did not answer: {error}") from error
+    return facts
+
+
+def model_load(model_uri: str) -> Any:
+    """The native model object (scikit-learn estimator, ...) of a logged model."""
+    import mlflow
+
+    flavors = mlflow.models.get_model_info(model_uri).flavors
+    if "sklearn" in flavors:
+        return mlflow.sklearn.load_model(model_uri)
+    return mlflow.pyfunc.load_model(model_uri)
+
+
+def run_log_sklearn(
+    *,
+    model: Any,
+    experiment: str,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    input_example: Any,
+    tags: dict[str, str] | None = None,
+    metric_history: dict[str, list[float]] | None = None,
+    artifacts: dict[str, str] | None = None,
+) -> str:
+    """Log a trained scikit-learn model as an MLflow run; returns the run id.
+
+    The demo and the tests use it to make real runs. Experiments created here keep their
+    artifacts under settings.MLFLOW_ARTIFACT_ROOT, not the working directory.
+    """
+    import mlflow
+
+    mlflow_client = client()
+    found = mlflow_client.get_experiment_by_name(experiment)
+    experiment_id = (
+        found.experiment_id
+        if found
+        else mlflow_client.create_experiment(
+            experiment,
+            artifact_location=f"{settings.MLFLOW_ARTIFACT_ROOT.rstrip('/')}/{experiment}",
+        )
+    )
+    mlflow.set_tracking_uri(tracking_uri())
+    with mlflow.start_run(experiment_id=experiment_id) as run:
+        mlflow.log_params(params)
+        for key, values in (metric_history or {}).items():
+            for step, value in enumerate(values):
+                mlflow.log_metric(key, value, step=step)
+        mlflow.log_metrics(metrics)
+        mlflow.set_tags(tags or {})
+        for path, text in (artifacts or {}).items():
+            mlflow.log_text(text, path)
+        mlflow.sklearn.log_model(
+            model, name="model", input_example=input_example, skops_trusted_types=SKOPS_TRUSTED
+        )
+    return run.info.run_id

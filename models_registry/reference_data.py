@@ -1,0 +1,127 @@
+"""Reference data: the data set a version is explained on and drift is measured against."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from governance.errors import InvalidInput
+from governance.roles import Capability
+from governance.services import audit_record, require
+from models_registry.models import ModelVersion, ReferenceDataset
+
+PARQUET_MAGIC = b"PAR1"
+
+
+def _invalid(message: str, field: str = "file") -> InvalidInput:
+    return InvalidInput(message, extra={field: [message]})
+
+
+def _read(content: bytes, name: str) -> tuple[Any, str]:
+    import pandas as pd
+
+    is_parquet = name.lower().endswith((".parquet", ".pq")) or content[:4] == PARQUET_MAGIC
+    try:
+        if is_parquet:
+            return pd.read_parquet(io.BytesIO(content)), ReferenceDataset.Format.PARQUET
+        return pd.read_csv(io.BytesIO(content)), ReferenceDataset.Format.CSV
+    except Exception as error:  # pandas raises many kinds; all mean "not a readable table"
+        kind = "Parquet" if is_parquet else "CSV"
+        raise _invalid(f"Could not read the file as {kind}: {str(error)[:200]}") from error
+
+
+def signature_features(version: ModelVersion) -> list[str]:
+    """Input column names from the logged model's signature, if the run had one."""
+    signature = ((version.run_facts or {}).get("logged_model") or {}).get("signature") or {}
+    inputs = signature.get("inputs")
+    if not inputs:
+        return []
+    columns = json.loads(inputs) if isinstance(inputs, str) else inputs
+    return [column["name"] for column in columns if column.get("name")]
+
+
+def _feature_columns(
+    version: ModelVersion, columns: list[str], label: str, protected: list[str], given: list[str]
+) -> list[str]:
+    expected = given or signature_features(version)
+    if expected:
+        missing = [name for name in expected if name not in columns]
+        if missing:
+            raise _invalid(f"Missing feature column(s): {', '.join(missing)}.")
+        return expected
+    return [name for name in columns if name != label and name not in protected]
+
+
+def reference_data_upload(
+    *,
+    actor: Any,
+    version: ModelVersion,
+    upload: UploadedFile,
+    label_column: str = "",
+    feature_columns: list[str] | None = None,
+) -> ReferenceDataset:
+    """Store a CSV or Parquet reference data set for `version`; analysis runs afterwards."""
+    require(actor, Capability.REGISTER, "upload reference data")
+    if upload.size is not None and upload.size > settings.REFERENCE_DATA_MAX_BYTES:
+        raise _invalid(f"The file is larger than {settings.REFERENCE_DATA_MAX_BYTES} bytes.")
+    content = upload.read()
+    frame, file_format = _read(content, upload.name or "")
+    columns = [str(column) for column in frame.columns]
+    if frame.empty:
+        raise _invalid("The file holds no rows.")
+    if len(set(columns)) != len(columns):
+        raise _invalid("Column names must be unique.")
+    if label_column and label_column not in columns:
+        raise _invalid(f"No column named '{label_column}'.", field="label_column")
+    label = label_column or ("label" if "label" in columns else "")
+    protected = [name for name in version.model.protected_attributes if name in columns]
+    features = _feature_columns(version, columns, label, protected, feature_columns or [])
+    digest = hashlib.sha256(content).hexdigest()
+    dataset = ReferenceDataset(
+        model_version=version,
+        original_name=(upload.name or "reference")[:255],
+        format=file_format,
+        sha256=digest,
+        rows=len(frame),
+        columns={name: str(dtype) for name, dtype in zip(columns, frame.dtypes, strict=True)},
+        feature_columns=features,
+        label_column=label,
+        protected_columns=protected,
+        uploaded_by=actor,
+    )
+    return _store(dataset, content)
+
+
+@transaction.atomic
+def _store(dataset: ReferenceDataset, content: bytes) -> ReferenceDataset:
+    dataset.file.save(dataset.original_name.rsplit("/", 1)[-1], ContentFile(content), save=False)
+    dataset.save()
+    version = dataset.model_version
+    audit_record(
+        action="version.reference_data_uploaded",
+        object_type="model_version",
+        object_id=f"{version.model.name}:{version.version}",
+        data={"rows": dataset.rows, "sha256": dataset.sha256, "file": dataset.original_name},
+    )
+    from models_registry.tasks import version_analyze
+
+    transaction.on_commit(lambda: version_analyze.delay(version.pk), robust=True)
+    return dataset
+
+
+def reference_frame(dataset: ReferenceDataset) -> Any:
+    """The stored data set as a pandas DataFrame."""
+    import pandas as pd
+
+    with dataset.file.open("rb") as handle:
+        content = handle.read()
+    if dataset.format == ReferenceDataset.Format.PARQUET:
+        return pd.read_parquet(io.BytesIO(content))
+    return pd.read_csv(io.BytesIO(content))
