@@ -85,9 +85,6 @@ class ApprovalPolicyForm(forms.ModelForm):
         fields = ["risk_tier", "required_approvals", "required_roles"]
 
 
-POLICY_FIELDS = ("required_approvals", "required_roles")
-
-
 @admin.register(ApprovalPolicy)
 class ApprovalPolicyAdmin(GovernedHistoryAdmin):
     """Compliance officers edit how many approvals, and from which roles, each tier needs."""

@@ -44,6 +44,10 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
     outcome = policy_evaluate(promotion_request, sign_offs)
     revisions = {r.content_hash: r for r in version.card_revisions.order_by("revision")}
     latest = card_latest(version=version)
+    # A closed request shows the card it was decided on; an open one the card to sign now.
+    shown = latest
+    if not promotion_request.is_open and promotion_request.decided_card_hash:
+        shown = revisions.get(promotion_request.decided_card_hash, latest)
     refusal = services.signoff_refusal(actor=request.user, request=promotion_request)
     return render(
         request,
@@ -51,7 +55,7 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
         {
             "req": promotion_request,
             "version": version,
-            "card": latest,
+            "card": shown,
             "sign_offs": [(s, s in outcome.stale, revisions.get(s.card_hash)) for s in sign_offs],
             "latest_revision": latest,
             "outcome": outcome,

@@ -106,6 +106,15 @@ def make_version(users: dict[str, Any]) -> Callable[..., ModelVersion]:
     return create
 
 
+def assert_json_error(response: Any, status: int) -> dict[str, Any]:
+    """The contract's error shape: the status, JSON, and a human-readable `detail`."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert isinstance(body["detail"], str) and body["detail"]
+    return body
+
+
 def is_postgres() -> bool:
     return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 

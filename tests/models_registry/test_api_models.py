@@ -9,17 +9,10 @@ import pytest
 from models_registry import services as registry
 from models_registry.cards import card_regenerate
 from models_registry.models import DeploymentEvent, ModelCardRevision, ModelVersion, RegisteredModel
+from tests.conftest import assert_json_error
 
 MODELS = "/api/v1/models/"
 CHURN = "/api/v1/models/churn-classifier/"
-
-
-def assert_json_error(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
 
 
 @pytest.fixture

@@ -13,16 +13,9 @@ from models_registry import services as registry
 from models_registry.cards import card_regenerate
 from models_registry.models import ModelVersion
 from reviews.models import PromotionRequest, SignOff
+from tests.conftest import assert_json_error
 
 REQUESTS = "/api/v1/models/churn-classifier/versions/{}/promotion-requests/"
-
-
-def assert_json_error(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
 
 
 def client_of(user: Any) -> APIClient:

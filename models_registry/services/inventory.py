@@ -1,0 +1,224 @@
+"""Registering models and versions, and keeping their facts (MLflow run, card text)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from governance.errors import Conflict, InvalidInput
+from governance.history import set_change_reason
+from governance.roles import Capability
+from governance.services import audit_record, require
+from models_registry.models import ModelVersion, RegisteredModel
+
+EDITABLE_MODEL_FIELDS = (
+    "description",
+    "risk_tier",
+    "intended_use",
+    "out_of_scope_uses",
+    "protected_attributes",
+    "tags",
+)
+
+
+def card_queue(version: ModelVersion, reason: str) -> None:
+    """Rebuild the version's card once the current transaction commits."""
+    from models_registry.tasks import card_generate
+
+    # robust: a failing rebuild (run in-process in the embedded mode) is logged and must not
+    # turn the already committed change into an error for its caller.
+    transaction.on_commit(lambda: card_generate.delay(version.pk, reason), robust=True)
+
+
+@transaction.atomic
+def model_create(
+    *,
+    actor: Any,
+    name: str,
+    risk_tier: str,
+    description: str = "",
+    intended_use: str = "",
+    out_of_scope_uses: str = "",
+    protected_attributes: list[str] | None = None,
+    tags: list[str] | None = None,
+) -> RegisteredModel:
+    require(actor, Capability.REGISTER, "register models")
+    if RegisteredModel.objects.filter(name=name).exists():
+        raise Conflict(f"A model named '{name}' already exists.")
+    model = RegisteredModel(
+        name=name,
+        risk_tier=risk_tier,
+        owner=actor,
+        description=description,
+        intended_use=intended_use,
+        out_of_scope_uses=out_of_scope_uses,
+        protected_attributes=protected_attributes or [],
+        tags=tags or [],
+    )
+    set_change_reason(model, "registered")
+    try:
+        with transaction.atomic():
+            model.save()
+    except IntegrityError as exc:
+        raise Conflict(f"A model named '{name}' already exists.") from exc
+    audit_record(
+        action="model.registered",
+        object_type="model",
+        object_id=name,
+        data={"risk_tier": risk_tier},
+    )
+    return model
+
+
+@transaction.atomic
+def model_update(*, actor: Any, model: RegisteredModel, **changes: Any) -> RegisteredModel:
+    """Edit a model's descriptive fields; its versions' cards are rebuilt from the new facts."""
+    require(actor, Capability.REGISTER, "edit models")
+    unknown = set(changes) - set(EDITABLE_MODEL_FIELDS)
+    if unknown:
+        raise InvalidInput(f"Not editable: {', '.join(sorted(unknown))}.")
+    model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    changed = {key: value for key, value in changes.items() if getattr(model, key) != value}
+    if not changed:
+        return model
+    for key, value in changed.items():
+        setattr(model, key, value)
+    set_change_reason(model, "edited: " + ", ".join(sorted(changed)))
+    model.save()
+    audit_record(
+        action="model.edited",
+        object_type="model",
+        object_id=model.name,
+        data={"fields": sorted(changed)},
+    )
+    for version in model.versions.exclude(stage=ModelVersion.Stage.REJECTED):
+        card_queue(version, "model details edited")
+    return model
+
+
+def version_register(
+    *,
+    actor: Any,
+    model: RegisteredModel,
+    metrics: dict[str, float] | None = None,
+    params: dict[str, Any] | None = None,
+    mlflow_run_id: str = "",
+    artifact_uri: str = "",
+    git_commit: str = "",
+) -> ModelVersion:
+    """Register the next version of `model` as a candidate and queue its card.
+
+    With an MLflow run id, the run is read first (outside any transaction): its params,
+    metrics, artifacts and metadata become the version's facts, and what the caller sent
+    explicitly wins. An unknown run is a 400, an unreachable server a 503, and in both
+    cases nothing is stored.
+    """
+    require(actor, Capability.REGISTER, "register versions")
+    declared = {"metrics": metrics or {}, "params": params or {}}
+    fields: dict[str, Any] = {
+        "metrics": metrics or {},
+        "params": params or {},
+        "mlflow_run_id": mlflow_run_id,
+        "artifact_uri": artifact_uri,
+        "git_commit": git_commit,
+        "declared": declared,
+        "run_facts": {},
+    }
+    if mlflow_run_id:
+        fields.update(_from_run(mlflow_run_id, declared))
+        fields["git_commit"] = git_commit or fields["git_commit"]
+        fields["artifact_uri"] = artifact_uri or fields["artifact_uri"]
+    return _version_create(actor=actor, model=model, **fields)
+
+
+def _from_run(run_id: str, declared: dict[str, Any]) -> dict[str, Any]:
+    """Version fields from an MLflow run (network I/O: call outside transactions)."""
+    from models_registry import mlflow_adapter
+
+    facts = mlflow_adapter.run_fetch(run_id)
+    logged = facts.logged_model
+    return {
+        "run_facts": {**dataclasses.asdict(facts), "run_link": facts.run_link},
+        "metrics": {**facts.metrics, **declared.get("metrics", {})},
+        "params": {**facts.params, **declared.get("params", {})},
+        "git_commit": facts.git_commit,
+        "artifact_uri": logged.model_uri if logged else facts.artifact_uri,
+    }
+
+
+def version_refresh_from_run(*, version_id: int) -> bool:
+    """Re-read the version's MLflow run (new metrics, tags, artifacts); True if it changed."""
+    version = ModelVersion.objects.get(pk=version_id)
+    if not version.mlflow_run_id:
+        return False
+    fresh = _from_run(version.mlflow_run_id, version.declared or {})
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().get(pk=version_id)
+        updates = {
+            key: fresh[key]
+            for key in ("run_facts", "metrics", "params")
+            if getattr(version, key) != fresh[key]
+        }
+        if not updates:
+            return False
+        for key, value in updates.items():
+            setattr(version, key, value)
+        set_change_reason(version, "refreshed from the MLflow run")
+        version.save(update_fields=list(updates))
+    return True
+
+
+@transaction.atomic
+def _version_create(*, actor: Any, model: RegisteredModel, **fields: Any) -> ModelVersion:
+    # The model row lock serializes numbering: concurrent registrations get 1, 2, 3 ...
+    locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    latest = locked.versions.aggregate(latest=Max("version"))["latest"] or 0
+    version = ModelVersion(model=locked, version=latest + 1, registered_by=actor, **fields)
+    set_change_reason(version, "registered")
+    version.save()
+    audit_record(
+        action="version.registered",
+        object_type="model_version",
+        object_id=f"{locked.name}:{version.version}",
+        data={"mlflow_run_id": fields["mlflow_run_id"], "git_commit": fields["git_commit"]},
+    )
+    card_queue(version, "registered")
+    return version
+
+
+@transaction.atomic
+def version_update_notes(
+    *,
+    actor: Any,
+    version: ModelVersion,
+    limitations: str | None = None,
+    ethical_considerations: str | None = None,
+) -> ModelVersion:
+    """Edit the card's human-written fields; the card is rebuilt from them."""
+    require(actor, Capability.EDIT_CARD, "edit model cards")
+    version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+    changed = []
+    if limitations is not None and limitations != version.limitations:
+        version.limitations = limitations
+        changed.append("limitations")
+    if (
+        ethical_considerations is not None
+        and ethical_considerations != version.ethical_considerations
+    ):
+        version.ethical_considerations = ethical_considerations
+        changed.append("ethical_considerations")
+    if not changed:
+        return version
+    set_change_reason(version, "edited: " + ", ".join(changed))
+    version.save(update_fields=changed)
+    audit_record(
+        action="version.card_edited",
+        object_type="model_version",
+        object_id=f"{version.model.name}:{version.version}",
+        data={"fields": changed},
+    )
+    card_queue(version, "edited " + ", ".join(changed))
+    return version
