@@ -231,3 +231,52 @@ class VersionAnalysis(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model_version} analysis ({self.status})"
+
+
+class Prediction(models.Model):
+    """One answered call: the inference log, and the audit record of every prediction.
+
+    Served here (predict/explain) or logged from a model served elsewhere. A served call's
+    row is committed before its 200 response is sent.
+    """
+
+    class Source(models.TextChoices):
+        SERVED = "served", "Served here"
+        LOGGED = "logged", "Logged from outside"
+
+    class Slot(models.TextChoices):
+        PRODUCTION = "production", "Production"
+        CANARY = "canary", "Canary"
+        UNKNOWN = "", "Not known"
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="+")
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    request_id = models.CharField(max_length=100)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    slot = models.CharField(max_length=16, choices=Slot.choices, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    occurred_at = models.DateTimeField()
+    features = models.JSONField()
+    prediction = models.FloatField(null=True, blank=True)
+    explanation = models.JSONField(
+        null=True, blank=True, help_text='{"base_value": ..., "shap": {feature: value}}'
+    )
+    latency_ms = models.FloatField(null=True, blank=True)
+    error = models.CharField(
+        max_length=500, blank=True, help_text="Why the model failed, if it did."
+    )
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "request_id"], name="request_id_per_model")
+        ]
+        indexes = [
+            models.Index(fields=["model", "occurred_at"], name="prediction_model_time"),
+            models.Index(fields=["version", "occurred_at"], name="prediction_version_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.model_id} v{self.version_id}"

@@ -4,6 +4,7 @@ from models_registry.services.deployments import (
     deployment_promote,
     deployment_rollback,
     deployment_start_canary,
+    deployment_stop_canary,
     rollback_target,
     version_reject,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "deployment_promote",
     "deployment_rollback",
     "deployment_start_canary",
+    "deployment_stop_canary",
     "model_create",
     "model_update",
     "rollback_target",

@@ -231,3 +231,18 @@ def version_reject(*, version: ModelVersion, reason: str) -> None:
     """Mark a candidate rejected (its promotion request was vetoed)."""
     if version.stage == ModelVersion.Stage.CANDIDATE:
         _set_stage(version, ModelVersion.Stage.REJECTED, reason)
+
+
+@transaction.atomic
+def deployment_stop_canary(
+    *, model: RegisteredModel, reason: str, actor: Any = None, reference: str = ""
+) -> DeploymentEvent:
+    """Take the canary out of traffic (its gates failed); production keeps serving.
+
+    Called by the canary evaluation (actor None: the system) or by a person through rollback.
+    """
+    model, live = _lock_deployment(model)
+    canary = live.get(ModelVersion.Stage.CANARY)
+    if canary is None:
+        raise Conflict(f"{model.name} has no canary to stop.")
+    return _stop_canary(model, canary, actor=actor, reason=reason, reference=reference)
