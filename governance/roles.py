@@ -16,6 +16,7 @@ class Role(models.TextChoices):
     BOARD = "board", "Review-board member"
     COMPLIANCE = "compliance", "Compliance officer"
     CI = "ci", "CI pipeline"
+    SERVICE = "service", "Application calling predict and explain"
 
 
 class Capability(models.TextChoices):
@@ -28,6 +29,7 @@ class Capability(models.TextChoices):
     ROLLBACK = "rollback", "Roll back deployments"
     MANAGE_INCIDENTS = "manage_incidents", "Manage incidents"
     LOG_PREDICTIONS = "log_predictions", "Log predictions and ground truth"
+    PREDICT = "predict", "Call predict and explain"
     USE_ADMIN = "use_admin", "Use the admin"
 
 
@@ -40,10 +42,22 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.EXECUTE_PROMOTION,
             Capability.ROLLBACK,
             Capability.EDIT_CARD,
+            Capability.PREDICT,
         }
     ),
-    Role.VALIDATOR: frozenset({Capability.READ, Capability.SIGN_OFF, Capability.EDIT_CARD}),
-    Role.BOARD: frozenset({Capability.READ, Capability.SIGN_OFF, Capability.EDIT_CARD}),
+    Role.VALIDATOR: frozenset(
+        {Capability.READ, Capability.SIGN_OFF, Capability.EDIT_CARD, Capability.PREDICT}
+    ),
+    # Board members also take a release back (the rollback button beside compliance's).
+    Role.BOARD: frozenset(
+        {
+            Capability.READ,
+            Capability.SIGN_OFF,
+            Capability.EDIT_CARD,
+            Capability.ROLLBACK,
+            Capability.PREDICT,
+        }
+    ),
     Role.COMPLIANCE: frozenset(
         {
             Capability.READ,
@@ -52,6 +66,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.ROLLBACK,
             Capability.EDIT_CARD,
             Capability.USE_ADMIN,
+            Capability.PREDICT,
         }
     ),
     Role.CI: frozenset(
@@ -61,8 +76,11 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.REQUEST_PROMOTION,
             Capability.EXECUTE_PROMOTION,
             Capability.LOG_PREDICTIONS,
+            Capability.PREDICT,
         }
     ),
+    # Least privilege for applications that only call the model.
+    Role.SERVICE: frozenset({Capability.PREDICT}),
 }
 
 # Django model permissions each role's group carries, for the admin. Compliance officers

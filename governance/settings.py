@@ -209,6 +209,25 @@ EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.console.Em
 # Governance defaults.
 CANARY_DEFAULT_TRAFFIC = envint("CANARY_DEFAULT_TRAFFIC", "10")
 
+# Serving. The explanation cache is Redis when REDIS_URL is set, process memory otherwise.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+SERVING_CACHE_SECONDS = envint("SERVING_CACHE_SECONDS", "3600")
+# How long a process may serve from its copy of "which version is in production": a
+# rollback reaches every process within this time (plus one request).
+ROUTING_STATE_SECONDS = float(os.getenv("ROUTING_STATE_SECONDS", "0.5"))
+# Group commit: concurrent requests of one process share one transaction for their audit
+# rows; each still waits for the commit before answering. Off: one transaction per call.
+INFERENCE_LOG_GROUP_COMMIT = envbool(
+    "INFERENCE_LOG_GROUP_COMMIT", "True" if PRODUCTION else "False"
+)
+INFERENCE_LOG_MAX_BATCH = envint("INFERENCE_LOG_MAX_BATCH", "500")
+
 if PRODUCTION:
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "True")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

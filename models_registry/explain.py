@@ -86,12 +86,15 @@ class ModelExplainer:
         if self._is_tree(estimator) and (self.transform is not None or estimator is model):
             self.explainer = shap.TreeExplainer(estimator)
             self.method = "shap.TreeExplainer"
+            # Tree classifiers are explained in their raw margin: log-odds for binary ones.
+            self.output_space = "log_odds" if hasattr(estimator, "predict_proba") else "prediction"
         else:
             sample = background[self.features].sample(
                 min(BACKGROUND_ROWS, len(background)), random_state=0
             )
             self.explainer = shap.Explainer(self._predict, sample, algorithm="permutation", seed=0)
             self.method = "shap.PermutationExplainer"
+            self.output_space = "probability" if hasattr(model, "predict_proba") else "prediction"
 
     @staticmethod
     def _is_tree(estimator: Any) -> bool:

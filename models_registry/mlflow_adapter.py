@@ -107,6 +107,15 @@ def client() -> Any:
     return _client(tracking_uri())
 
 
+def _mlflow() -> Any:
+    """The mlflow module, pointed at our tracking store (its fluent API reads a global)."""
+    import mlflow
+
+    if mlflow.get_tracking_uri() != tracking_uri():
+        mlflow.set_tracking_uri(tracking_uri())
+    return mlflow
+
+
 def _iso(milliseconds: int | None) -> str | None:
     if milliseconds is None:
         return None
@@ -153,9 +162,9 @@ def _history(mlflow_client: Any, run_id: str, keys: list[str]) -> dict[str, list
 
 def _logged_model(mlflow_client: Any, run: Any) -> LoggedModelFacts | None:
     """The model the run logged (MLflow 3 keeps it as a LoggedModel beside the run)."""
-    import mlflow
     from mlflow.models import Model
 
+    mlflow = _mlflow()
     outputs = getattr(getattr(run, "outputs", None), "model_outputs", None) or []
     if not outputs:
         return None
@@ -234,8 +243,7 @@ def run_fetch(run_id: str) -> RunFacts:
 
 def model_load(model_uri: str) -> Any:
     """The native model object (scikit-learn estimator, ...) of a logged model."""
-    import mlflow
-
+    mlflow = _mlflow()
     flavors = mlflow.models.get_model_info(model_uri).flavors
     if "sklearn" in flavors:
         return mlflow.sklearn.load_model(model_uri)
@@ -258,8 +266,7 @@ def run_log_sklearn(
     The demo and the tests use it to make real runs. Experiments created here keep their
     artifacts under settings.MLFLOW_ARTIFACT_ROOT, not the working directory.
     """
-    import mlflow
-
+    mlflow = _mlflow()
     mlflow_client = client()
     found = mlflow_client.get_experiment_by_name(experiment)
     experiment_id = (
@@ -270,7 +277,6 @@ def run_log_sklearn(
             artifact_location=f"{settings.MLFLOW_ARTIFACT_ROOT.rstrip('/')}/{experiment}",
         )
     )
-    mlflow.set_tracking_uri(tracking_uri())
     with mlflow.start_run(experiment_id=experiment_id) as run:
         mlflow.log_params(params)
         for key, values in (metric_history or {}).items():

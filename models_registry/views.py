@@ -35,8 +35,27 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
             "model": model,
             "versions": selectors.version_list(model=model),
             "events": selectors.deployment_events(model=model)[:50],
+            "can_roll_back": user_can(request.user, Capability.ROLLBACK),
         },
     )
+
+
+@login_required
+@require_POST
+def model_rollback(request: HttpRequest, name: str) -> HttpResponse:
+    """The rollback button: stop any canary, put the previous production version back."""
+    model = selectors.model_get(name=name)
+    reason = request.POST.get("reason", "").strip()
+    try:
+        events = services.deployment_rollback(actor=request.user, model=model, reason=reason)
+    except ApplicationError as error:
+        messages.error(request, error.detail)
+    else:
+        done = "; ".join(f"{e.get_kind_display()} (v{e.version.version})" for e in events)
+        messages.success(
+            request, f"Rolled back: {done}. Every server answers with it within a second."
+        )
+    return redirect("registry:model", name=name)
 
 
 @login_required

@@ -115,6 +115,19 @@ def assert_json_error(response: Any, status: int) -> dict[str, Any]:
     return body
 
 
+def database_url(db: dict[str, Any]) -> str:
+    """The URL of the database this test session uses (the test database, once set up),
+    for processes the tests start (a Celery worker, gunicorn)."""
+    from urllib.parse import quote
+
+    user = quote(db.get("USER") or "", safe="")
+    password = quote(str(db.get("PASSWORD") or ""), safe="")
+    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = db.get("HOST") or "127.0.0.1"
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{credentials}{host}{port}/{quote(db['NAME'], safe='')}"
+
+
 def is_postgres() -> bool:
     return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -11,6 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from governance.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
 
 
 def _summarize(data: Any) -> str:
@@ -30,7 +33,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None
+        # An unexpected error: logged with its traceback, answered as JSON (never an HTML
+        # debug page), so scripts can always parse what the API says.
+        logger.error("unhandled API error", exc_info=exc)
+        return Response(
+            {"detail": "Internal server error. It has been logged."},
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
     if isinstance(exc, exceptions.ValidationError):
         if isinstance(response.data, list):
             response.data = {"detail": _summarize(response.data), "non_field_errors": response.data}

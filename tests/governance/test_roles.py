@@ -102,8 +102,9 @@ def test_only_validators_board_members_and_compliance_sign_off(api, pending_requ
     assert SignOff.objects.count() == (1 if may else 0)
 
 
-@pytest.mark.parametrize(("who", "may"), allowed_and_refused({"ds", "compliance"}))
-def test_only_data_scientists_and_compliance_may_roll_back(
+# Board members roll back too: issue 4 gives them the rollback button beside compliance's.
+@pytest.mark.parametrize(("who", "may"), allowed_and_refused({"ds", "compliance", "board"}))
+def test_only_data_scientists_compliance_and_board_may_roll_back(
     api, users, make_model, make_version, who, may
 ):
     model = make_model()

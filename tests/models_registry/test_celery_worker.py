@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -26,7 +25,7 @@ from governance.audit_context import Origin, acting_as
 from models_registry.models import ModelCardRevision, ModelVersion
 from reviews import services as reviews
 from reviews.models import PromotionRequest
-from tests.conftest import is_postgres, skip_unless
+from tests.conftest import database_url, is_postgres, skip_unless
 
 pytestmark = pytest.mark.celery_worker
 
@@ -51,16 +50,6 @@ def require_redis() -> str:
     skip_unless(bool(url), "needs Redis: set REDIS_URL")
     skip_unless(redis_answers(url), f"Redis does not answer at {url}")
     return url
-
-
-def database_url(db: dict[str, Any]) -> str:
-    """The URL of the database this test session uses (the test database, once set up)."""
-    user = quote(db.get("USER") or "", safe="")
-    password = quote(str(db.get("PASSWORD") or ""), safe="")
-    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = db.get("HOST") or "127.0.0.1"
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{credentials}{host}{port}/{quote(db['NAME'], safe='')}"
 
 
 class Worker:

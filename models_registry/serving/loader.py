@@ -1,0 +1,142 @@
+"""Loaded models, kept in memory once per process and version."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from governance.errors import Conflict
+from models_registry.models import ModelVersion
+from models_registry.reference_data import reference_frame, signature_features
+from models_registry.serving.features import (
+    INTEGER,
+    NUMBER,
+    SIGNATURE_TYPES,
+    STRING,
+    FeatureSpec,
+    kind_of_dtype,
+)
+
+PANDAS_DTYPES = {INTEGER: "int64", NUMBER: "float64", STRING: "object", "boolean": "bool"}
+
+
+def feature_spec(version: ModelVersion) -> FeatureSpec:
+    """From the logged model's signature, else from the latest reference data's columns."""
+    signature = ((version.run_facts or {}).get("logged_model") or {}).get("signature") or {}
+    inputs = signature.get("inputs") or []
+    if inputs and signature_features(version):
+        return FeatureSpec(
+            tuple((c["name"], SIGNATURE_TYPES.get(c.get("type", ""), STRING)) for c in inputs)
+        )
+    dataset = version.reference_datasets.first()
+    if dataset is not None:
+        return FeatureSpec(
+            tuple(
+                (name, kind_of_dtype(dataset.columns.get(name, "")))
+                for name in dataset.feature_columns
+            )
+        )
+    raise Conflict(f"{version} has neither a model signature nor reference data to check inputs.")
+
+
+@dataclass
+class LoadedVersion:
+    version_id: int
+    number: int
+    model: Any
+    spec: FeatureSpec
+    reference_version: ModelVersion
+    _explainer: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def frame(self, features: dict[str, Any]) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(
+            {
+                name: pd.Series([features[name]], dtype=PANDAS_DTYPES[kind])
+                for name, kind in self.spec.columns
+            }
+        )
+
+    def predict(self, frame: Any) -> float:
+        """The positive-class probability of a binary classifier, else the prediction."""
+        if hasattr(self.model, "predict_proba"):
+            probabilities = self.model.predict_proba(frame)
+            if probabilities.shape[1] == 2:
+                return float(probabilities[0, 1])
+        return float(self.model.predict(frame)[0])
+
+    def explainer(self) -> Any:
+        if self._explainer is None:
+            with self._lock:
+                if self._explainer is None:
+                    self._explainer = self._build_explainer()
+        return self._explainer
+
+    def _build_explainer(self) -> Any:
+        from models_registry.explain import ModelExplainer
+
+        dataset = self.reference_version.reference_datasets.first()
+        background = reference_frame(dataset) if dataset is not None else None
+        if background is None:
+            import pandas as pd
+
+            background = pd.DataFrame(columns=self.spec.names)
+        explainer = ModelExplainer(self.model, self.spec.names, background)
+        if explainer.method != "shap.TreeExplainer" and background.empty:
+            raise Conflict(
+                f"v{self.number} is not a tree model; explaining it needs reference data "
+                "for the background sample."
+            )
+        return explainer
+
+    def explain(self, frame: Any) -> tuple[float, dict[str, float]]:
+        explanation = self.explainer().explain(frame)
+        row = explanation.values.iloc[0]
+        return explanation.base_value, {name: float(row[name]) for name in self.spec.names}
+
+
+_loaded: dict[int, LoadedVersion] = {}
+_loading: dict[int, threading.Lock] = {}
+_registry_lock = threading.Lock()
+
+
+def loaded_version(version_id: int) -> LoadedVersion:
+    """The version's model in memory, loading it from its MLflow artifact the first time."""
+    found = _loaded.get(version_id)
+    if found is not None:
+        return found
+    with _registry_lock:
+        lock = _loading.setdefault(version_id, threading.Lock())
+    with lock:  # one load per version, however many requests arrive meanwhile
+        found = _loaded.get(version_id)
+        if found is None:
+            found = _load(version_id)
+            _loaded[version_id] = found
+    return found
+
+
+def _load(version_id: int) -> LoadedVersion:
+    from models_registry import mlflow_adapter
+
+    version = ModelVersion.objects.select_related("model").get(pk=version_id)
+    model_uri = ((version.run_facts or {}).get("logged_model") or {}).get("model_uri", "")
+    if not model_uri:
+        raise Conflict(f"{version} has no logged MLflow model to serve.")
+    spec = feature_spec(version)
+    return LoadedVersion(
+        version_id=version.pk,
+        number=version.version,
+        model=mlflow_adapter.model_load(model_uri),
+        spec=spec,
+        reference_version=version,
+    )
+
+
+def forget_loaded() -> None:
+    """Drop every loaded model (tests; a process that must reload)."""
+    with _registry_lock:
+        _loaded.clear()
+        _loading.clear()
