@@ -302,7 +302,7 @@ def test_rollback_of_a_model_never_deployed_is_a_409(api, make_model, make_versi
     assert_json_error(api("ds").post(CHURN + "rollback/", {"reason": "x"}, format="json"), 409)
 
 
-@pytest.mark.parametrize("who", ["ci", "validator", "board", "outsider"])
+@pytest.mark.parametrize("who", ["ci", "validator", "outsider"])
 def test_roles_without_rollback_get_403_and_nothing_moves(api, deployed, who):
     events = DeploymentEvent.objects.count()
     response = api(who).post(CHURN + "rollback/", {"reason": "x"}, format="json")
