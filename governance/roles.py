@@ -89,6 +89,8 @@ ROLE_MODEL_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.COMPLIANCE: (
         "view_*",
         "governance.change_approvalpolicy",
+        "monitoring.add_canarygates",
+        "monitoring.change_canarygates",
     ),
 }
 

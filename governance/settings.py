@@ -178,6 +178,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"IncidentStatusEnum": "monitoring.models.Incident.Status"},
 }
 
 # Background work. Without REDIS_URL, tasks run in-process (embedded default).
@@ -192,7 +193,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_DEFAULT_QUEUE = os.getenv("CELERY_QUEUE", "governance")
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Promote or stop canaries against their gates (monitoring/canary.py).
+    "every-minute-evaluate-canaries": {
+        "task": "monitoring.canary_evaluate_all",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+}
 
 MEDIA_ROOT = Path(os.getenv("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "media/"

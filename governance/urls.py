@@ -8,6 +8,7 @@ from governance import views
 api_v1 = [
     path("", include("models_registry.api.urls")),
     path("", include("reviews.api.urls")),
+    path("", include("monitoring.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

@@ -1,0 +1,117 @@
+"""Monitoring as compliance officers read it: incidents with their timeline, ground truth,
+and the canary gates of each model, the one thing edited here (through its service).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from governance.admin import GovernedHistoryAdmin, ReadOnlyAdminMixin, pretty_json
+from monitoring.canary import GATE_FIELDS
+from monitoring.models import CanaryGates, GroundTruth, Incident, IncidentEvent
+from monitoring.services import canary_gates_problems, canary_gates_save
+
+
+class IncidentEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = IncidentEvent
+    fields = ["occurred_at", "kind", "actor", "message"]
+    readonly_fields = fields
+    extra = 0
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[IncidentEvent]:
+        return super().get_queryset(request).select_related("actor")
+
+
+@admin.register(Incident)
+class IncidentAdmin(ReadOnlyAdminMixin, GovernedHistoryAdmin):
+    list_display = [
+        "id",
+        "opened_at",
+        "model",
+        "version_number",
+        "severity",
+        "status",
+        "source",
+        "title",
+    ]
+    list_display_links = ["id", "title"]
+    list_filter = ["status", "severity", "source", ("model", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["model__name", "title", "description"]
+    list_select_related = ["model", "version"]
+    date_hierarchy = "opened_at"
+    fields = [
+        "model",
+        "version",
+        "severity",
+        "status",
+        "source",
+        "title",
+        "description",
+        "details_pretty",
+        "opened_at",
+        "resolved_at",
+    ]
+    readonly_fields = ["details_pretty", "opened_at"]
+    inlines = [IncidentEventInline]
+
+    @admin.display(description="version", ordering="version__version")
+    def version_number(self, incident: Incident) -> str:
+        return f"v{incident.version.version}" if incident.version else "—"
+
+    @admin.display(description="details")
+    def details_pretty(self, incident: Incident) -> str:
+        return pretty_json(incident.details)
+
+
+@admin.register(GroundTruth)
+class GroundTruthAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["request_id", "model", "label", "actor", "received_at"]
+    list_filter = [("model", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["request_id"]
+    list_select_related = ["model", "actor"]
+    date_hierarchy = "received_at"
+    # The table grows with traffic: no COUNT(*) of all of it under every filtered page.
+    show_full_result_count = False
+
+
+class CanaryGatesForm(forms.ModelForm):
+    """The service's range checks, shown beside the fields."""
+
+    class Meta:
+        model = CanaryGates
+        fields = ["model", *GATE_FIELDS]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        present = {name: cleaned.get(name) for name in GATE_FIELDS}
+        for name, errors in canary_gates_problems(present).items():
+            if name not in self.errors:
+                self.add_error(name, errors)
+        return cleaned
+
+
+@admin.register(CanaryGates)
+class CanaryGatesAdmin(GovernedHistoryAdmin):
+    """When a canary may replace production; a model without a row gets the defaults."""
+
+    form = CanaryGatesForm
+    list_display = ["model", *GATE_FIELDS]
+    search_fields = ["model__name"]
+    list_select_related = ["model"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # Gates belong to their model; moving them to another model is not an edit.
+        return ["model"] if obj is not None else []
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: CanaryGates, form: forms.ModelForm, change: bool
+    ) -> None:
+        canary_gates_save(actor=request.user, gates=obj, origin_label="admin")

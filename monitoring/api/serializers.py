@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from governance.api.serializers import StrictInputSerializer
+from monitoring.canary import CheckStatus, Verdict
+from monitoring.models import Incident, IncidentEvent
+
+MAX_GROUND_TRUTH_RECORDS = 10_000
+
+
+class GroundTruthRecordSerializer(serializers.Serializer):
+    """One record, as the API documents it (the service checks it)."""
+
+    request_id = serializers.CharField(max_length=100)
+    label = serializers.FloatField(help_text="A finite number; 0 or 1 for binary classifiers.")
+
+
+@extend_schema_field(GroundTruthRecordSerializer(many=True))
+class GroundTruthRecordsField(serializers.ListField):
+    """The records as sent: monitoring.services checks each one and names bad ones by index."""
+
+
+class GroundTruthUploadSerializer(StrictInputSerializer):
+    records = GroundTruthRecordsField(
+        allow_empty=False,
+        max_length=MAX_GROUND_TRUTH_RECORDS,
+        help_text="A label sent again for a request_id replaces the earlier one.",
+    )
+
+
+class GroundTruthReceiptSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    created = serializers.IntegerField(help_text="Request ids labelled for the first time.")
+    updated = serializers.IntegerField(help_text="Request ids whose earlier label was replaced.")
+    unmatched = serializers.IntegerField(
+        help_text="Request ids not (yet) in the model's inference log."
+    )
+
+
+class IncidentEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", allow_null=True, default=None)
+
+    class Meta:
+        model = IncidentEvent
+        fields = ["kind", "message", "actor", "occurred_at"]
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    model = serializers.CharField(source="model.name")
+    version = serializers.IntegerField(source="version.version", allow_null=True, default=None)
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id",
+            "model",
+            "version",
+            "severity",
+            "status",
+            "source",
+            "title",
+            "description",
+            "details",
+            "opened_at",
+            "resolved_at",
+        ]
+
+
+class IncidentDetailSerializer(IncidentSerializer):
+    timeline = IncidentEventSerializer(many=True)
+
+    class Meta(IncidentSerializer.Meta):
+        fields = [*IncidentSerializer.Meta.fields, "timeline"]
+
+
+class IncidentCommentSerializer(StrictInputSerializer):
+    comment = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+class SlotSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    requests = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    error_rate = serializers.FloatField(allow_null=True)
+    p95_latency_ms = serializers.FloatField(allow_null=True)
+    labelled = serializers.IntegerField()
+    binary_labels = serializers.BooleanField()
+    accuracy = serializers.FloatField(allow_null=True)
+
+
+class GateCheckSerializer(serializers.Serializer):
+    gate = serializers.CharField()
+    status = serializers.ChoiceField(choices=CheckStatus.choices)
+    value = serializers.FloatField(allow_null=True)
+    threshold = serializers.FloatField()
+    detail = serializers.CharField()
+
+
+class GroupRatesSerializer(serializers.Serializer):
+    attribute = serializers.CharField()
+    groups = serializers.DictField(
+        child=serializers.DictField(), help_text='{"F": {"calls": 40, "positive_rate": 0.3}}'
+    )
+    gap = serializers.FloatField()
+    highest = serializers.CharField()
+    lowest = serializers.CharField()
+
+
+class GatesSerializer(serializers.Serializer):
+    configured = serializers.BooleanField(help_text="False: the defaults apply.")
+    window_minutes = serializers.IntegerField()
+    min_requests = serializers.IntegerField()
+    max_error_rate_increase = serializers.FloatField()
+    max_latency_ratio = serializers.FloatField()
+    max_quality_drop = serializers.FloatField()
+    max_fairness_gap = serializers.FloatField()
+    min_labelled = serializers.IntegerField()
+
+
+class CanaryEvaluationSerializer(serializers.Serializer):
+    """Serializes CanaryEvaluation.as_dict(), so the API and incident details agree."""
+
+    model = serializers.CharField()
+    canary_version = serializers.IntegerField()
+    production_version = serializers.IntegerField(allow_null=True)
+    canary_traffic = serializers.IntegerField()
+    verdict = serializers.ChoiceField(choices=Verdict.choices)
+    summary = serializers.CharField()
+    failed_gates = serializers.ListField(child=serializers.CharField())
+    window_start = serializers.DateTimeField()
+    window_end = serializers.DateTimeField()
+    canary = SlotSerializer()
+    production = SlotSerializer(allow_null=True)
+    checks = GateCheckSerializer(many=True)
+    fairness = GroupRatesSerializer(many=True)
+    gates = GatesSerializer()

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from governance.roles import Capability
+from models_registry.selectors import model_get
+from monitoring import selectors, services
+from monitoring.api.serializers import (
+    CanaryEvaluationSerializer,
+    GroundTruthReceiptSerializer,
+    GroundTruthUploadSerializer,
+    IncidentCommentSerializer,
+    IncidentDetailSerializer,
+    IncidentSerializer,
+)
+from monitoring.filters import IncidentFilter
+from monitoring.models import Incident
+
+
+def _incident_response(incident_id: int) -> Response:
+    return Response(IncidentDetailSerializer(selectors.incident_get(incident_id=incident_id)).data)
+
+
+class IncidentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Incidents, newest first (filter by model, version, status, severity, source)."""
+
+    serializer_class = IncidentSerializer
+    filterset_class = IncidentFilter
+    lookup_value_regex = r"[0-9]+"
+    required_capabilities = {
+        "acknowledge": Capability.MANAGE_INCIDENTS,
+        "resolve": Capability.MANAGE_INCIDENTS,
+    }
+
+    def get_queryset(self) -> QuerySet[Incident]:
+        return selectors.incident_list()
+
+    @extend_schema(responses={200: IncidentDetailSerializer})
+    def retrieve(self, request: Request, pk: str) -> Response:
+        """One incident with its timeline."""
+        return _incident_response(int(pk))
+
+    @extend_schema(request=IncidentCommentSerializer, responses={200: IncidentDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: str) -> Response:
+        """Open -> acknowledged; 409 otherwise."""
+        data = IncidentCommentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.incident_acknowledge(
+            actor=request.user, incident_id=int(pk), comment=data.validated_data["comment"]
+        )
+        return _incident_response(int(pk))
+
+    @extend_schema(request=IncidentCommentSerializer, responses={200: IncidentDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str) -> Response:
+        """Open or acknowledged -> resolved; the comment (required) says what was done."""
+        data = IncidentCommentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.incident_resolve(
+            actor=request.user, incident_id=int(pk), comment=data.validated_data["comment"]
+        )
+        return _incident_response(int(pk))
+
+
+class GroundTruthView(APIView):
+    """The true outcomes of a model's predictions, joined to them by request_id."""
+
+    required_capabilities = {"post": Capability.LOG_PREDICTIONS}
+
+    @extend_schema(
+        request=GroundTruthUploadSerializer, responses={202: GroundTruthReceiptSerializer}
+    )
+    def post(self, request: Request, model_name: str) -> Response:
+        """All or nothing: one bad record is a 400 naming its index, and nothing is stored."""
+        model = model_get(name=model_name)
+        data = GroundTruthUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        receipt = services.ground_truth_record(
+            actor=request.user, model=model, records=data.validated_data["records"]
+        )
+        return Response(GroundTruthReceiptSerializer(receipt).data, status=status.HTTP_202_ACCEPTED)
+
+
+class CanaryEvaluationView(APIView):
+    """The model's canary measured against production now, without acting on it."""
+
+    @extend_schema(responses={200: CanaryEvaluationSerializer})
+    def get(self, request: Request, model_name: str) -> Response:
+        """Verdict, measurements and gates; 409 when the model has no canary."""
+        evaluation = selectors.canary_evaluation_current(model=model_get(name=model_name))
+        return Response(CanaryEvaluationSerializer(evaluation.as_dict()).data)

@@ -1,0 +1,52 @@
+"""Reads shared by the API, admin, tasks and commands."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+
+from governance.errors import Conflict, NotFound
+from models_registry.models import ModelVersion, RegisteredModel
+from monitoring.canary import CanaryEvaluation, canary_evaluate, gates_for
+from monitoring.models import Incident, IncidentEvent
+
+
+def incident_list() -> QuerySet[Incident]:
+    return Incident.objects.select_related("model", "version")
+
+
+def incident_get(*, incident_id: int) -> Incident:
+    timeline = IncidentEvent.objects.select_related("actor").order_by("occurred_at", "id")
+    try:
+        return (
+            incident_list()
+            .prefetch_related(Prefetch("timeline", queryset=timeline))
+            .get(pk=incident_id)
+        )
+    except (Incident.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"No incident #{incident_id}.") from None
+
+
+def canary_versions(*, model_name: str | None = None) -> QuerySet[ModelVersion]:
+    """Versions on canary now, one per model at most, by model name."""
+    versions = ModelVersion.objects.filter(stage=ModelVersion.Stage.CANARY).select_related("model")
+    if model_name is not None:
+        versions = versions.filter(model__name=model_name)
+    return versions.order_by("model__name")
+
+
+def production_version(*, model: RegisteredModel) -> ModelVersion | None:
+    return ModelVersion.objects.filter(model=model, stage=ModelVersion.Stage.PRODUCTION).first()
+
+
+def canary_evaluation_current(*, model: RegisteredModel) -> CanaryEvaluation:
+    """The model's canary measured now, without acting on it; 409 when there is none."""
+    canary = canary_versions().filter(model=model).first()
+    production = production_version(model=model)
+    if canary is None:
+        raise Conflict(
+            f"{model.name} has no canary version.",
+            extra={"production_version": production.version if production else None},
+        )
+    return canary_evaluate(
+        model=canary.model, canary=canary, production=production, gates=gates_for(model)
+    )

@@ -1,0 +1,27 @@
+"""Every change monitoring makes. Callers import from here; the modules split it by topic."""
+
+from monitoring.services.canary_decisions import (
+    CANARY_REFERENCE,
+    Action,
+    CanaryOutcome,
+    canary_decide,
+    canary_decide_all,
+)
+from monitoring.services.canary_gates import canary_gates_problems, canary_gates_save
+from monitoring.services.ground_truth import GroundTruthReceipt, ground_truth_record
+from monitoring.services.incidents import incident_acknowledge, incident_open, incident_resolve
+
+__all__ = [
+    "CANARY_REFERENCE",
+    "Action",
+    "CanaryOutcome",
+    "GroundTruthReceipt",
+    "canary_decide",
+    "canary_decide_all",
+    "canary_gates_problems",
+    "canary_gates_save",
+    "ground_truth_record",
+    "incident_acknowledge",
+    "incident_open",
+    "incident_resolve",
+]
