@@ -32,8 +32,13 @@ ROW = {
 
 
 @pytest.fixture(autouse=True)
-def _fresh_process_state():
-    """Each test starts like a new web process: nothing loaded, routed or cached."""
+def _fresh_process_state(settings):
+    """Each test starts like a new web process: nothing loaded, routed or cached.
+
+    The cache is process memory here even when REDIS_URL is set: clearing a Redis cache
+    flushes its whole database, which may hold the Celery queue.
+    """
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     forget_loaded()
     forget_live_state()
     cache.clear()
