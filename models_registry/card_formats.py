@@ -115,6 +115,15 @@ def card_to_markdown(card: dict[str, Any]) -> str:
         lines += _table(explain.get("global_importance") or {}, ("feature", "importance"))
     else:
         lines += [f"_Unavailable: {explain.get('reason') or 'not computed'}._", ""]
+    monitoring = card.get("monitoring") or {}
+    lines += ["## Monitoring", ""]
+    for incident in monitoring.get("open_incidents", []):
+        lines.append(
+            f"- Open incident #{incident['incident']} ({incident['severity']}): {incident['title']}"
+        )
+    if not monitoring.get("open_incidents"):
+        lines.append(f"_No open incidents ({monitoring.get('resolved_incidents', 0)} resolved)._")
+    lines.append("")
     approvals = card.get("approvals") or []
     lines += ["## Approvals", ""]
     if not approvals:

@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class MonitoringConfig(AppConfig):
     name = "monitoring"
     verbose_name = "Monitoring"
+
+    def ready(self) -> None:
+        from models_registry.cards import register_card_section
+        from monitoring.card_section import monitoring_section
+
+        register_card_section("monitoring", monitoring_section)

@@ -19,7 +19,7 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 
 from governance.errors import ServiceUnavailable
 from governance.services import audit_record, canonical_json, sha256_hex
@@ -43,7 +43,19 @@ def _digest(rows: list[Prediction]) -> str:
 @transaction.atomic
 def inference_log_write(rows: list[Prediction]) -> None:
     """Store the rows and chain their digest into the audit trail, in one transaction."""
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        # Check the rows' foreign keys now, not at commit: their share locks on the model
+        # and version rows must come before the audit chain's lock, the order every
+        # deployment or registry change takes them in (row FOR UPDATE, then the chain).
+        # Checked at commit, a batch holding the chain waits for a rollback that waits for
+        # the chain: a deadlock, and PostgreSQL fails one of them.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     Prediction.objects.bulk_create(rows)
+    if postgres:  # back to Django's default for the rest of any enclosing transaction
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     audit_record(
         action="predictions.recorded",
         object_type="inference_log",

@@ -12,6 +12,7 @@ from governance.history import set_change_reason
 from governance.roles import Capability
 from governance.services import audit_record, require
 from models_registry.models import ModelVersion, RegisteredModel
+from models_registry.services import card_queue
 from monitoring.models import Incident, IncidentEvent
 
 
@@ -32,6 +33,8 @@ def _audit_incident(incident: Incident, action: str, actor: Any, **data: Any) ->
         },
         actor=actor,
     )
+    if incident.version is not None:  # the version's card lists its open incidents
+        card_queue(incident.version, f"incident #{incident.pk} {action}")
 
 
 @transaction.atomic
