@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -286,7 +287,9 @@ def run_log_sklearn(
         mlflow.set_tags(tags or {})
         for path, text in (artifacts or {}).items():
             mlflow.log_text(text, path)
-        mlflow.sklearn.log_model(
-            model, name="model", input_example=input_example, skops_trusted_types=SKOPS_TRUSTED
-        )
+        with warnings.catch_warnings():  # MLflow's hint about integer columns, every time
+            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+            mlflow.sklearn.log_model(
+                model, name="model", input_example=input_example, skops_trusted_types=SKOPS_TRUSTED
+            )
     return run.info.run_id

@@ -22,6 +22,7 @@ DEMO_USERS = [
     ("bruno", ["board"], "Review-board member"),
     ("carla", ["compliance"], "Compliance officer (admin at /admin/)"),
     ("ci-bot", ["ci"], "CI pipeline (use its API token)"),
+    ("checkout-app", ["service"], "Application calling predict and explain"),
 ]
 
 
@@ -46,7 +47,11 @@ class Command(BaseCommand):
         # run right after each step, as they would on a worker.
         with acting_as(origin=Origin.COMMAND):
             people = {
-                name: user_set_roles(username=name, roles=roles, password=options["password"])[0]
+                name: user_set_roles(
+                    username=name,
+                    roles=roles,
+                    password=None if "service" in roles else options["password"],
+                )[0]
                 for name, roles, _ in DEMO_USERS
             }
             self._seed_models(people)
@@ -146,6 +151,28 @@ class Command(BaseCommand):
             decision="approve",
             comment="Validation report attached to the run; metrics reproduce.",
         )
+        self._serve_traffic(people, churn)
+
+    def _serve_traffic(self, people: dict[str, Any], churn: Any) -> None:
+        """Real calls to the production model by the application, most later labelled."""
+        from models_registry import demo_model
+        from models_registry.serving.service import serve
+        from monitoring.services import ground_truth_record
+
+        self.stdout.write("Serving 300 demo predictions ...")
+        traffic = demo_model.customers(rows=300, seed=23, shift=0.4)
+        labels = []
+        for index, row in enumerate(traffic.to_dict(orient="records")):
+            answer = serve(
+                actor=people["checkout-app"],
+                model_name="churn-classifier",
+                features={name: row[name] for name in demo_model.FEATURES},
+                explain=index % 10 == 0,
+                routing_key=f"customer-{index}",
+            )
+            if index % 4:  # outcomes arrive for most customers, not all
+                labels.append({"request_id": answer.request_id, "label": int(row["label"])})
+        ground_truth_record(actor=people["ci-bot"], model=churn, records=labels)
 
     def _approve_and_execute(
         self, version: Any, people: dict[str, Any], signers: list[str]
@@ -168,8 +195,12 @@ class Command(BaseCommand):
         for user in sorted(users, key=lambda u: [n for n, _, _ in DEMO_USERS].index(u.username)):
             about = next(text for name, _, text in DEMO_USERS if name == user.username)
             shown = password if created else "(as set when seeded)"
-            self.stdout.write(f"  {user.username:<8} {shown:<22} {about}")
-        ci = users.filter(username="ci-bot").first()
-        if ci is not None:
-            self.stdout.write(f"\nci-bot API token: {user_token(user=ci)}")
+            if not user.has_usable_password():
+                shown = "(API token only)"
+            self.stdout.write(f"  {user.username:<13} {shown:<22} {about}")
+        self.stdout.write("")
+        for name in ("ci-bot", "checkout-app"):
+            account = users.filter(username=name).first()
+            if account is not None:
+                self.stdout.write(f"{name} API token: {user_token(user=account)}")
         self.stdout.write("API docs: http://127.0.0.1:8000/api/v1/docs/")
