@@ -83,6 +83,12 @@ class ModelExplainer:
             )
             if groups is not None and self._is_tree(last):
                 self.transform, self.groups, estimator = preprocess.transform, groups, last
+        self.estimator = estimator
+        if self.groups is not None:  # input feature -> the transformed columns it became
+            self._columns_of = [
+                np.array([i for i, owner in enumerate(self.groups) if owner == feature], dtype=int)
+                for feature in self.features
+            ]
         if self._is_tree(estimator) and (self.transform is not None or estimator is model):
             self.explainer = shap.TreeExplainer(estimator)
             self.method = "shap.TreeExplainer"
@@ -111,17 +117,28 @@ class ModelExplainer:
             return self.model.predict_proba(data)[:, -1]
         return self.model.predict(data)
 
+    @property
+    def explains_transformed(self) -> bool:
+        """A tree at the end of a pipeline: callers may transform once and reuse the matrix."""
+        return self.method == "shap.TreeExplainer" and self.transform is not None
+
+    def explain_transformed(self, matrix: Any) -> Explanation:
+        """Explain rows the pipeline's preprocessing already turned into model columns."""
+        values, base = _positive_class(
+            self.explainer.shap_values(matrix), self.explainer.expected_value
+        )
+        summed = np.column_stack([values[:, columns].sum(axis=1) for columns in self._columns_of])
+        return Explanation(base_value=base, values=pd.DataFrame(summed, columns=self.features))
+
     def explain(self, frame: pd.DataFrame) -> Explanation:
         data = frame[self.features]
+        if self.explains_transformed:
+            return self.explain_transformed(self.transform(data))
         if self.method == "shap.TreeExplainer":
-            matrix = self.transform(data) if self.transform is not None else data
             values, base = _positive_class(
-                self.explainer.shap_values(matrix), self.explainer.expected_value
+                self.explainer.shap_values(data), self.explainer.expected_value
             )
-            result = pd.DataFrame(values, columns=self.groups or self.features)
-            if self.groups is not None:
-                result = result.T.groupby(level=0, sort=False).sum().T
-            return Explanation(base_value=base, values=result[self.features])
+            return Explanation(base_value=base, values=pd.DataFrame(values, columns=self.features))
         explained = self.explainer(data)
         base = float(np.asarray(explained.base_values).reshape(-1)[0])
         return Explanation(

@@ -93,7 +93,26 @@ class LoadedVersion:
         return explainer
 
     def explain(self, frame: Any) -> tuple[float, dict[str, float]]:
-        explanation = self.explainer().explain(frame)
+        return self._as_answer(self.explainer().explain(frame))
+
+    def predict_and_explain(self, frame: Any) -> tuple[float, float, dict[str, float]]:
+        """(prediction, base value, SHAP per feature).
+
+        A tree at the end of a pipeline gets the row transformed once, for both the
+        prediction and the explanation: the transform is most of the cost of one call.
+        """
+        explainer = self.explainer()
+        if not explainer.explains_transformed:
+            return (self.predict(frame), *self.explain(frame))
+        matrix = explainer.transform(frame[self.spec.names])
+        estimator = explainer.estimator
+        if hasattr(estimator, "predict_proba") and len(estimator.classes_) == 2:
+            prediction = float(estimator.predict_proba(matrix)[0, 1])
+        else:
+            prediction = float(estimator.predict(matrix)[0])
+        return (prediction, *self._as_answer(explainer.explain_transformed(matrix)))
+
+    def _as_answer(self, explanation: Any) -> tuple[float, dict[str, float]]:
         row = explanation.values.iloc[0]
         return explanation.base_value, {name: float(row[name]) for name in self.spec.names}
 

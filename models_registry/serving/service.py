@@ -63,11 +63,17 @@ def _compute(loaded: Any, clean: dict[str, Any], explain: bool) -> dict[str, Any
     if cached is not None and (not explain or "shap" in cached):
         return cached
     frame = loaded.frame(clean)
-    result: dict[str, Any] = {"prediction": loaded.predict(frame)}
     if explain:
-        result["base_value"], result["shap"] = loaded.explain(frame)
-        result["explainer"] = loaded.explainer().method
-        result["output_space"] = loaded.explainer().output_space
+        prediction, base_value, values = loaded.predict_and_explain(frame)
+        result: dict[str, Any] = {
+            "prediction": prediction,
+            "base_value": base_value,
+            "shap": values,
+            "explainer": loaded.explainer().method,
+            "output_space": loaded.explainer().output_space,
+        }
+    else:
+        result = {"prediction": loaded.predict(frame)}
     cache.set(key, result, settings.SERVING_CACHE_SECONDS)
     return result
 

@@ -105,9 +105,9 @@ def test_identical_inputs_hit_the_explanation_cache(api, served, monkeypatch):
     from models_registry.serving.loader import LoadedVersion
 
     calls = []
-    original = LoadedVersion.explain
+    original = LoadedVersion.predict_and_explain
     monkeypatch.setattr(
-        LoadedVersion, "explain", lambda self, f: calls.append(1) or original(self, f)
+        LoadedVersion, "predict_and_explain", lambda self, f: calls.append(1) or original(self, f)
     )
     first = api("ci").post(EXPLAIN, {"features": ROW}, format="json").json()
     second = api("ci").post(EXPLAIN, {"features": ROW}, format="json").json()
