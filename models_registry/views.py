@@ -14,7 +14,6 @@ from models_registry import selectors, services
 from models_registry.card_formats import card_diff
 from models_registry.filters import ModelFilter
 from models_registry.forms import CardNotesForm
-from models_registry.tasks import card_generate
 
 
 @login_required
@@ -105,14 +104,9 @@ def version_notes(request: HttpRequest, name: str, version: int) -> HttpResponse
 @require_POST
 def card_regenerate(request: HttpRequest, name: str, version: int) -> HttpResponse:
     model_version = selectors.version_get(model_name=name, version=version)
-    if not user_can(request.user, Capability.REGISTER):
-        messages.error(request, "Your roles do not allow you to regenerate cards.")
-        return redirect("registry:version", name=name, version=version)
     try:
-        card_generate.delay(
-            model_version.pk, f"regeneration requested by {request.user}", refresh_run=True
-        )
-    except ApplicationError as error:  # in-process run: MLflow unreachable, ...
+        services.card_regeneration_request(actor=request.user, version=model_version)
+    except ApplicationError as error:  # not allowed; in-process: MLflow unreachable, ...
         messages.error(request, error.detail)
     else:
         messages.success(

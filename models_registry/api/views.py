@@ -28,11 +28,9 @@ from models_registry.api.serializers import (
     VersionUpdateSerializer,
 )
 from models_registry.card_formats import card_diff, card_to_markdown, card_to_yaml
-from models_registry.cards import card_regenerate
 from models_registry.filters import ModelFilter
 from models_registry.models import ModelCardRevision, ModelVersion, RegisteredModel
 from models_registry.reference_data import reference_data_upload
-from models_registry.tasks import card_generate
 
 CARD_FORMATS = {
     "json": (None, "application/json"),
@@ -221,14 +219,11 @@ class VersionViewSet(
         A new revision exists only if the content changed (`changed` says which).
         """
         model_version = self.get_object()
-        reason = f"regeneration requested by {request.user.username}"
-        if not card_generate.app.conf.task_always_eager:
-            card_generate.delay(model_version.pk, reason, refresh_run=True)
+        outcome = services.card_regeneration_request(actor=request.user, version=model_version)
+        if outcome.queued:
             return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)
-        services.version_refresh_from_run(version_id=model_version.pk)
-        created = card_regenerate(version_id=model_version.pk, reason=reason)
         body = CardRevisionSerializer(selectors.card_latest(version=model_version)).data
-        body["changed"] = created is not None
+        body["changed"] = outcome.changed
         return Response(body, status=status.HTTP_200_OK)
 
     @extend_schema(

@@ -10,7 +10,9 @@ from models_registry.services.deployments import (
 )
 from models_registry.services.inventory import (
     EDITABLE_MODEL_FIELDS,
+    CardRegeneration,
     card_queue,
+    card_regeneration_request,
     model_create,
     model_update,
     version_refresh_from_run,
@@ -20,7 +22,9 @@ from models_registry.services.inventory import (
 
 __all__ = [
     "EDITABLE_MODEL_FIELDS",
+    "CardRegeneration",
     "card_queue",
+    "card_regeneration_request",
     "deployment_promote",
     "deployment_rollback",
     "deployment_start_canary",

@@ -74,13 +74,17 @@ def _log(
     return event
 
 
+def _set_canary_traffic(model: RegisteredModel, traffic: int, reason: str) -> None:
+    model.canary_traffic = traffic
+    set_change_reason(model, reason)
+    model.save(update_fields=["canary_traffic", "updated_at"])
+
+
 def _stop_canary(
     model: RegisteredModel, canary: ModelVersion, *, actor: Any, reason: str, reference: str
 ) -> DeploymentEvent:
     _set_stage(canary, ModelVersion.Stage.ARCHIVED, "canary stopped")
-    model.canary_traffic = 0
-    set_change_reason(model, "canary stopped")
-    model.save(update_fields=["canary_traffic", "updated_at"])
+    _set_canary_traffic(model, 0, "canary stopped")
     return _log(
         model=model,
         kind=DeploymentEvent.Kind.CANARY_STOPPED,
@@ -120,9 +124,7 @@ def deployment_promote(
         _set_stage(previous, ModelVersion.Stage.ARCHIVED, f"replaced by v{version.version}")
     _set_stage(version, ModelVersion.Stage.PRODUCTION, "promoted to production")
     if was_canary:
-        model.canary_traffic = 0
-        set_change_reason(model, "canary promoted")
-        model.save(update_fields=["canary_traffic", "updated_at"])
+        _set_canary_traffic(model, 0, "canary promoted")
     kind = DeploymentEvent.Kind.CANARY_PROMOTED if was_canary else DeploymentEvent.Kind.PROMOTED
     return _log(
         model=model,
@@ -162,9 +164,7 @@ def deployment_start_canary(
     if version.stage != ModelVersion.Stage.CANDIDATE:
         raise Conflict(f"{version} is {version.stage}; only a candidate can start a canary.")
     _set_stage(version, ModelVersion.Stage.CANARY, "canary started")
-    model.canary_traffic = traffic
-    set_change_reason(model, f"canary v{version.version} at {traffic}%")
-    model.save(update_fields=["canary_traffic", "updated_at"])
+    _set_canary_traffic(model, traffic, f"canary v{version.version} at {traffic}%")
     return _log(
         model=model,
         kind=DeploymentEvent.Kind.CANARY_STARTED,

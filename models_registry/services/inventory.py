@@ -222,3 +222,27 @@ def version_update_notes(
     )
     card_queue(version, "edited " + ", ".join(changed))
     return version
+
+
+@dataclasses.dataclass(frozen=True)
+class CardRegeneration:
+    queued: bool
+    changed: bool = False
+
+
+def card_regeneration_request(*, actor: Any, version: ModelVersion) -> CardRegeneration:
+    """Someone asked for a fresh card: re-read the MLflow run, then rebuild.
+
+    In-process in the embedded mode (the result is known at once), queued with a worker.
+    """
+    require(actor, Capability.REGISTER, "regenerate model cards")
+    from models_registry.cards import card_regenerate
+    from models_registry.tasks import card_generate
+
+    reason = f"regeneration requested by {actor.username}"
+    if not card_generate.app.conf.task_always_eager:
+        card_generate.delay(version.pk, reason, refresh_run=True)
+        return CardRegeneration(queued=True)
+    version_refresh_from_run(version_id=version.pk)
+    created = card_regenerate(version_id=version.pk, reason=reason)
+    return CardRegeneration(queued=False, changed=created is not None)
