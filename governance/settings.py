@@ -229,6 +229,10 @@ SERVING_CACHE_SECONDS = envint("SERVING_CACHE_SECONDS", "3600")
 # How long a process may serve from its copy of "which version is in production": a
 # rollback reaches every process within this time (plus one request).
 ROUTING_STATE_SECONDS = float(os.getenv("ROUTING_STATE_SECONDS", "0.5"))
+# How long a process may trust its copy of a caller's token and roles on predict/explain (the
+# hot path): a revoked token or a changed role reaches every process within this time.
+# 0: read them on every call. Governance actions always read them afresh.
+SERVING_AUTH_SECONDS = float(os.getenv("SERVING_AUTH_SECONDS", "0.5"))
 # Group commit: concurrent requests of one process share one transaction for their audit
 # rows; each still waits for the commit before answering. Off: one transaction per call.
 INFERENCE_LOG_GROUP_COMMIT = envbool(

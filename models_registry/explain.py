@@ -122,6 +122,13 @@ class ModelExplainer:
         """A tree at the end of a pipeline: callers may transform once and reuse the matrix."""
         return self.method == "shap.TreeExplainer" and self.transform is not None
 
+    def explain_row(self, matrix: np.ndarray) -> tuple[float, np.ndarray]:
+        """Base value and SHAP value per input feature of one transformed row, no pandas."""
+        values, base = _positive_class(
+            self.explainer.shap_values(matrix), self.explainer.expected_value
+        )
+        return base, np.array([values[0, columns].sum() for columns in self._columns_of])
+
     def explain_transformed(self, matrix: Any) -> Explanation:
         """Explain rows the pipeline's preprocessing already turned into model columns."""
         values, base = _positive_class(

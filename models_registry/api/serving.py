@@ -5,11 +5,13 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from governance.api.authentication import ServingTokenAuthentication
 from governance.errors import InvalidInput
 from governance.roles import Capability
 from models_registry.serving.service import serve
@@ -51,6 +53,7 @@ ROUTING_KEY = OpenApiParameter(
 
 
 class ServeView(APIView):
+    authentication_classes = [ServingTokenAuthentication, SessionAuthentication]
     parser_classes = [LenientJSONParser]
     required_capabilities = {"post": Capability.PREDICT}
     explain = False

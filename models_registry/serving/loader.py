@@ -17,6 +17,7 @@ from models_registry.serving.features import (
     FeatureSpec,
     kind_of_dtype,
 )
+from models_registry.serving.row_encoder import RowEncoder, row_encoder
 
 PANDAS_DTYPES = {INTEGER: "int64", NUMBER: "float64", STRING: "object", "boolean": "bool"}
 
@@ -40,6 +41,15 @@ def feature_spec(version: ModelVersion) -> FeatureSpec:
     raise Conflict(f"{version} has neither a model signature nor reference data to check inputs.")
 
 
+def _score(estimator: Any, data: Any) -> float:
+    """The positive-class probability of a binary classifier, else the prediction."""
+    if hasattr(estimator, "predict_proba"):
+        probabilities = estimator.predict_proba(data)
+        if probabilities.shape[1] == 2:
+            return float(probabilities[0, 1])
+    return float(estimator.predict(data)[0])
+
+
 @dataclass
 class LoadedVersion:
     version_id: int
@@ -47,6 +57,9 @@ class LoadedVersion:
     model: Any
     spec: FeatureSpec
     reference_version: ModelVersion
+    # A checked fast path for a (ColumnTransformer, estimator) pipeline's preprocessing of
+    # one row; None: every call goes through scikit-learn with a DataFrame.
+    encoder: RowEncoder | None = None
     _explainer: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -60,13 +73,11 @@ class LoadedVersion:
             }
         )
 
-    def predict(self, frame: Any) -> float:
+    def predict(self, features: dict[str, Any]) -> float:
         """The positive-class probability of a binary classifier, else the prediction."""
-        if hasattr(self.model, "predict_proba"):
-            probabilities = self.model.predict_proba(frame)
-            if probabilities.shape[1] == 2:
-                return float(probabilities[0, 1])
-        return float(self.model.predict(frame)[0])
+        if self.encoder is not None:
+            return _score(self.model.steps[-1][1], self.encoder.encode(features))
+        return _score(self.model, self.frame(features))
 
     def explainer(self) -> Any:
         if self._explainer is None:
@@ -92,29 +103,30 @@ class LoadedVersion:
             )
         return explainer
 
-    def explain(self, frame: Any) -> tuple[float, dict[str, float]]:
-        return self._as_answer(self.explainer().explain(frame))
-
-    def predict_and_explain(self, frame: Any) -> tuple[float, float, dict[str, float]]:
+    def predict_and_explain(
+        self, features: dict[str, Any]
+    ) -> tuple[float, float, dict[str, float]]:
         """(prediction, base value, SHAP per feature).
 
         A tree at the end of a pipeline gets the row transformed once, for both the
-        prediction and the explanation: the transform is most of the cost of one call.
+        prediction and the explanation, by the row encoder when it has one: the transform
+        is most of the cost of one call.
         """
         explainer = self.explainer()
+        names = self.spec.names
         if not explainer.explains_transformed:
-            return (self.predict(frame), *self.explain(frame))
-        matrix = explainer.transform(frame[self.spec.names])
-        estimator = explainer.estimator
-        if hasattr(estimator, "predict_proba") and len(estimator.classes_) == 2:
-            prediction = float(estimator.predict_proba(matrix)[0, 1])
+            frame = self.frame(features)
+            explanation = explainer.explain(frame)
+            row = explanation.values.iloc[0]
+            shap = {name: float(row[name]) for name in names}
+            return _score(self.model, frame), explanation.base_value, shap
+        if self.encoder is not None:
+            matrix = self.encoder.encode(features)
         else:
-            prediction = float(estimator.predict(matrix)[0])
-        return (prediction, *self._as_answer(explainer.explain_transformed(matrix)))
-
-    def _as_answer(self, explanation: Any) -> tuple[float, dict[str, float]]:
-        row = explanation.values.iloc[0]
-        return explanation.base_value, {name: float(row[name]) for name in self.spec.names}
+            matrix = explainer.transform(self.frame(features)[names])
+        base_value, values = explainer.explain_row(matrix)
+        shap = dict(zip(names, values.tolist(), strict=True))
+        return _score(explainer.estimator, matrix), base_value, shap
 
 
 _loaded: dict[int, LoadedVersion] = {}
@@ -145,13 +157,15 @@ def _load(version_id: int) -> LoadedVersion:
     if not model_uri:
         raise Conflict(f"{version} has no logged MLflow model to serve.")
     spec = feature_spec(version)
-    return LoadedVersion(
+    loaded = LoadedVersion(
         version_id=version.pk,
         number=version.version,
         model=mlflow_adapter.model_load(model_uri),
         spec=spec,
         reference_version=version,
     )
+    loaded.encoder = row_encoder(loaded.model, dict(spec.columns), loaded.frame)
+    return loaded
 
 
 def forget_loaded() -> None:

@@ -62,9 +62,8 @@ def _compute(loaded: Any, clean: dict[str, Any], explain: bool) -> dict[str, Any
     cached = cache.get(key)
     if cached is not None and (not explain or "shap" in cached):
         return cached
-    frame = loaded.frame(clean)
     if explain:
-        prediction, base_value, values = loaded.predict_and_explain(frame)
+        prediction, base_value, values = loaded.predict_and_explain(clean)
         result: dict[str, Any] = {
             "prediction": prediction,
             "base_value": base_value,
@@ -73,7 +72,7 @@ def _compute(loaded: Any, clean: dict[str, Any], explain: bool) -> dict[str, Any
             "output_space": loaded.explainer().output_space,
         }
     else:
-        result = {"prediction": loaded.predict(frame)}
+        result = {"prediction": loaded.predict(clean)}
     cache.set(key, result, settings.SERVING_CACHE_SECONDS)
     return result
 

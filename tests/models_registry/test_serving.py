@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import numpy as np
 import pytest
 from django.core.cache import cache
 
+from governance.api.authentication import forget_remembered_tokens
 from governance.models import AuditEvent
 from governance.services import audit_chain_verify
 from models_registry import services as registry
@@ -41,6 +43,7 @@ def _fresh_process_state(settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     forget_loaded()
     forget_live_state()
+    forget_remembered_tokens()
     cache.clear()
     yield
     forget_loaded()
@@ -99,6 +102,22 @@ def test_explain_returns_the_same_shap_values_as_tree_explainer(api, served):
     assert body["base_value"] + sum(body["shap"].values()) == pytest.approx(log_odds, abs=1e-9)
     record = Prediction.objects.get(request_id=body["request_id"])
     assert record.explanation == {"base_value": body["base_value"], "shap": body["shap"]}
+
+
+def test_the_row_encoder_answers_exactly_as_scikit_learn_does(api, served):
+    from models_registry.serving.loader import loaded_version
+
+    rows = [ROW, {**ROW, "contract": "ten-year", "age": 71}, {**ROW, "tenure_months": 0}]
+    fast = [api("ci").post(EXPLAIN, {"features": r}, format="json").json() for r in rows]
+    loaded = loaded_version(served["version"].pk)
+    assert loaded.encoder is not None  # the demo pipeline takes the fast path
+    loaded.encoder = None
+    cache.clear()
+    slow = [api("ci").post(EXPLAIN, {"features": r}, format="json").json() for r in rows]
+    for a, b in zip(fast, slow, strict=True):
+        assert a["prediction"] == b["prediction"]
+        assert a["base_value"] == b["base_value"]
+        assert a["shap"] == pytest.approx(b["shap"], abs=1e-12)
 
 
 def test_identical_inputs_hit_the_explanation_cache(api, served, monkeypatch):
@@ -273,3 +292,34 @@ def test_the_rollback_button_needs_a_reason_and_the_role(
     assert "Rolled back" in page.content.decode()
     served["version"].refresh_from_db()
     assert served["version"].stage == "production"
+
+
+@pytest.mark.parametrize(
+    ("revoke", "status"),
+    [
+        (lambda user: user.auth_token.delete(), 401),
+        (lambda user: type(user).objects.filter(pk=user.pk).update(is_active=False), 401),
+        (lambda user: user.groups.clear(), 403),
+    ],
+    ids=["token deleted", "user deactivated", "roles removed"],
+)
+def test_a_revoked_caller_is_refused_everywhere_within_the_serving_auth_bound(
+    api, users, served, settings, revoke, status
+):
+    settings.SERVING_AUTH_SECONDS = 0.3
+    client = api("ci")
+    assert client.post(PREDICT, {"features": ROW}, format="json").status_code == 200
+    revoke(users["ci"])
+    assert client.get("/api/v1/models/").status_code == status  # governance reads afresh
+    # predict may trust what it read for up to SERVING_AUTH_SECONDS, not longer
+    time.sleep(0.35)
+    assert_json_error(client.post(PREDICT, {"features": ROW}, format="json"), status)
+    assert Prediction.objects.count() == 1
+
+
+def test_with_the_serving_auth_bound_at_zero_revocation_is_immediate(api, users, served, settings):
+    settings.SERVING_AUTH_SECONDS = 0
+    client = api("ci")
+    assert client.post(PREDICT, {"features": ROW}, format="json").status_code == 200
+    users["ci"].auth_token.delete()
+    assert_json_error(client.post(PREDICT, {"features": ROW}, format="json"), 401)
