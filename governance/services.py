@@ -169,8 +169,11 @@ def audit_record(
     """Append one event to the tamper-evident audit chain (inside the caller's transaction)."""
     context = current_audit_context()
     actor = actor if actor is not None else context.acting_user()
-    head, _ = AuditChainHead.objects.get_or_create(pk=1)
-    head = AuditChainHead.objects.select_for_update().get(pk=1)
+    try:  # one round trip once the chain exists, which is always but for the first event
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
+    except AuditChainHead.DoesNotExist:
+        AuditChainHead.objects.get_or_create(pk=1)
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
     event = AuditEvent(
         sequence=head.last_sequence + 1,
         occurred_at=timezone.now(),

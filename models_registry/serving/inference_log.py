@@ -19,7 +19,7 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 
 from governance.errors import ServiceUnavailable
 from governance.services import audit_record, canonical_json, sha256_hex
@@ -44,6 +44,7 @@ def _digest(rows: list[Prediction]) -> str:
 def inference_log_write(rows: list[Prediction]) -> None:
     """Store the rows and chain their digest into the audit trail, in one transaction."""
     postgres = connection.vendor == "postgresql"
+    nested = len(connection.atomic_blocks) > 1
     if postgres:
         # Check the rows' foreign keys now, not at commit: their share locks on the model
         # and version rows must come before the audit chain's lock, the order every
@@ -53,7 +54,7 @@ def inference_log_write(rows: list[Prediction]) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     Prediction.objects.bulk_create(rows)
-    if postgres:  # back to Django's default for the rest of any enclosing transaction
+    if postgres and nested:  # back to Django's default for the rest of the enclosing one
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     audit_record(
@@ -71,14 +72,15 @@ def inference_log_write(rows: list[Prediction]) -> None:
     )
 
 
+Item = tuple[Prediction | None, threading.Event, list[Any]]  # row None: stop
+
+
 class GroupCommitWriter:
     """One per process: a thread that commits queued rows in batches."""
 
     def __init__(self, max_batch: int) -> None:
         self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[tuple[Prediction, threading.Event, list[Any]]] = (
-            queue.SimpleQueue()
-        )
+        self._queue: queue.SimpleQueue[Item] = queue.SimpleQueue()
         self._pid = 0
         self._start_lock = threading.Lock()
 
@@ -92,36 +94,73 @@ class GroupCommitWriter:
         if outcome[0] is not None:
             raise ServiceUnavailable("The inference log could not be written.") from outcome[0]
 
+    def stop(self) -> None:
+        """Commit what is queued, close the thread's connection and end the thread.
+
+        For tests and orderly shutdowns; the next submit starts a new thread.
+        """
+        with self._start_lock:
+            if self._pid != os.getpid():
+                return
+            done = threading.Event()
+            self._queue.put((None, done, [None]))
+            done.wait(COMMIT_TIMEOUT_SECONDS)
+            self._pid = 0
+
     def _ensure_thread(self) -> None:
         if self._pid == os.getpid():
             return
         with self._start_lock:  # after a fork, the child starts its own thread
             if self._pid != os.getpid():
                 self._queue = queue.SimpleQueue()
-                threading.Thread(target=self._run, name="inference-log", daemon=True).start()
+                threading.Thread(
+                    target=self._run, args=(self._queue,), name="inference-log", daemon=True
+                ).start()
                 self._pid = os.getpid()
 
-    def _run(self) -> None:
+    def _run(self, items: queue.SimpleQueue[Item]) -> None:
         while True:
-            batch = [self._queue.get()]
-            while len(batch) < self.max_batch:
+            batch, stop = [], None
+            item = items.get()
+            while True:
+                if item[0] is None:
+                    stop = item
+                    break
+                batch.append(item)
+                if len(batch) >= self.max_batch:
+                    break
                 try:
-                    batch.append(self._queue.get_nowait())
+                    item = items.get_nowait()
                 except queue.Empty:
                     break
-            error: BaseException | None = None
-            try:
-                close_old_connections()
-                inference_log_write([row for row, _, _ in batch])
-            except BaseException as exc:  # every waiting call must hear of it
-                logger.exception("inference log batch of %d rows failed", len(batch))
-                error = exc
-            for _, done, outcome in batch:
-                outcome[0] = error
-                done.set()
+            if batch:
+                self._commit(batch)
+            if stop is not None:
+                connection.close()
+                stop[1].set()
+                return
+
+    def _commit(self, batch: list[Item]) -> None:
+        error: BaseException | None = None
+        try:
+            inference_log_write([row for row, _, _ in batch])  # type: ignore[misc]
+        except BaseException as exc:  # every waiting call must hear of it
+            logger.exception("inference log batch of %d rows failed", len(batch))
+            error = exc
+            # The next batch starts on a new connection. Not checked before every batch:
+            # Django's health check is one more round trip on the write path.
+            connection.close()
+        for _, done, outcome in batch:
+            outcome[0] = error
+            done.set()
 
 
 _writer = GroupCommitWriter(max_batch=settings.INFERENCE_LOG_MAX_BATCH)
+
+
+def inference_log_stop() -> None:
+    """Stop this process's group-commit writer after it committed what is queued."""
+    _writer.stop()
 
 
 def record_prediction(row: Prediction) -> None:

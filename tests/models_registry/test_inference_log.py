@@ -1,0 +1,87 @@
+"""The group-commit write path in one process, on PostgreSQL: what is answered is on record.
+
+The writer thread has a database connection of its own, so these tests commit for real
+(transaction=True) and stop the writer at the end, which closes that connection.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+
+from governance.models import AuditEvent
+from governance.services import audit_chain_verify
+from models_registry import services as registry
+from models_registry.models import Prediction
+from models_registry.serving.inference_log import inference_log_stop
+from models_registry.serving.loader import forget_loaded
+from models_registry.serving.routing import forget_live_state
+from tests.conftest import assert_json_error, is_postgres, skip_unless
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+PREDICT = "/api/v1/models/churn-classifier/predict/"
+ROW = {
+    "tenure_months": 3,
+    "monthly_charges": 89.5,
+    "support_calls": 4,
+    "age": 33,
+    "contract": "month-to-month",
+    "payment_method": "check",
+}
+
+
+@pytest.fixture
+def group_commit(settings, users, make_model, make_version, churn_run):
+    skip_unless(is_postgres(), "the group-commit writer tests need PostgreSQL")
+    settings.INFERENCE_LOG_GROUP_COMMIT = True
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    forget_loaded()
+    forget_live_state()
+    model = make_model(risk_tier="low")
+    version = make_version(model, mlflow_run_id=churn_run["run_id"], metrics={})
+    registry.deployment_promote(version=version, actor=users["ds"])
+    yield model
+    inference_log_stop()
+    forget_loaded()
+    forget_live_state()
+
+
+def recorded_in_chain() -> int:
+    events = AuditEvent.objects.filter(action="predictions.recorded")
+    return sum(event.data["count"] for event in events)
+
+
+def test_concurrent_calls_share_commits_and_every_answer_is_on_record(api, group_commit):
+    def call(i: int) -> dict:
+        features = {**ROW, "monthly_charges": 20.0 + i}
+        response = api("ci").post(PREDICT, {"features": features}, format="json")
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(call, range(40)))
+    answered = {answer["request_id"] for answer in answers}
+    assert set(Prediction.objects.values_list("request_id", flat=True)) == answered
+    assert recorded_in_chain() == 40
+    assert audit_chain_verify() == []
+
+
+def test_a_batch_whose_connection_died_is_refused_and_the_next_one_reconnects(api, group_commit):
+    client = api("ci")
+    assert client.post(PREDICT, {"features": ROW}, format="json").status_code == 200
+    with connection.cursor() as cursor:  # what a PostgreSQL restart does to the writer
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.rowcount >= 1
+    body = assert_json_error(client.post(PREDICT, {"features": ROW}, format="json"), 503)
+    assert "inference log" in body["detail"]
+    assert Prediction.objects.count() == 1  # the refused call left nothing behind
+    answer = client.post(PREDICT, {"features": ROW}, format="json")
+    assert answer.status_code == 200, answer.content
+    assert Prediction.objects.filter(request_id=answer.json()["request_id"]).exists()
+    assert Prediction.objects.count() == 2 and recorded_in_chain() == 2
