@@ -19,9 +19,9 @@ serves v2, pauses a random fraction of the refresh period, and repeats.
 
 The bound it is measured against is configured, not measured: ROUTING_STATE_SECONDS (each
 process re-reads which version is live at most that long after its last read), plus the
-rollback call itself (its commit happens inside it) and one probe request. The first
-repetition also includes loading v1 from MLflow in each process (no process has served it
-yet); later ones find it in memory.
+rollback call itself (its commit happens inside it) and one probe request. No repetition
+waits for MLflow: each process loaded v1, the rollback target, when it started (serving
+warm-up), although it had never served it.
 """
 
 from __future__ import annotations
@@ -198,7 +198,6 @@ def main() -> None:
             worst: list[float] = []
             failed: list[str] = []
             failed_forward: list[str] = []
-            later: list[float] = []
             for rep in range(1, args.repeats + 1):
                 began = time.perf_counter()
                 for probe in probes:
@@ -216,15 +215,12 @@ def main() -> None:
                 top = max(reach)
                 allowed = took + bound + probe_p99
                 verdict = "within" if top <= allowed else f"OVER ({allowed * 1000:.0f} ms)"
-                note = "" if later or worst else "  (v1 loaded from MLflow)"
                 cells = "".join(f"{r * 1000:9.0f}" for r in reach)
                 print(
                     f"  {rep:<5}{took * 1000:9.0f}{cells}{top * 1000:9.0f}{top / bound:11.2f}"
-                    f"  {verdict}{note}",
+                    f"  {verdict}",
                     flush=True,
                 )
-                if worst:
-                    later.append(top)
                 worst.append(top)
                 if rep < args.repeats:
                     forward = time.perf_counter()
@@ -250,12 +246,6 @@ def main() -> None:
                 f"max {max(worst) * 1000:.0f} ms ({max(worst) / bound:.2f}x "
                 f"ROUTING_STATE_SECONDS)"
             )
-            if later:
-                print(
-                    f"  with v1 already in memory (after the first success): median "
-                    f"{statistics.median(later) * 1000:.0f} ms, max {max(later) * 1000:.0f} ms "
-                    f"({max(later) / bound:.2f}x)"
-                )
             flips = sum(p.flips for p in probes)
             errors = [error for p in probes for error in p.errors]
             print(

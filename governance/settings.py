@@ -233,6 +233,9 @@ ROUTING_STATE_SECONDS = float(os.getenv("ROUTING_STATE_SECONDS", "0.5"))
 # hot path): a revoked token or a changed role reaches every process within this time.
 # 0: read them on every call. Governance actions always read them afresh.
 SERVING_AUTH_SECONDS = float(os.getenv("SERVING_AUTH_SECONDS", "0.5"))
+# Each web process loads, when it starts and whenever a model's live versions change, the
+# production, canary and rollback-target versions of every model (models_registry/serving/warm.py).
+SERVING_WARM_UP = envbool("SERVING_WARM_UP", "True")
 # Group commit: concurrent requests of one process share one transaction for their audit
 # rows; each still waits for the commit before answering. Off: one transaction per call.
 INFERENCE_LOG_GROUP_COMMIT = envbool(

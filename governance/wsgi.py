@@ -5,3 +5,19 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
 
 application = get_wsgi_application()
+
+
+def _warm_up() -> None:
+    """Each web process loads what it may serve before it takes its first request."""
+    from django.conf import settings
+
+    if settings.SERVING_WARM_UP:
+        from django.db import connections
+
+        from models_registry.serving.warm import serving_warm_up
+
+        serving_warm_up()
+        connections.close_all()  # requests run in other threads, on connections of their own
+
+
+_warm_up()

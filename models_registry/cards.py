@@ -155,7 +155,7 @@ def card_regenerate(*, version_id: int, reason: str = "") -> ModelCardRevision |
     # Only the version's row: locking the joined model and user rows too would make a
     # rebuild deadlock with deployments and sign-offs, which lock those in another order.
     version = (
-        ModelVersion.objects.select_for_update(of=("self",))
+        ModelVersion.objects.select_for_update(no_key=True, of=("self",))
         .select_related("model__owner", "registered_by")
         .get(pk=version_id)
     )

@@ -43,7 +43,9 @@ def _lock(request_id: int) -> PromotionRequest:
     version_id = PromotionRequest.objects.values_list("model_version_id", flat=True).get(
         pk=request_id
     )
-    list(ModelVersion.objects.select_for_update().filter(pk=version_id).values_list("pk"))
+    list(
+        ModelVersion.objects.select_for_update(no_key=True).filter(pk=version_id).values_list("pk")
+    )
     return (
         PromotionRequest.objects.select_for_update(of=("self",))
         .select_related("model_version__model", "model_version__registered_by", "requested_by")
@@ -72,7 +74,11 @@ def promotion_request_create(
             "canary_traffic only applies to the canary strategy.",
             extra={"canary_traffic": ["Only with strategy 'canary'."]},
         )
-    version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
+    version = (
+        ModelVersion.objects.select_for_update(no_key=True)
+        .select_related("model")
+        .get(pk=version.pk)
+    )
     if version.stage != ModelVersion.Stage.CANDIDATE:
         raise Conflict(f"{version} is {version.stage}; only a candidate can be promoted.")
     open_request = version.promotion_requests.filter(

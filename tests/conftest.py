@@ -29,6 +29,8 @@ def _tasks_in_process(settings: Any) -> None:
 
     app.conf.task_always_eager = True
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    # No background loading threads: their connections would see none of a test's data.
+    settings.SERVING_WARM_UP = False
 
 
 def make_user(username: str, *roles: str, password: str = "pw-for-tests-1") -> Any:

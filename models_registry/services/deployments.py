@@ -16,11 +16,17 @@ from models_registry.signals import deployment_changed
 
 
 def _lock_deployment(model: RegisteredModel) -> tuple[RegisteredModel, dict[str, ModelVersion]]:
-    """Lock the model row (every deployment change of a model goes through it)."""
-    locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    """Lock the model row (every deployment change of a model goes through it).
+
+    Every lock on model and version rows is FOR NO KEY UPDATE (`no_key=True`): it serializes
+    governance changes just as well, and unlike FOR UPDATE it does not wait for, nor hold
+    up, the foreign-key checks of rows that point at them: the inference log inserts
+    predictions for the live version all the time, and a rollback must not queue behind them.
+    """
+    locked = RegisteredModel.objects.select_for_update(no_key=True).get(pk=model.pk)
     live = {
         v.stage: v
-        for v in ModelVersion.objects.select_for_update().filter(
+        for v in ModelVersion.objects.select_for_update(no_key=True).filter(
             model=locked,
             stage__in=[ModelVersion.Stage.PRODUCTION, ModelVersion.Stage.CANARY],
         )
@@ -106,7 +112,7 @@ def deployment_promote(
     canary gates; this only moves the stages, inside the model's row lock.
     """
     model, live = _lock_deployment(version.model)
-    version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+    version = ModelVersion.objects.select_for_update(no_key=True).get(pk=version.pk)
     if version.stage == ModelVersion.Stage.PRODUCTION:
         raise Conflict(f"{version} is already in production.")
     previous = live.get(ModelVersion.Stage.PRODUCTION)
@@ -151,7 +157,7 @@ def deployment_start_canary(
     if not 1 <= traffic <= 99:
         raise InvalidInput("Canary traffic must be between 1 and 99 percent.")
     model, live = _lock_deployment(version.model)
-    version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+    version = ModelVersion.objects.select_for_update(no_key=True).get(pk=version.pk)
     production = live.get(ModelVersion.Stage.PRODUCTION)
     canary = live.get(ModelVersion.Stage.CANARY)
     if production is None:
@@ -211,7 +217,7 @@ def deployment_rollback(
         events.append(_stop_canary(model, canary, actor=actor, reason=reason, reference="rollback"))
     if target is not None and production is not None:
         _set_stage(production, ModelVersion.Stage.ARCHIVED, "rolled back")
-        target = ModelVersion.objects.select_for_update().get(pk=target.pk)
+        target = ModelVersion.objects.select_for_update(no_key=True).get(pk=target.pk)
         _set_stage(target, ModelVersion.Stage.PRODUCTION, "restored by rollback")
         events.append(
             _log(

@@ -80,7 +80,7 @@ def model_update(*, actor: Any, model: RegisteredModel, **changes: Any) -> Regis
     unknown = set(changes) - set(EDITABLE_MODEL_FIELDS)
     if unknown:
         raise InvalidInput(f"Not editable: {', '.join(sorted(unknown))}.")
-    model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    model = RegisteredModel.objects.select_for_update(no_key=True).get(pk=model.pk)
     changed = {key: value for key, value in changes.items() if getattr(model, key) != value}
     if not changed:
         return model
@@ -156,7 +156,7 @@ def version_refresh_from_run(*, version_id: int) -> bool:
         return False
     fresh = _from_run(version.mlflow_run_id, version.declared or {})
     with transaction.atomic():
-        version = ModelVersion.objects.select_for_update().get(pk=version_id)
+        version = ModelVersion.objects.select_for_update(no_key=True).get(pk=version_id)
         updates = {
             key: fresh[key]
             for key in ("run_facts", "metrics", "params")
@@ -174,7 +174,7 @@ def version_refresh_from_run(*, version_id: int) -> bool:
 @transaction.atomic
 def _version_create(*, actor: Any, model: RegisteredModel, **fields: Any) -> ModelVersion:
     # The model row lock serializes numbering: concurrent registrations get 1, 2, 3 ...
-    locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    locked = RegisteredModel.objects.select_for_update(no_key=True).get(pk=model.pk)
     latest = locked.versions.aggregate(latest=Max("version"))["latest"] or 0
     version = ModelVersion(model=locked, version=latest + 1, registered_by=actor, **fields)
     set_change_reason(version, "registered")
@@ -199,7 +199,7 @@ def version_update_notes(
 ) -> ModelVersion:
     """Edit the card's human-written fields; the card is rebuilt from them."""
     require(actor, Capability.EDIT_CARD, "edit model cards")
-    version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+    version = ModelVersion.objects.select_for_update(no_key=True).get(pk=version.pk)
     changed = []
     if limitations is not None and limitations != version.limitations:
         version.limitations = limitations

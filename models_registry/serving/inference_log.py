@@ -46,11 +46,12 @@ def inference_log_write(rows: list[Prediction]) -> None:
     postgres = connection.vendor == "postgresql"
     nested = len(connection.atomic_blocks) > 1
     if postgres:
-        # Check the rows' foreign keys now, not at commit: their share locks on the model
-        # and version rows must come before the audit chain's lock, the order every
-        # deployment or registry change takes them in (row FOR UPDATE, then the chain).
-        # Checked at commit, a batch holding the chain waits for a rollback that waits for
-        # the chain: a deadlock, and PostgreSQL fails one of them.
+        # Check the rows' foreign keys now, not at commit: their KEY SHARE locks on the
+        # model and version rows then come before the audit chain's lock, the order every
+        # deployment or registry change takes its locks in (rows, then the chain). Those
+        # changes lock rows FOR NO KEY UPDATE, which KEY SHARE does not wait for; this keeps
+        # the order safe should a FOR UPDATE ever be added: checked at commit, a batch
+        # holding the chain would wait for it while it waits for the chain, a deadlock.
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     Prediction.objects.bulk_create(rows)

@@ -39,6 +39,13 @@ def live_state(name: str) -> LiveState:
     state = _read(name)
     with _lock:
         _cache[name] = (now, state)
+    if cached is not None and (cached[1].production, cached[1].canary) != (
+        state.production,
+        state.canary,
+    ):
+        from models_registry.serving.warm import warm_in_background
+
+        warm_in_background(state.model_id)  # so that the next rollback finds it loaded
     return state
 
 

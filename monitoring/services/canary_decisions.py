@@ -80,7 +80,7 @@ def canary_decide(*, model: RegisteredModel, now: Any = None) -> CanaryOutcome:
             evaluation=evaluation,
         )
     with transaction.atomic():
-        locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+        locked = RegisteredModel.objects.select_for_update(no_key=True).get(pk=model.pk)
         live = dict(
             ModelVersion.objects.filter(
                 model=locked,

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from governance.models import AuditEvent
 from governance.services import audit_chain_verify
@@ -85,3 +86,49 @@ def test_a_batch_whose_connection_died_is_refused_and_the_next_one_reconnects(ap
     assert answer.status_code == 200, answer.content
     assert Prediction.objects.filter(request_id=answer.json()["request_id"]).exists()
     assert Prediction.objects.count() == 2 and recorded_in_chain() == 2
+
+
+def test_a_deployment_holding_its_locks_does_not_hold_up_the_inference_log(users, group_commit):
+    """Deployment locks (FOR NO KEY UPDATE) and the log's foreign-key checks never wait on
+    each other: a batch commits at once while a rollback's transaction holds the model."""
+    import threading
+
+    from django.db import transaction
+
+    from models_registry.services.deployments import _lock_deployment
+    from models_registry.serving.inference_log import inference_log_write
+
+    version = group_commit.versions.get()
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_deployment_locks() -> None:
+        try:
+            with transaction.atomic():
+                _lock_deployment(group_commit)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_deployment_locks)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '500ms'")  # waiting would raise, not hang
+        row = Prediction(
+            model=group_commit,
+            version=version,
+            request_id="while-locked",
+            source=Prediction.Source.LOGGED,
+            occurred_at=timezone.now(),
+            features=ROW,
+            prediction=0.5,
+        )
+        inference_log_write([row])
+    finally:
+        release.set()
+        holder.join(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = 0")
+    assert Prediction.objects.filter(request_id="while-locked").exists()

@@ -1,0 +1,103 @@
+"""A web process loads what it may serve next, so a rollback never waits for MLflow."""
+
+from __future__ import annotations
+
+import pytest
+
+from models_registry import services as registry
+from models_registry.models import ModelVersion
+from models_registry.serving import loader
+from models_registry.serving.loader import forget_loaded
+from models_registry.serving.routing import forget_live_state, live_state
+from models_registry.serving.warm import serving_warm_up, versions_to_keep_warm, warm
+
+pytestmark = pytest.mark.django_db
+
+PREDICT = "/api/v1/models/churn-classifier/predict/"
+ROW = {
+    "tenure_months": 3,
+    "monthly_charges": 89.5,
+    "support_calls": 4,
+    "age": 33,
+    "contract": "month-to-month",
+    "payment_method": "check",
+}
+
+
+@pytest.fixture(autouse=True)
+def _new_process(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    forget_loaded()
+    forget_live_state()
+    yield
+    forget_loaded()
+    forget_live_state()
+
+
+@pytest.fixture
+def loads(monkeypatch) -> list[int]:
+    """The version ids this process loads from MLflow, in order."""
+    seen: list[int] = []
+    original = loader._load
+    monkeypatch.setattr(loader, "_load", lambda vid: seen.append(vid) or original(vid))
+    return seen
+
+
+@pytest.fixture
+def three_versions(users, make_model, make_version, churn_run) -> list[ModelVersion]:
+    """v1 was production, v2 replaced it, v3 is on canary."""
+    model = make_model(risk_tier="low")
+    versions = [
+        make_version(model, mlflow_run_id=churn_run["run_id"], metrics={}) for _ in range(3)
+    ]
+    registry.deployment_promote(version=versions[0], actor=users["ds"])
+    registry.deployment_promote(version=versions[1], actor=users["ds"])
+    registry.deployment_start_canary(version=versions[2], actor=users["ds"], traffic=10)
+    return versions
+
+
+def test_a_starting_process_loads_production_canary_and_the_rollback_target(three_versions, loads):
+    v1, v2, v3 = three_versions
+    assert set(serving_warm_up()) == {v1.pk, v2.pk, v3.pk}
+    assert sorted(loads) == sorted([v1.pk, v2.pk, v3.pk])
+    assert all(loader.loaded_version(v.pk)._explainer is not None for v in three_versions)
+
+
+def test_after_warm_up_a_rollback_is_served_without_loading_anything(
+    api, users, three_versions, loads, settings
+):
+    settings.ROUTING_STATE_SECONDS = 0
+    serving_warm_up()
+    loads.clear()
+    assert api("ci").post(PREDICT, {"features": ROW}, format="json").json()["version"] in (2, 3)
+    registry.deployment_rollback(
+        model=three_versions[0].model, actor=users["compliance"], reason="drift"
+    )
+    answer = api("ci").post(PREDICT, {"features": ROW}, format="json").json()
+    assert answer["version"] == 1 and answer["stage"] == "production"
+    assert loads == []  # v1 was already in memory
+
+
+def test_a_version_that_cannot_load_is_skipped_and_the_rest_still_load(three_versions, loads):
+    v1, v2, v3 = three_versions
+    ModelVersion.objects.filter(pk=v1.pk).update(run_facts={})  # no logged model any more
+    assert warm([v1.pk, v2.pk, v3.pk]) == [v2.pk, v3.pk]
+
+
+def test_routing_asks_for_a_background_warm_up_when_live_versions_change(
+    users, three_versions, settings, monkeypatch
+):
+    from models_registry.serving import warm as warm_module
+
+    asked: list[int] = []
+    monkeypatch.setattr(warm_module, "warm_in_background", asked.append)
+    settings.ROUTING_STATE_SECONDS = 0
+    model = three_versions[0].model
+    live_state(model.name)
+    live_state(model.name)
+    assert asked == []  # nothing changed
+    registry.deployment_rollback(model=model, actor=users["compliance"], reason="drift")
+    live_state(model.name)
+    assert asked == [model.pk]
+    # after the rollback: v1 in production, no canary; v1 replaced nothing, so no target
+    assert versions_to_keep_warm(model.pk) == [three_versions[0].pk]
