@@ -249,8 +249,14 @@ class Prediction(models.Model):
         CANARY = "canary", "Canary"
         UNKNOWN = "", "Not known"
 
-    model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="+")
-    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    # No single-column indexes on model and version: the composite ones below lead with
+    # them, and every index is one more write per answered call.
+    model = models.ForeignKey(
+        RegisteredModel, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     request_id = models.CharField(max_length=100)
     source = models.CharField(max_length=16, choices=Source.choices)
     slot = models.CharField(max_length=16, choices=Slot.choices, blank=True)

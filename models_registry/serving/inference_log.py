@@ -40,9 +40,25 @@ def _digest(rows: list[Prediction]) -> str:
     )
 
 
+def _copy_rows(rows: list[Prediction]) -> None:
+    """PostgreSQL's COPY: one stream for the whole batch, no SQL to build or parse per row."""
+    fields = [f for f in Prediction._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(Prediction._meta.db_table)
+    statement = f"COPY {table} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for row in rows:
+            values = [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields]
+            copy.write_row(values)
+
+
 @transaction.atomic
-def inference_log_write(rows: list[Prediction]) -> None:
-    """Store the rows and chain their digest into the audit trail, in one transaction."""
+def inference_log_write(rows: list[Prediction], *, use_copy: bool | None = None) -> None:
+    """Store the rows and chain their digest into the audit trail, in one transaction.
+
+    On PostgreSQL the rows go in with COPY (`use_copy=False`: one multi-row INSERT, as on
+    other databases); bench/inference_log.py compares the two.
+    """
     postgres = connection.vendor == "postgresql"
     nested = len(connection.atomic_blocks) > 1
     if postgres:
@@ -54,7 +70,10 @@ def inference_log_write(rows: list[Prediction]) -> None:
         # holding the chain would wait for it while it waits for the chain, a deadlock.
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    Prediction.objects.bulk_create(rows)
+    if postgres and use_copy is not False:
+        _copy_rows(rows)
+    else:
+        Prediction.objects.bulk_create(rows)
     if postgres and nested:  # back to Django's default for the rest of the enclosing one
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")

@@ -132,3 +132,45 @@ def test_a_deployment_holding_its_locks_does_not_hold_up_the_inference_log(users
         with connection.cursor() as cursor:
             cursor.execute("SET lock_timeout = 0")
     assert Prediction.objects.filter(request_id="while-locked").exists()
+
+
+def test_copy_stores_exactly_what_insert_stores(users, group_commit):
+    """COPY's text format has its own escaping: awkward values come back unchanged."""
+    from models_registry.serving.inference_log import inference_log_write
+
+    version = group_commit.versions.get()
+    awkward = {
+        "contract": 'tab\there, newline\nthere, back\\slash, quote", NUL-free ünïcode ✓',
+        "monthly_charges": 1e-300,
+        "age": -0,
+    }
+
+    def row(request_id: str, **extra) -> Prediction:
+        return Prediction(
+            model=group_commit,
+            version=version,
+            request_id=request_id,
+            source=Prediction.Source.LOGGED,
+            slot=Prediction.Slot.UNKNOWN,
+            actor=users["ci"] if extra.pop("actor", True) else None,
+            occurred_at=timezone.now(),
+            features=awkward,
+            **extra,
+        )
+
+    variants = [
+        {"prediction": 0.731, "explanation": {"base_value": -1.5, "shap": {"age": 0.25}}},
+        {"prediction": None, "error": "ValueError: bad\tinput\n\\N", "actor": False},
+        {"prediction": 1.0, "latency_ms": 3.25},
+    ]
+    for i, extra in enumerate(variants):
+        inference_log_write([row(f"copy-{i}", **dict(extra))], use_copy=True)
+        inference_log_write([row(f"insert-{i}", **dict(extra))], use_copy=False)
+    fields = ["features", "prediction", "explanation", "error", "actor_id", "slot", "source"]
+    for i in range(len(variants)):
+        copied = Prediction.objects.values(*fields, "latency_ms").get(request_id=f"copy-{i}")
+        inserted = Prediction.objects.values(*fields, "latency_ms").get(request_id=f"insert-{i}")
+        assert copied == inserted
+    assert Prediction.objects.get(request_id="copy-1").error == "ValueError: bad\tinput\n\\N"
+    assert Prediction.objects.get(request_id="copy-0").features == awkward
+    assert audit_chain_verify() == []
