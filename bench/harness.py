@@ -52,6 +52,23 @@ def wait_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 
     raise RuntimeError(f"server on port {port} did not listen within {timeout:.0f} s:\n{tail(log)}")
 
 
+def wait_workers(count: int, process: subprocess.Popen, log: Path, timeout: float = 180) -> None:
+    """Until `count` workers said they loaded the application (bench/gunicorn_ready.py)."""
+    sys.path.insert(0, str(BENCH))
+    from gunicorn_ready import READY
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{log.stem} exited while booting:\n{tail(log)}")
+        if log.read_text(errors="replace").count(READY) >= count:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(
+        f"{log.stem}: not every worker loaded the app in {timeout:g} s:\n{tail(log)}"
+    )
+
+
 def tail(path: Path, lines: int = 30) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -272,8 +289,13 @@ class Setup:
             "5",
             "--log-level",
             "warning",
+            "--config",
+            str(BENCH / "gunicorn_ready.py"),
         ]
-        process = self.start(argv, log=self.tmp / f"{label}.log", port=port, env=env, wait=wait)
+        log = self.tmp / f"{label}.log"
+        process = self.start(argv, log=log, port=port, env=env, wait=wait)
+        if wait:
+            wait_workers(workers, process, log)
         return process, port
 
 

@@ -160,6 +160,7 @@ def main() -> None:
         ]
         for i, (process, port) in enumerate(servers, start=1):
             harness.wait_port(port, process, world.tmp / f"web-{i}.log", timeout=120)
+            harness.wait_workers(1, process, world.tmp / f"web-{i}.log")
         path = f"/api/v1/models/{harness.MODEL_NAME}/predict/"
         token = registered.service_token
         probes = [Probe(port=port, token=token, path=path) for _, port in servers]

@@ -1,3 +1,4 @@
+import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
@@ -21,3 +22,9 @@ def _warm_up() -> None:
 
 
 _warm_up()
+# Everything loaded so far (Django, scikit-learn, SHAP, MLflow, the warm models: about half a
+# million objects) lives as long as the process: move it out of the garbage collector's
+# sight. A full collection walks every object it sees while holding the GIL: over these,
+# 230 ms in which no request of the process moves (measured while a worker boots).
+gc.collect()
+gc.freeze()

@@ -20,10 +20,11 @@ from governance.models import AuditEvent
 from governance.services import audit_chain_verify
 from models_registry import services as registry
 from models_registry.models import DeploymentEvent, ModelVersion, Prediction, RegisteredModel
-from monitoring.canary import CheckStatus, Verdict, slot_measure
+from monitoring.canary import CheckStatus, Verdict
 from monitoring.models import CanaryGates, GroundTruth, Incident
 from monitoring.services import Action, canary_decide, canary_decide_all, canary_decisions
 from monitoring.tasks import canary_evaluate_all
+from monitoring.windows import slot_measure
 from tests.conftest import assert_json_error, is_postgres, skip_unless
 
 _request_numbers = itertools.count()
