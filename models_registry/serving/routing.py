@@ -39,13 +39,15 @@ def live_state(name: str) -> LiveState:
     state = _read(name)
     with _lock:
         _cache[name] = (now, state)
-    if cached is not None and (cached[1].production, cached[1].canary) != (
+    if cached is None or (cached[1].production, cached[1].canary) != (
         state.production,
         state.canary,
     ):
         from models_registry.serving.warm import warm_in_background
 
-        warm_in_background(state.model_id)  # so that the next rollback finds it loaded
+        # First sight of the model in this process, or its live versions changed: load
+        # (in the background) what a rollback would switch to, so it finds it in memory.
+        warm_in_background(state.model_id)
     return state
 
 

@@ -58,7 +58,7 @@ def gunicorn(tmp_path: Path, mlflow_store: str):
         "INFERENCE_LOG_GROUP_COMMIT": "True",
         "ROUTING_STATE_SECONDS": "0.5",
         "DEBUG": "False",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "INFO",  # each worker logs the end of its serving warm-up
     }
     env.pop("REDIS_URL", None)  # process-memory explanation cache; no broker needed here
     with log.open("wb") as out:
@@ -97,6 +97,10 @@ def gunicorn(tmp_path: Path, mlflow_store: str):
             pytest.fail("gunicorn did not start:\n" + log.read_text())
         if process.poll() is not None:
             pytest.fail("gunicorn exited:\n" + log.read_text())
+        while log.read_text(errors="replace").count("serving warm-up:") < 2:
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail("a worker did not finish its warm-up:\n" + log.read_text())
+            time.sleep(0.2)
         yield base
     finally:
         print("gunicorn log:\n" + log.read_text(errors="replace")[-5000:])
@@ -133,9 +137,22 @@ def call(base: str, token: str, row: dict, key: str = "") -> tuple[int, dict]:
         return error.code, json.loads(error.read() or b"{}")
 
 
-def test_every_answered_call_is_on_record_under_concurrent_load(gunicorn, users, production):
+@pytest.fixture
+def rolled_forward(users, production, make_version, churn_run):
+    """v2 promoted over v1: v1 is the rollback target."""
+    model, _ = production
+    second = make_version(model, mlflow_run_id=churn_run["run_id"], metrics={})
+    registry.deployment_promote(version=second, actor=users["ds"])
+    return model
+
+
+# The server fixture comes last in each test's arguments: it starts after the versions
+# exist, like a web process that was running before the incident, so its warm-up loads them.
+
+
+def test_every_answered_call_is_on_record_under_concurrent_load(users, production, gunicorn):
     token = user_token(user=users["ci"])
-    call(gunicorn, token, ROW)  # warm up: the first call loads the model
+    call(gunicorn, token, ROW)
     rows = [{**ROW, "age": 18 + i % 60, "tenure_months": i % 72} for i in range(240)]
     with ThreadPoolExecutor(max_workers=16) as pool:
         results = list(pool.map(lambda row: call(gunicorn, token, row), rows))
@@ -148,14 +165,9 @@ def test_every_answered_call_is_on_record_under_concurrent_load(gunicorn, users,
     assert Prediction.objects.count() == len(rows) + 1
 
 
-def test_a_rollback_is_served_by_every_worker_within_a_second(
-    gunicorn, users, production, make_version, churn_run
-):
-    model, _ = production
-    second = make_version(model, mlflow_run_id=churn_run["run_id"], metrics={})
-    registry.deployment_promote(version=second, actor=users["ds"])
+def test_a_rollback_is_served_by_every_worker_within_a_second(users, rolled_forward, gunicorn):
+    model = rolled_forward
     token = user_token(user=users["ci"])
-    time.sleep(0.6)  # past the routing-state bound: every worker now serves v2
     with ThreadPoolExecutor(max_workers=8) as pool:
         before = list(pool.map(lambda i: call(gunicorn, token, ROW, f"k{i}"), range(16)))
     assert {body["version"] for _, body in before} == {2}

@@ -94,10 +94,11 @@ def test_routing_asks_for_a_background_warm_up_when_live_versions_change(
     settings.ROUTING_STATE_SECONDS = 0
     model = three_versions[0].model
     live_state(model.name)
+    assert asked == [model.pk]  # first sight in this process
     live_state(model.name)
-    assert asked == []  # nothing changed
+    assert asked == [model.pk]  # nothing changed
     registry.deployment_rollback(model=model, actor=users["compliance"], reason="drift")
     live_state(model.name)
-    assert asked == [model.pk]
+    assert asked == [model.pk, model.pk]
     # after the rollback: v1 in production, no canary; v1 replaced nothing, so no target
     assert versions_to_keep_warm(model.pk) == [three_versions[0].pk]
