@@ -16,6 +16,7 @@ import threading
 from django.conf import settings
 from django.db import connection
 
+from governance.errors import ApplicationError
 from models_registry.models import ModelVersion, RegisteredModel
 from models_registry.services.deployments import rollback_target
 from models_registry.serving.loader import loaded_version
@@ -44,6 +45,9 @@ def warm(version_ids: list[int]) -> list[int]:
         try:
             version = loaded_version(version_id)
             version.explainer()
+        except ApplicationError as error:  # e.g. a model served elsewhere: no logged model
+            logger.info("version %s not loaded ahead of use: %s", version_id, error)
+            continue
         except Exception:  # a broken version must not stop the others, nor the process
             logger.warning("could not load version %s ahead of use", version_id, exc_info=True)
             continue

@@ -78,10 +78,19 @@ def test_after_warm_up_a_rollback_is_served_without_loading_anything(
     assert loads == []  # v1 was already in memory
 
 
-def test_a_version_that_cannot_load_is_skipped_and_the_rest_still_load(three_versions, loads):
+def test_versions_that_cannot_load_are_skipped_and_the_rest_still_load(
+    three_versions, loads, caplog
+):
     v1, v2, v3 = three_versions
-    ModelVersion.objects.filter(pk=v1.pk).update(run_facts={})  # no logged model any more
-    assert warm([v1.pk, v2.pk, v3.pk]) == [v2.pk, v3.pk]
+    ModelVersion.objects.filter(pk=v1.pk).update(run_facts={})  # served elsewhere: no model
+    facts = v3.run_facts
+    facts["logged_model"]["model_uri"] = "models:/m-does-not-exist"
+    ModelVersion.objects.filter(pk=v3.pk).update(run_facts=facts)  # its artifact is gone
+    with caplog.at_level("INFO", logger="models_registry.serving.warm"):
+        assert warm([v1.pk, v2.pk, v3.pk]) == [v2.pk]
+    by_version = {r.args[0]: r for r in caplog.records}
+    assert by_version[v1.pk].levelname == "INFO" and by_version[v1.pk].exc_info is None
+    assert by_version[v3.pk].levelname == "WARNING" and by_version[v3.pk].exc_info
 
 
 def test_routing_asks_for_a_background_warm_up_when_live_versions_change(
