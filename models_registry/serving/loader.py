@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from governance.errors import Conflict
+from governance.errors import Conflict, InvalidInput
 from models_registry.models import ModelVersion
 from models_registry.reference_data import reference_frame, signature_features
 from models_registry.serving.features import (
@@ -17,7 +17,7 @@ from models_registry.serving.features import (
     FeatureSpec,
     kind_of_dtype,
 )
-from models_registry.serving.row_encoder import RowEncoder, row_encoder
+from models_registry.serving.row_encoder import RowEncoder, row_encoder, strict_categories
 
 PANDAS_DTYPES = {INTEGER: "int64", NUMBER: "float64", STRING: "object", "boolean": "bool"}
 
@@ -60,6 +60,8 @@ class LoadedVersion:
     # A checked fast path for a (ColumnTransformer, estimator) pipeline's preprocessing of
     # one row; None: every call goes through scikit-learn with a DataFrame.
     encoder: RowEncoder | None = None
+    # Features whose one-hot step refuses unseen values, with the values it knows.
+    categories: dict[str, frozenset[Any]] = field(default_factory=dict)
     _explainer: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -72,6 +74,19 @@ class LoadedVersion:
                 for name, kind in self.spec.columns
             }
         )
+
+    def validate(self, features: Any) -> dict[str, Any]:
+        """The features as the model takes them, or InvalidInput naming every bad one."""
+        clean = self.spec.validate(features)
+        unknown = {
+            name: f"unknown category {clean[name]!r}; known: " + ", ".join(sorted(map(str, known)))
+            for name, known in self.categories.items()
+            if name in clean and clean[name] not in known
+        }
+        if unknown:
+            listed = ", ".join(f"{name} ({problem})" for name, problem in sorted(unknown.items()))
+            raise InvalidInput(f"Invalid features: {listed}.", extra={"features": unknown})
+        return clean
 
     def predict(self, features: dict[str, Any]) -> float:
         """The positive-class probability of a binary classifier, else the prediction."""
@@ -165,6 +180,7 @@ def _load(version_id: int) -> LoadedVersion:
         reference_version=version,
     )
     loaded.encoder = row_encoder(loaded.model, dict(spec.columns), loaded.frame)
+    loaded.categories = strict_categories(loaded.model, spec.names)
     return loaded
 
 

@@ -221,3 +221,29 @@ def row_encoder(
         ):
             return None
     return encoder
+
+
+def strict_categories(model: Any, names: list[str]) -> dict[str, frozenset[Any]]:
+    """Per input feature, the categories a one-hot step refuses to go beyond.
+
+    A fitted OneHotEncoder(handle_unknown="error") inside the pipeline's ColumnTransformer
+    raises on any other value. Knowing them up front turns such a call into a 400 that
+    names the feature, instead of a model failure.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    steps = getattr(model, "steps", None)
+    preprocess = steps[0][1] if steps else None
+    if not isinstance(preprocess, ColumnTransformer):
+        return {}
+    known: dict[str, frozenset[Any]] = {}
+    for _, transformer, transformer_columns in preprocess.transformers_:
+        if not isinstance(transformer, OneHotEncoder) or transformer.handle_unknown != "error":
+            continue
+        columns = _columns(transformer_columns, names)
+        if columns is None:
+            continue
+        for name, categories in zip(columns, transformer.categories_, strict=True):
+            known[name] = frozenset(categories.tolist())
+    return known

@@ -84,7 +84,7 @@ def serve(*, actor: Any, model_name: str, features: Any, explain: bool, routing_
     state = live_state(model_name)
     version_id, number, stage = route(state, routing_key)
     loaded = loaded_version(version_id)
-    clean = loaded.spec.validate(features)
+    clean = loaded.validate(features)
     row = Prediction(
         model_id=state.model_id,
         version_id=version_id,

@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, StandardScaler
 
 from models_registry.demo_model import CATEGORICAL, FEATURES, LABEL, NUMERIC, customers
-from models_registry.serving.row_encoder import UnknownCategory, row_encoder
+from models_registry.serving.row_encoder import UnknownCategory, row_encoder, strict_categories
 
 KINDS = {
     "tenure_months": "integer",
@@ -70,6 +70,7 @@ def test_the_demo_pipeline_gets_an_encoder_equal_to_its_column_transformer(data)
     encoder = row_encoder(model, KINDS, frame_of)
     assert encoder is not None
     assert_same_as_sklearn(model, encoder, data)
+    assert strict_categories(model, list(KINDS)) == {}  # handle_unknown="ignore" takes anything
     unseen = {**rows(data.head(1))[0], "contract": "ten-year"}
     np.testing.assert_array_equal(encoder.encode(unseen), model[:-1].transform(frame_of(unseen)))
 
@@ -101,6 +102,10 @@ def test_scalers_dropped_categories_and_a_remainder_are_encoded_alike(data):
         model[:-1].transform(frame_of(unseen))
     with pytest.raises(UnknownCategory, match="payment_method"):
         encoder.encode(unseen)
+    assert strict_categories(model, list(KINDS)) == {
+        "contract": {"month-to-month", "one-year", "two-year"},
+        "payment_method": {"card", "bank-transfer", "check"},
+    }
 
 
 @pytest.mark.parametrize(

@@ -323,3 +323,53 @@ def test_with_the_serving_auth_bound_at_zero_revocation_is_immediate(api, users,
     assert client.post(PREDICT, {"features": ROW}, format="json").status_code == 200
     users["ci"].auth_token.delete()
     assert_json_error(client.post(PREDICT, {"features": ROW}, format="json"), 401)
+
+
+def test_a_category_the_model_refuses_is_a_400_naming_it_and_stores_nothing(
+    api, users, make_model, make_version, mlflow_store
+):
+    """A pipeline whose OneHotEncoder errors on unseen values: the call is refused up front."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from models_registry import demo_model, mlflow_adapter
+
+    data = demo_model.customers(rows=400, seed=5)
+    strict = Pipeline(
+        [
+            (
+                "features",
+                ColumnTransformer(
+                    [
+                        ("num", "passthrough", demo_model.NUMERIC),
+                        ("cat", OneHotEncoder(sparse_output=False), demo_model.CATEGORICAL),
+                    ]
+                ),
+            ),
+            ("classifier", GradientBoostingClassifier(n_estimators=10, random_state=0)),
+        ]
+    ).fit(data[FEATURES], data[demo_model.LABEL])
+    run_id = mlflow_adapter.run_log_sklearn(
+        model=strict,
+        experiment="tests-strict",
+        params={},
+        metrics={},
+        input_example=data[FEATURES].head(3),
+    )
+    model = make_model(risk_tier="low")
+    version = make_version(model, mlflow_run_id=run_id, metrics={})
+    registry.deployment_promote(version=version, actor=users["ds"])
+
+    bad = {**ROW, "contract": "ten-year"}
+    body = assert_json_error(api("ci").post(EXPLAIN, {"features": bad}, format="json"), 400)
+    assert set(body["features"]) == {"contract"}
+    assert "ten-year" in body["features"]["contract"]
+    assert "month-to-month" in body["features"]["contract"]  # says what it knows
+    assert Prediction.objects.count() == 0
+    good = api("ci").post(EXPLAIN, {"features": ROW}, format="json")
+    assert good.status_code == 200, good.content
+    assert good.json()["prediction"] == pytest.approx(
+        strict.predict_proba(frame(ROW))[0, 1], abs=1e-12
+    )
