@@ -3,7 +3,8 @@
 A version's first call in a process loads its model from MLflow and builds its explainer:
 seconds, not milliseconds. So each web process loads, when it starts, every model's
 production version, its canary and the version a rollback would bring back; and when it
-sees a model's live versions change, it loads the new rollback target in the background.
+first sees a model, or sees its live versions change, it does the same for that model in
+the background.
 A rollback then switches to a version already in memory, and the next request in every
 process is answered by it without a pause.
 """
@@ -74,7 +75,11 @@ def serving_warm_up() -> list[int]:
 
 
 def warm_in_background(model_id: int) -> None:
-    """After a model's live versions changed: load its (new) rollback target, and the rest."""
+    """Load the model's live versions and rollback target in a thread of their own.
+
+    Routing calls it on a model's first sight in this process and when its live versions
+    change; what is already in memory costs a lookup.
+    """
     if not settings.SERVING_WARM_UP:
         return
 
