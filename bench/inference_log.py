@@ -88,6 +88,7 @@ def main() -> None:
         from governance.models import AuditEvent
         from governance.services import audit_chain_verify
         from models_registry.models import Prediction
+        from models_registry.serving.inference_log_verify import inference_log_verify
 
         print("setting up: training, logging to MLflow, registering ...", flush=True)
         registered = harness.register_churn([10])
@@ -122,10 +123,14 @@ def main() -> None:
             e.data["count"] for e in AuditEvent.objects.filter(action="predictions.recorded")
         )
         broken = audit_chain_verify()
-        intact = written == stored == chained and not broken
+        started = time.perf_counter()
+        batches = inference_log_verify()
+        took = time.perf_counter() - started
+        intact = written == stored == chained and not broken and batches.intact
         print(
             f"\n  rows written {written}, stored {stored}, counted by the audit chain {chained}, "
-            f"broken links {len(broken)}  {'ok' if intact else 'MISMATCH'}"
+            f"broken links {len(broken)}; batches verified {batches.batches}, not matching "
+            f"{len(batches.broken)} ({took:.1f} s)  {'ok' if intact else 'MISMATCH'}"
         )
         if not intact:
             raise SystemExit(1)

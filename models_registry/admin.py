@@ -15,7 +15,10 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from governance.admin import GovernedHistoryAdmin, ReadOnlyAdminMixin, pretty_json
-from models_registry import selectors
+from models_registry import (
+    admin_inference_log,  # noqa: F401 (registers PredictionAdmin)
+    selectors,
+)
 from models_registry.models import (
     DeploymentEvent,
     ModelCardRevision,

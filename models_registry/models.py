@@ -273,6 +273,14 @@ class Prediction(models.Model):
     error = models.CharField(
         max_length=500, blank=True, help_text="Why the model failed, if it did."
     )
+    batch = models.UUIDField(
+        null=True,
+        blank=True,
+        db_index=True,
+        editable=False,
+        help_text="The inference-log transaction that wrote it; the audit event of the batch "
+        "holds the SHA-256 of all its rows.",
+    )
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

@@ -7,7 +7,8 @@ Two modes (settings.INFERENCE_LOG_GROUP_COMMIT):
   its 200 only after its row is committed; concurrent calls share the commit's cost.
 
 Each transaction also appends one event to the governance audit chain with a digest of its
-rows, so the inference log is tamper-evident batch by batch without a chain lock per call.
+rows, so the inference log is tamper-evident batch by batch without a chain lock per call:
+the rows carry the batch's id, and `inference_log_verify` recomputes every batch's digest.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import os
 import queue
 import threading
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -29,15 +31,20 @@ logger = logging.getLogger(__name__)
 COMMIT_TIMEOUT_SECONDS = 30
 
 
-def _digest(rows: list[Prediction]) -> str:
-    return sha256_hex(
-        canonical_json(
-            [
-                [r.request_id, r.version_id, r.occurred_at, r.features, r.prediction, r.explanation]
-                for r in rows
-            ]
-        )
-    )
+# What a batch's digest covers, per row, in the order the batch was written.
+DIGESTED_FIELDS = (
+    "request_id",
+    "version_id",
+    "occurred_at",
+    "features",
+    "prediction",
+    "explanation",
+)
+
+
+def inference_log_digest(values: list[tuple[Any, ...]]) -> str:
+    """SHA-256 of a batch: one tuple of DIGESTED_FIELDS per row, in write order."""
+    return sha256_hex(canonical_json([list(row) for row in values]))
 
 
 def _copy_rows(rows: list[Prediction]) -> None:
@@ -61,6 +68,9 @@ def inference_log_write(rows: list[Prediction], *, use_copy: bool | None = None)
     """
     postgres = connection.vendor == "postgresql"
     nested = len(connection.atomic_blocks) > 1
+    batch = uuid.uuid4()  # rows and audit event name it: inference_log_verify finds them
+    for row in rows:
+        row.batch = batch
     if postgres:
         # Check the rows' foreign keys now, not at commit: their KEY SHARE locks on the
         # model and version rows then come before the audit chain's lock, the order every
@@ -80,12 +90,13 @@ def inference_log_write(rows: list[Prediction], *, use_copy: bool | None = None)
     audit_record(
         action="predictions.recorded",
         object_type="inference_log",
-        # object_id holds 64 characters, a request id up to 100: name the batch by its first
-        # row there, and both ends in full in the data.
-        object_id=rows[0].request_id[:64],
+        object_id=batch,
         data={
+            "batch": str(batch),
             "count": len(rows),
-            "digest": _digest(rows),
+            "digest": inference_log_digest(
+                [tuple(getattr(row, name) for name in DIGESTED_FIELDS) for row in rows]
+            ),
             "first_request_id": rows[0].request_id,
             "last_request_id": rows[-1].request_id,
         },
