@@ -111,6 +111,7 @@ def main() -> None:
         from governance.models import AuditEvent
         from governance.services import audit_chain_verify
         from models_registry.models import Prediction
+        from models_registry.serving.inference_log_verify import inference_log_verify
 
         print("setting up: training, logging to MLflow, registering, promoting ...", flush=True)
         registered = harness.register_churn([100])
@@ -263,11 +264,13 @@ def main() -> None:
             for event in AuditEvent.objects.filter(action="predictions.recorded").only("data")
         )
         broken = audit_chain_verify()
-        chain_ok = chained == rows_total and not broken
+        batches = inference_log_verify()
+        chain_ok = chained == rows_total and not broken and batches.intact
         all_ok &= chain_ok
         print(
             f"    audit chain: {chained} rows chained in predictions.recorded events, "
-            f"{rows_total} Prediction rows, broken links {len(broken)}  "
+            f"{rows_total} Prediction rows, broken links {len(broken)}, batches whose rows "
+            f"do not match their digest {len(batches.broken)} of {batches.batches}  "
             f"{'ok' if chain_ok else 'MISMATCH'}"
         )
         if not all_ok:
