@@ -21,6 +21,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("reviews.urls")),
     path("", include("models_registry.urls")),
+    path("", include("monitoring.urls")),
 ]
 
 handler400 = "governance.views.bad_request"

@@ -134,7 +134,7 @@ def _not_measured(gate: str, threshold: float, why: str) -> GateCheck:
     )
 
 
-def _pct(rate: float) -> str:
+def percent(rate: float) -> str:
     return f"{rate * 100:.2f}%"
 
 
@@ -150,7 +150,7 @@ def check_error_rate(
         Gate.ERROR_RATE,
         increase,
         limit,
-        f"error rate {_pct(canary_rate)} on the canary vs {_pct(production_rate)} "
+        f"error rate {percent(canary_rate)} on the canary vs {percent(production_rate)} "
         f"on production ({increase * 100:+.2f} points, at most {limit * 100:+.2f})",
     )
 

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from monitoring import views
+
+app_name = "monitoring"
+
+urlpatterns = [
+    path("models/<slug:name>/health/", views.model_health, name="model-health"),
+]

@@ -1,0 +1,53 @@
+"""Browser pages: a model's health, for whoever decides whether to keep it or roll it back."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from governance.roles import Capability, user_can
+from governance.services import require
+from models_registry import selectors as registry
+from monitoring import selectors
+from monitoring.models import Incident
+from monitoring.windows import slot_measure
+
+TRAFFIC_WINDOW = timedelta(hours=1)
+
+
+@login_required
+@require_GET
+def model_health(request: HttpRequest, name: str) -> HttpResponse:
+    """Production traffic of the last hour, the canary against its gates, open incidents."""
+    require(request.user, Capability.READ, "read models")
+    model = registry.model_get(name=name)
+    production = selectors.production_version(model=model)
+    end = timezone.now()
+    traffic = (
+        slot_measure(model=model, version=production, start=end - TRAFFIC_WINDOW, end=end)
+        if production is not None
+        else None
+    )
+    has_canary = selectors.canary_versions().filter(model=model).exists()
+    evaluation = selectors.canary_evaluation_current(model=model) if has_canary else None
+    incidents = (
+        selectors.incident_list().filter(model=model).exclude(status=Incident.Status.RESOLVED)
+    )
+    return render(
+        request,
+        "monitoring/model_health.html",
+        {
+            "model": model,
+            "production": production,
+            "traffic": traffic,
+            "traffic_minutes": int(TRAFFIC_WINDOW.total_seconds() // 60),
+            "evaluation": evaluation,
+            "incidents": incidents[:50],
+            "can_roll_back": user_can(request.user, Capability.ROLLBACK),
+        },
+    )
