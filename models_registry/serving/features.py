@@ -64,9 +64,14 @@ class FeatureSpec:
             if name not in clean and name not in errors:
                 errors[str(name)] = "unknown feature"
         if errors:
-            listed = ", ".join(f"{name} ({problem})" for name, problem in sorted(errors.items()))
-            raise InvalidInput(f"Invalid features: {listed}.", extra={"features": errors})
+            raise invalid_features(errors)
         return clean
+
+
+def invalid_features(errors: dict[str, str]) -> InvalidInput:
+    """The 400 that names every bad feature and what is wrong with it."""
+    listed = ", ".join(f"{name} ({problem})" for name, problem in sorted(errors.items()))
+    return InvalidInput(f"Invalid features: {listed}.", extra={"features": errors})
 
 
 def _coerce(value: Any, kind: str) -> tuple[Any, str]:

@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from governance.errors import Conflict, InvalidInput
+from governance.errors import Conflict
 from models_registry.models import ModelVersion
 from models_registry.reference_data import reference_frame, signature_features
 from models_registry.serving.features import (
@@ -15,6 +15,7 @@ from models_registry.serving.features import (
     SIGNATURE_TYPES,
     STRING,
     FeatureSpec,
+    invalid_features,
     kind_of_dtype,
 )
 from models_registry.serving.row_encoder import RowEncoder, row_encoder, strict_categories
@@ -84,8 +85,7 @@ class LoadedVersion:
             if name in clean and clean[name] not in known
         }
         if unknown:
-            listed = ", ".join(f"{name} ({problem})" for name, problem in sorted(unknown.items()))
-            raise InvalidInput(f"Invalid features: {listed}.", extra={"features": unknown})
+            raise invalid_features(unknown)
         return clean
 
     def predict(self, features: dict[str, Any]) -> float:

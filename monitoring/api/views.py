@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -27,6 +29,14 @@ def _incident_response(incident_id: int) -> Response:
     return Response(IncidentDetailSerializer(selectors.incident_get(incident_id=incident_id)).data)
 
 
+def _incident_transition(request: Request, pk: str, service: Callable[..., Incident]) -> Response:
+    """Acknowledge or resolve through its service, with the caller's comment."""
+    data = IncidentCommentSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    service(actor=request.user, incident_id=int(pk), comment=data.validated_data["comment"])
+    return _incident_response(int(pk))
+
+
 class IncidentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Incidents, newest first (filter by model, version, status, severity, source)."""
 
@@ -50,23 +60,13 @@ class IncidentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: Request, pk: str) -> Response:
         """Open -> acknowledged; 409 otherwise."""
-        data = IncidentCommentSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.incident_acknowledge(
-            actor=request.user, incident_id=int(pk), comment=data.validated_data["comment"]
-        )
-        return _incident_response(int(pk))
+        return _incident_transition(request, pk, services.incident_acknowledge)
 
     @extend_schema(request=IncidentCommentSerializer, responses={200: IncidentDetailSerializer})
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: str) -> Response:
         """Open or acknowledged -> resolved; the comment (required) says what was done."""
-        data = IncidentCommentSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.incident_resolve(
-            actor=request.user, incident_id=int(pk), comment=data.validated_data["comment"]
-        )
-        return _incident_response(int(pk))
+        return _incident_transition(request, pk, services.incident_resolve)
 
 
 class GroundTruthView(APIView):

@@ -17,37 +17,21 @@ from governance.services import audit_chain_verify
 from models_registry import services as registry
 from models_registry.models import Prediction
 from models_registry.serving.inference_log import inference_log_stop
-from models_registry.serving.loader import forget_loaded
-from models_registry.serving.routing import forget_live_state
 from tests.conftest import assert_json_error, is_postgres, skip_unless
+from tests.models_registry.serving_data import PREDICT, ROW
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-PREDICT = "/api/v1/models/churn-classifier/predict/"
-ROW = {
-    "tenure_months": 3,
-    "monthly_charges": 89.5,
-    "support_calls": 4,
-    "age": 33,
-    "contract": "month-to-month",
-    "payment_method": "check",
-}
-
 
 @pytest.fixture
-def group_commit(settings, users, make_model, make_version, churn_run):
+def group_commit(settings, users, make_model, make_version, churn_run, fresh_serving_process):
     skip_unless(is_postgres(), "the group-commit writer tests need PostgreSQL")
     settings.INFERENCE_LOG_GROUP_COMMIT = True
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    forget_loaded()
-    forget_live_state()
     model = make_model(risk_tier="low")
     version = make_version(model, mlflow_run_id=churn_run["run_id"], metrics={})
     registry.deployment_promote(version=version, actor=users["ds"])
     yield model
     inference_log_stop()
-    forget_loaded()
-    forget_live_state()
 
 
 def recorded_in_chain() -> int:

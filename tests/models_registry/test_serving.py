@@ -9,45 +9,16 @@ import numpy as np
 import pytest
 from django.core.cache import cache
 
-from governance.api.authentication import forget_remembered_tokens
 from governance.models import AuditEvent
 from governance.services import audit_chain_verify
 from models_registry import services as registry
 from models_registry.demo_model import FEATURES
 from models_registry.models import Prediction
-from models_registry.serving.loader import forget_loaded
-from models_registry.serving.routing import bucket, forget_live_state
+from models_registry.serving.routing import bucket
 from tests.conftest import assert_json_error, make_user
+from tests.models_registry.serving_data import EXPLAIN, PREDICT, ROW
 
-pytestmark = pytest.mark.django_db
-
-PREDICT = "/api/v1/models/churn-classifier/predict/"
-EXPLAIN = "/api/v1/models/churn-classifier/explain/"
-ROW = {
-    "tenure_months": 3,
-    "monthly_charges": 89.5,
-    "support_calls": 4,
-    "age": 33,
-    "contract": "month-to-month",
-    "payment_method": "check",
-}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_process_state(settings):
-    """Each test starts like a new web process: nothing loaded, routed or cached.
-
-    The cache is process memory here even when REDIS_URL is set: clearing a Redis cache
-    flushes its whole database, which may hold the Celery queue.
-    """
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    forget_loaded()
-    forget_live_state()
-    forget_remembered_tokens()
-    cache.clear()
-    yield
-    forget_loaded()
-    forget_live_state()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_serving_process")]
 
 
 @pytest.fixture

@@ -24,17 +24,9 @@ from governance.services import user_token
 from models_registry import services as registry
 from models_registry.models import Prediction
 from tests.conftest import database_url, is_postgres, skip_unless
+from tests.models_registry.serving_data import PREDICT, ROW
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-ROW = {
-    "tenure_months": 3,
-    "monthly_charges": 89.5,
-    "support_calls": 4,
-    "age": 33,
-    "contract": "month-to-month",
-    "payment_method": "check",
-}
 
 
 def free_port() -> int:
@@ -121,7 +113,7 @@ def production(users, make_model, make_version, churn_run):
 
 def call(base: str, token: str, row: dict, key: str = "") -> tuple[int, dict]:
     request = urllib.request.Request(
-        base + "/api/v1/models/churn-classifier/predict/",
+        base + PREDICT,
         data=json.dumps({"features": row}).encode(),
         headers={
             "Authorization": f"Token {token}",

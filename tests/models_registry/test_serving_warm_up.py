@@ -7,31 +7,11 @@ import pytest
 from models_registry import services as registry
 from models_registry.models import ModelVersion
 from models_registry.serving import loader
-from models_registry.serving.loader import forget_loaded
-from models_registry.serving.routing import forget_live_state, live_state
+from models_registry.serving.routing import live_state
 from models_registry.serving.warm import serving_warm_up, versions_to_keep_warm, warm
+from tests.models_registry.serving_data import PREDICT, ROW
 
-pytestmark = pytest.mark.django_db
-
-PREDICT = "/api/v1/models/churn-classifier/predict/"
-ROW = {
-    "tenure_months": 3,
-    "monthly_charges": 89.5,
-    "support_calls": 4,
-    "age": 33,
-    "contract": "month-to-month",
-    "payment_method": "check",
-}
-
-
-@pytest.fixture(autouse=True)
-def _new_process(settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    forget_loaded()
-    forget_live_state()
-    yield
-    forget_loaded()
-    forget_live_state()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_serving_process")]
 
 
 @pytest.fixture
