@@ -6,4 +6,6 @@ class GovernanceConfig(AppConfig):
     verbose_name = "Governance"
 
     def ready(self) -> None:
-        from governance import signals  # noqa: F401  (connects the history and role hooks)
+        # signals connects the history and role hooks; checks registers the check that every
+        # route declares its capability (governance/checks.py).
+        from governance import checks, signals  # noqa: F401

@@ -11,6 +11,9 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from governance.errors import ApplicationError
+from governance.pages import page_public
+
 logger = logging.getLogger(__name__)
 
 
@@ -40,6 +43,7 @@ def _broker_state() -> str:
         return "down"
 
 
+@page_public
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -73,6 +77,13 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # A service's or a page's refusal says which capability was missing; Django's own
+    # PermissionDenied (the admin) carries no message worth showing.
+    detail = (
+        exception.detail
+        if isinstance(exception, ApplicationError)
+        else "You are not allowed to do this."
+    )
     if _wants_json(request):
-        return JsonResponse({"detail": "You are not allowed to do this."}, status=403)
-    return render(request, "403.html", status=403)
+        return JsonResponse({"detail": detail}, status=403)
+    return render(request, "403.html", {"detail": detail}, status=403)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from governance.errors import ApplicationError
+from governance.pages import page_requires
 from governance.roles import Capability, user_can
 from models_registry import selectors, services
 from models_registry.card_formats import card_diff
@@ -16,14 +16,14 @@ from models_registry.filters import ModelFilter
 from models_registry.forms import CardNotesForm
 
 
-@login_required
+@page_requires(Capability.READ)
 @require_GET
 def model_index(request: HttpRequest) -> HttpResponse:
     models = ModelFilter(request.GET, queryset=selectors.model_list()).qs
     return render(request, "models_registry/model_index.html", {"models": models})
 
 
-@login_required
+@page_requires(Capability.READ)
 @require_GET
 def model_detail(request: HttpRequest, name: str) -> HttpResponse:
     model = selectors.model_get(name=name)
@@ -39,7 +39,7 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
     )
 
 
-@login_required
+@page_requires(Capability.ROLLBACK)
 @require_POST
 def model_rollback(request: HttpRequest, name: str) -> HttpResponse:
     """The rollback button: stop any canary, put the previous production version back."""
@@ -57,7 +57,7 @@ def model_rollback(request: HttpRequest, name: str) -> HttpResponse:
     return redirect("registry:model", name=name)
 
 
-@login_required
+@page_requires(Capability.READ)
 @require_GET
 def version_detail(request: HttpRequest, name: str, version: int) -> HttpResponse:
     model_version = selectors.version_get(model_name=name, version=version)
@@ -81,7 +81,7 @@ def version_detail(request: HttpRequest, name: str, version: int) -> HttpRespons
     )
 
 
-@login_required
+@page_requires(Capability.EDIT_CARD)
 @require_POST
 def version_notes(request: HttpRequest, name: str, version: int) -> HttpResponse:
     model_version = selectors.version_get(model_name=name, version=version)
@@ -100,7 +100,7 @@ def version_notes(request: HttpRequest, name: str, version: int) -> HttpResponse
     return redirect("registry:version", name=name, version=version)
 
 
-@login_required
+@page_requires(Capability.REGISTER)
 @require_POST
 def card_regenerate(request: HttpRequest, name: str, version: int) -> HttpResponse:
     model_version = selectors.version_get(model_name=name, version=version)
@@ -115,7 +115,7 @@ def card_regenerate(request: HttpRequest, name: str, version: int) -> HttpRespon
     return redirect("registry:version", name=name, version=version)
 
 
-@login_required
+@page_requires(Capability.READ)
 @require_GET
 def card_diff_page(request: HttpRequest, name: str, version: int) -> HttpResponse:
     model_version = selectors.version_get(model_name=name, version=version)

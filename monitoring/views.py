@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from governance.pages import page_requires
 from governance.roles import Capability, user_can
-from governance.services import require
 from models_registry import selectors as registry
 from monitoring import selectors
 from monitoring.models import Incident
@@ -20,11 +19,10 @@ from monitoring.windows import slot_measure
 TRAFFIC_WINDOW = timedelta(hours=1)
 
 
-@login_required
+@page_requires(Capability.READ)
 @require_GET
 def model_health(request: HttpRequest, name: str) -> HttpResponse:
     """Production traffic of the last hour, the canary against its gates, open incidents."""
-    require(request.user, Capability.READ, "read models")
     model = registry.model_get(name=name)
     production = selectors.production_version(model=model)
     end = timezone.now()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from governance.errors import ApplicationError
+from governance.pages import page_requires
+from governance.roles import Capability
 from models_registry.selectors import card_latest
 from reviews import selectors, services
 from reviews.forms import SignOffForm
@@ -16,7 +17,7 @@ from reviews.models import PromotionRequest
 from reviews.policy import policy_evaluate
 
 
-@login_required
+@page_requires(Capability.READ)
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
     """What waits for me, and what else is open."""
@@ -35,7 +36,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@page_requires(Capability.READ)
 @require_GET
 def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
     promotion_request = selectors.request_get(request_id=request_id)
@@ -66,7 +67,7 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
     )
 
 
-@login_required
+@page_requires(Capability.SIGN_OFF)
 @require_POST
 def request_sign_off(request: HttpRequest, request_id: int) -> HttpResponse:
     form = SignOffForm(request.POST)

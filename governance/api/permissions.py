@@ -1,11 +1,21 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from governance.roles import Capability, user_can
+
+
+def required_capability(required: Mapping[str, Any], *, action: str, method: str) -> Any:
+    """What a view's `required_capabilities` asks of one action and HTTP method.
+
+    HasCapability and the URL walk of the tests (tests/governance/test_url_permissions.py)
+    both read declarations through this function, so they cannot disagree.
+    """
+    return required.get(f"{action}.{method}", required.get(action, Capability.READ))
 
 
 class HasCapability(BasePermission):
@@ -25,7 +35,7 @@ class HasCapability(BasePermission):
         required = getattr(view, "required_capabilities", {})
         method = request.method.lower()
         action = getattr(view, "action", None) or method
-        capability = required.get(f"{action}.{method}", required.get(action, Capability.READ))
+        capability = required_capability(required, action=action, method=method)
         if capability is None:
             return True
         return user_can(request.user, capability)

@@ -1,0 +1,242 @@
+"""Every route of the URL configuration, walked with every role: the declarations hold.
+
+The routes come from the resolver (governance.checks.url_routes), not from a list kept by
+hand: a new page or API route is walked as soon as it exists, and fails here until it
+declares its capability and its path parameters can be filled below. For each route, each
+HTTP method it answers and each principal (anonymous, a user with no role, one user per
+role), the status must be what the declaration says:
+
+- anonymous: 401 from the API, a redirect to the login page from a page;
+- signed in without the capability: 403;
+- with it: anything but 401/403 (a 400 for the empty body is fine), never a 404 or a 500.
+
+The admin keeps Django's staff-only mechanism: everyone but staff is sent to its login.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.test import Client, TestCase
+from django.urls import resolve
+from rest_framework.test import APIClient
+
+from governance.api.permissions import HasCapability, required_capability
+from governance.audit_context import Origin, acting_as
+from governance.checks import Route, url_routes
+from governance.pages import PUBLIC, page_capability
+from governance.roles import Role, user_can
+from governance.services import user_token
+from monitoring.models import Incident
+from monitoring.services import incident_open
+from reviews.services import promotion_request_create
+from tests.conftest import make_user
+
+# One signed-in principal per role (the `users` fixture's keys), plus `service`.
+ROLE_PRINCIPALS = {
+    Role.DATA_SCIENTIST: "ds",
+    Role.VALIDATOR: "validator",
+    Role.BOARD: "board",
+    Role.COMPLIANCE: "compliance",
+    Role.CI: "ci",
+    Role.SERVICE: "service",
+}
+PRINCIPALS = (None, "outsider", *ROLE_PRINCIPALS.values())  # None: anonymous
+# Logging in and out is for everyone (admin_view sends a non-staff logout to the index).
+ADMIN_PUBLIC = {"admin:login", "admin:logout"}
+PAGE_METHODS = ("get", "post")  # the decorator refuses before any method check
+
+
+@dataclass
+class World:
+    users: dict[str, Any]
+    values: dict[str, Any]  # path parameter -> a real object's key
+    incident: Incident
+    sessions: dict[str | None, Client] = field(default_factory=dict)
+
+    def page_client(self, who: str | None, *, fresh: bool = False) -> Client:
+        """A signed-in browser per principal, reused (logging in costs a session row);
+        `fresh` for a page that may log the user out."""
+        if fresh or who not in self.sessions:
+            client = Client()
+            if who is not None:
+                client.force_login(self.users[who])
+            if fresh:
+                return client
+            self.sessions[who] = client
+        return self.sessions[who]
+
+
+@pytest.fixture
+def world(users, make_model, make_version) -> World:
+    users = {**users, "service": make_user("sven", "service")}
+    model = make_model()
+    version = make_version(model)
+    with acting_as(origin=Origin.SYSTEM):
+        request = promotion_request_create(
+            actor=users["ci"], version=version, justification="Better AUC."
+        )
+        incident = incident_open(
+            model=model,
+            version=version,
+            severity=Incident.Severity.WARNING,
+            source=Incident.Source.DRIFT,
+            title="Tenure drifted",
+            description="",
+        )
+    values = {
+        "name": model.name,
+        "model_name": model.name,
+        "version": version.version,
+        "request_id": request.pk,
+        "pk": request.pk,  # promotion-requests/<pk>/; incidents/<pk>/ get the incident's
+    }
+    return World(users=users, values=values, incident=incident)
+
+
+ADMIN_VALUES = {"app_label": "reviews", "object_id": "1", "content_type_id": 1, "id": 1}
+
+
+def route_url(route: Route, world: World) -> str:
+    """The route's URL with its parameters filled by real objects; it must resolve back."""
+    values = dict(world.values)
+    if "incidents/" in route.route:
+        values["pk"] = world.incident.pk
+    if route.is_admin:
+        values = {**values, **ADMIN_VALUES, "url": "nowhere/"}
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        assert name in values, (
+            f"/{route.route}: no object for the path parameter {name!r}; "
+            "add one to the `world` fixture of this test"
+        )
+        return str(values[name])
+
+    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", fill, route.route)  # regex groups first
+    path = re.sub(r"<(?:\w+:)?(\w+)>", fill, path)
+    path = re.sub(r"\((?!\?)[^)]*\)", "1", path)  # unnamed groups (simple-history's admin)
+    url = "/" + path.replace("^", "").replace("$", "")
+    assert resolve(url).func is route.view, f"{url} does not resolve to /{route.route}"
+    return url
+
+
+def api_methods(route: Route) -> dict[str, str]:
+    """HTTP method -> the action HasCapability sees."""
+    actions = getattr(route.view, "actions", None)
+    if actions:
+        return dict(actions)
+    cls = route.api_view_class
+    return {m: m for m in cls.http_method_names if m not in ("options", "head") and hasattr(cls, m)}
+
+
+def allowed(user: Any, capability: Any) -> bool:
+    if capability is None:
+        return True
+    capabilities = capability if isinstance(capability, tuple) else (capability,)
+    return any(user_can(user, one) for one in capabilities)
+
+
+def api_client(user: Any) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {user_token(user=user)}")
+    return client
+
+
+def redirects_to(response: Any, prefix: str) -> bool:
+    return response.status_code == 302 and response["Location"].startswith(prefix)
+
+
+def check_page(route: Route, url: str, world: World) -> list[str]:
+    declared = page_capability(route.view)
+    wrong = []
+    for who in PRINCIPALS:
+        user = world.users[who] if who else None
+        for method in PAGE_METHODS:
+            client = world.page_client(who, fresh=declared == PUBLIC)
+            response = getattr(client, method)(url)
+            status = response.status_code
+            if declared == PUBLIC:
+                ok = status not in (401, 403, 404) and status < 500
+            elif user is not None and allowed(user, declared):
+                ok = status not in (401, 403, 404) and status < 500
+                ok = ok and not redirects_to(response, "/login/")
+            elif user is None:
+                ok = redirects_to(response, "/login/")
+            else:
+                ok = status == 403
+            if not ok:
+                wrong.append(f"{method.upper()} {url} as {who or 'anonymous'}: {status}")
+    return wrong
+
+
+def check_api(route: Route, url: str, world: World) -> list[str]:
+    declarations = getattr(route.api_view_class, "required_capabilities", {})
+    wrong = []
+    for method, action in api_methods(route).items():
+        capability = required_capability(declarations, action=action, method=method)
+        for who in PRINCIPALS:
+            user = world.users[who] if who else None
+            response = getattr(api_client(user), method)(url, {}, format="json")
+            status = response.status_code
+            if user is None:
+                ok = status == 401
+            elif allowed(user, capability):
+                # A service may still refuse this object (separation of duties), but the
+                # capability check itself must have let the user through.
+                refused = status == 403 and response.json()["detail"] == HasCapability.message
+                ok = status not in (401, 404) and status < 500 and not refused
+            else:
+                ok = status == 403
+            if not ok:
+                wrong.append(f"{method.upper()} {url} as {who or 'anonymous'}: {status}")
+    return wrong
+
+
+def check_admin(route: Route, url: str, world: World) -> list[str]:
+    wrong = []
+    for who in PRINCIPALS:
+        user = world.users[who] if who else None
+        response = world.page_client(who, fresh=route.name in ADMIN_PUBLIC).get(url)
+        status = response.status_code
+        if route.name in ADMIN_PUBLIC or (user is not None and user.is_staff):
+            ok = status < 500 and not redirects_to(response, "/admin/login/")
+        else:
+            ok = redirects_to(response, "/admin/login/")
+        if not ok:
+            wrong.append(f"GET {url} as {who or 'anonymous'}: {status}")
+    return wrong
+
+
+def test_one_principal_per_role_is_walked():
+    assert set(ROLE_PRINCIPALS) == set(Role)
+
+
+def test_every_route_answers_every_role_as_it_declares(world):
+    routes = list(url_routes())
+    assert any(r.api_view_class for r in routes) and any(r.is_admin for r in routes)
+    wrong: list[str] = []
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        for route in routes:
+            url = route_url(route, world)
+            if route.is_admin:
+                wrong += check_admin(route, url, world)
+            elif route.api_view_class is not None:
+                wrong += check_api(route, url, world)
+            else:
+                assert page_capability(route.view) is not None, f"/{route.route} declares nothing"
+                wrong += check_page(route, url, world)
+    assert not wrong, "\n".join(wrong)
+
+
+def test_users_without_a_role_and_the_service_role_see_no_page(world, client):
+    for who in ("outsider", "service"):
+        client.force_login(world.users[who])
+        for url in ("/", f"/requests/{world.values['request_id']}/", "/models/churn-classifier/"):
+            response = client.get(url)
+            assert response.status_code == 403
+            assert "Your roles do not allow you to read the registry." in response.content.decode()
