@@ -86,6 +86,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "governance.middleware.ApiErrorsAsJsonMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -179,6 +181,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"IncidentStatusEnum": "monitoring.models.Incident.Status"},
+    # The schema and its docs are read like the rest of the API: signed in, Capability.READ.
+    "SERVE_PERMISSIONS": ["governance.api.permissions.HasCapability"],
 }
 
 # Background work. Without REDIS_URL, tasks run in-process (embedded default).
@@ -264,4 +268,20 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
     # In-process tasks would log every run into command output; workers keep INFO.
     "loggers": {"celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"}},
+}
+
+# Content-Security-Policy (django-csp 4): pages, admin, API docs and JSON answers alike.
+# No inline script or style anywhere (Swagger UI starts from a script file, see urls.py);
+# img-src allows data: for the icons inside Swagger UI's stylesheet.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
 }
