@@ -233,3 +233,27 @@ def test_validator_rejects_after_a_board_approval(users, make_model, make_versio
     request.refresh_from_db()
     assert request.status == PromotionRequest.Status.REJECTED
     assert request.model_version.stage == ModelVersion.Stage.REJECTED
+
+
+def test_pages_and_the_api_docs_work_under_the_content_security_policy(
+    users, make_model, make_version, new_page
+):
+    """The browser enforces the CSP: Swagger UI renders, and no page needs inline code."""
+    from playwright.sync_api import expect
+
+    pending_request(users, make_model, make_version, name="churn-model", risk_tier="low")
+    page = new_page()
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    log_in(page, "dana")
+    for url in ("/models/", "/models/churn-model/", "/models/churn-model/versions/1/"):
+        page.goto(url)
+    page.goto("/api/v1/docs/")
+    expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
+    expect(page.locator(".swagger-ui")).to_contain_text("/api/v1/models/")
+    assert violations == []
