@@ -241,19 +241,25 @@ def test_pages_and_the_api_docs_work_under_the_content_security_policy(
     """The browser enforces the CSP: Swagger UI renders, and no page needs inline code."""
     from playwright.sync_api import expect
 
-    pending_request(users, make_model, make_version, name="churn-model", risk_tier="low")
-    page = new_page()
+    request = pending_request(users, make_model, make_version, name="churn-model", risk_tier="low")
     violations: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            violations.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    log_in(page, "dana")
+
+    def watched_page(username: str) -> Any:
+        page = new_page()
+        page.on("console", lambda message: violations.append(message.text))
+        log_in(page, username)
+        return page
+
+    dana = watched_page("dana")
     for url in ("/models/", "/models/churn-model/", "/models/churn-model/versions/1/"):
-        page.goto(url)
-    page.goto("/api/v1/docs/")
-    expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
-    expect(page.locator(".swagger-ui")).to_contain_text("/api/v1/models/")
-    assert violations == []
+        dana.goto(url)
+    dana.goto("/api/v1/docs/")
+    expect(dana.locator(".swagger-ui .opblock").first).to_be_visible()
+    expect(dana.locator(".swagger-ui")).to_contain_text("/api/v1/models/")
+
+    carla = watched_page("carla")
+    carla.goto("/admin/reviews/promotionrequest/")
+    expect(carla.locator("#result_list")).to_contain_text("churn-model")
+    carla.goto(f"/admin/reviews/promotionrequest/{request.pk}/sign-off/")
+    expect(carla.locator("#policy-summary")).to_be_visible()
+    assert [text for text in violations if "Content Security Policy" in text] == []
