@@ -16,7 +16,9 @@ from typing import Any
 from django.core.checks import CheckMessage, Error, register
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
+from rest_framework.views import APIView
 
+from governance.api.permissions import HasCapability
 from governance.pages import page_capability
 
 ADMIN_NAMESPACE = "admin"
@@ -39,8 +41,6 @@ class Route:
     @property
     def api_view_class(self) -> type | None:
         """The DRF view class behind the route, None for a plain Django view."""
-        from rest_framework.views import APIView
-
         cls = getattr(self.view, "cls", None)
         return cls if isinstance(cls, type) and issubclass(cls, APIView) else None
 
@@ -72,8 +72,6 @@ def url_routes(
 
 def route_declaration_missing(route: Route) -> bool:
     """True when nothing says who may use the route."""
-    from governance.api.permissions import HasCapability
-
     if route.is_admin:
         return False
     cls = route.api_view_class
@@ -83,7 +81,9 @@ def route_declaration_missing(route: Route) -> bool:
 
 
 @register("security")
-def check_every_route_declares_its_capability(**kwargs: Any) -> list[CheckMessage]:
+def check_every_route_declares_its_capability(
+    app_configs: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
     return [
         Error(
             f"/{route.route} ({getattr(route.view, '__qualname__', route.view)!r}) "

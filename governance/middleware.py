@@ -4,6 +4,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from rest_framework.response import Response
 
 from governance.audit_context import acting_as, origin_for_path
 from governance.errors import NotAllowed, NotFound
@@ -57,6 +58,8 @@ class ApiErrorsAsJsonMiddleware:
             response.status_code < 400
             or not request.path.startswith("/api/")
             or response.get("Content-Type", "").startswith("application/json")
+            # DRF negotiated this one (JSON, or the browsable API a browser asked for).
+            or isinstance(response, Response)
         ):
             return response
         replacement = JsonResponse(
