@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.test import TestCase
 
-from governance.models import AuditEvent
+from governance.models import ApprovalPolicy, AuditEvent
+from governance.services import policy_save
 from models_registry.models import ModelVersion, RegisteredModel
 from reviews.models import PromotionRequest
 from tests.conftest import assert_json_error
@@ -179,3 +181,18 @@ def test_every_model_edit_records_old_and_new_values_of_each_changed_field(api, 
         "description": {"old": "before", "new": "after"},
         "tags": {"old": ["a"], "new": ["a", "b"]},
     }
+
+
+def test_a_policy_edit_reaches_requests_decided_under_a_tier_their_model_left(
+    api, users, high_request
+):
+    assert patch(api, "compliance", risk_tier="low").status_code == 200
+    for signer in ("validator", "compliance", "board"):
+        assert sign(api, signer, high_request).status_code == 201
+    assert PromotionRequest.objects.get().status == "approved"
+    policy = ApprovalPolicy.objects.get(risk_tier="high")
+    policy.required_approvals = 4
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        policy_save(actor=users["compliance"], policy=policy)
+    assert PromotionRequest.objects.get().status == "pending"
+    assert_json_error(execute(api, high_request), 409)
