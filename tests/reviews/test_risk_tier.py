@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import TestCase
+from django.test import Client, TestCase
 
 from governance.models import ApprovalPolicy, AuditEvent
 from governance.services import policy_save
@@ -196,3 +196,11 @@ def test_a_policy_edit_reaches_requests_decided_under_a_tier_their_model_left(
         policy_save(actor=users["compliance"], policy=policy)
     assert PromotionRequest.objects.get().status == "pending"
     assert_json_error(execute(api, high_request), 409)
+
+
+def test_the_request_page_says_which_tier_decides(api, users, high_request):
+    assert patch(api, "compliance", risk_tier="low").status_code == 200
+    client = Client()
+    client.force_login(users["board"])
+    page = client.get(f"/requests/{high_request}/").content.decode()
+    assert 'id="decided-under"' in page and "Decided under the high tier" in page
