@@ -22,15 +22,6 @@ from reviews.duties import SIGNING_ROLES, execute_refusal, signoff_refusal
 from reviews.models import PromotionRequest, SignOff
 from reviews.policy import PolicyOutcome, policy_evaluate
 
-__all__ = [
-    "promotion_execute",
-    "promotion_request_create",
-    "promotion_requests_reevaluate",
-    "promotion_withdraw",
-    "signoff_create",
-    "signoff_refusal",
-]
-
 
 def _audit(request: PromotionRequest, action: str, **data: Any) -> None:
     version = request.model_version
