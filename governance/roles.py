@@ -31,6 +31,7 @@ class Capability(models.TextChoices):
     LOG_PREDICTIONS = "log_predictions", "Log predictions and ground truth"
     PREDICT = "predict", "Call predict and explain"
     USE_ADMIN = "use_admin", "Use the admin"
+    CHANGE_RISK_TIER = "change_risk_tier", "Change a model's risk tier"
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -67,6 +68,8 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.EDIT_CARD,
             Capability.USE_ADMIN,
             Capability.PREDICT,
+            # The tier decides which approval policy applies: changing it is a compliance act.
+            Capability.CHANGE_RISK_TIER,
         }
     ),
     Role.CI: frozenset(
@@ -81,6 +84,12 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
     ),
     # Least privilege for applications that only call the model.
     Role.SERVICE: frozenset({Capability.PREDICT}),
+}
+
+# Capabilities a role takes away whatever other roles its holder has: the contract says a
+# CI account never signs off, so `ci` plus `validator` still cannot sign (issue #8).
+ROLE_DENIED_CAPABILITIES: dict[Role, frozenset[Capability]] = {
+    Role.CI: frozenset({Capability.SIGN_OFF}),
 }
 
 # Django model permissions each role's group carries, for the admin. Compliance officers
@@ -117,8 +126,11 @@ def forget_roles(user: AbstractBaseUser) -> None:
 
 def user_capabilities(user: AbstractBaseUser | AnonymousUser | None) -> frozenset[Capability]:
     caps: set[Capability] = set()
-    for role in user_roles(user):
+    roles = user_roles(user)
+    for role in roles:
         caps |= ROLE_CAPABILITIES[role]
+    for role in roles:
+        caps -= ROLE_DENIED_CAPABILITIES.get(role, frozenset())
     return frozenset(caps)
 
 

@@ -19,6 +19,7 @@ from models_registry import (
     admin_inference_log,  # noqa: F401 (registers PredictionAdmin)
     selectors,
 )
+from models_registry.admin_risk_tier import RiskTierChangeMixin
 from models_registry.models import (
     DeploymentEvent,
     ModelCardRevision,
@@ -41,7 +42,8 @@ class VersionInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(RegisteredModel)
-class RegisteredModelAdmin(ReadOnlyAdminMixin, GovernedHistoryAdmin):
+class RegisteredModelAdmin(RiskTierChangeMixin, ReadOnlyAdminMixin, GovernedHistoryAdmin):
+    change_form_template = "admin/models_registry/registeredmodel/change_form.html"
     list_display = [
         "name",
         "risk_tier",

@@ -107,6 +107,11 @@ class ModelVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.model.name} v{self.version}"
 
+    @property
+    def run_author(self) -> str:
+        """Who ran the MLflow run this version came from (its `mlflow.user`), or ""."""
+        return str((self.run_facts or {}).get("user") or "")
+
 
 class ModelCardRevision(models.Model):
     """One immutable revision of a version's model card; the latest one's hash is signed."""

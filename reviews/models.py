@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 
 from governance.history import governed_history
+from governance.models import RiskTier
 from models_registry.models import ModelVersion
 
 
@@ -54,6 +57,12 @@ class PromotionRequest(models.Model):
         blank=True,
         help_text="The card hash when the request closed; its sign-offs are judged against it.",
     )
+    requested_tier = models.CharField(
+        max_length=16,
+        choices=RiskTier.choices,
+        help_text="The model's risk tier when the request was made. The request is decided "
+        "under the strictest tier the model has had while it was open.",
+    )
 
     history = governed_history()
 
@@ -73,6 +82,13 @@ class PromotionRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def closed_at(self) -> datetime | None:
+        """When the request stopped being open (executed, rejected or withdrawn)."""
+        if self.is_open:
+            return None
+        return self.executed_at or self.decided_at
 
 
 class SignOff(models.Model):

@@ -8,10 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from governance.models import ApprovalPolicy
+from governance.models import ApprovalPolicy, RiskTier
 from governance.roles import Role
 from governance.services import policy_for_tier
+from models_registry.models import RegisteredModel
 from reviews.models import PromotionRequest, SignOff
+
+# Stricter tiers later: the order `decision_tier` takes the maximum in.
+TIER_ORDER = (RiskTier.LOW, RiskTier.MEDIUM, RiskTier.HIGH)
 
 
 def is_stale(sign_off: SignOff, current_card_hash: str) -> bool:
@@ -29,6 +33,30 @@ def card_hash_for(request: PromotionRequest) -> str:
     if not request.is_open and request.decided_card_hash:
         return request.decided_card_hash
     return request.model_version.card_hash
+
+
+def decision_tier(request: PromotionRequest) -> str:
+    """The risk tier whose policy decides `request`: the strictest its model has had while
+    the request was open.
+
+    Lowering a tier after asking must not lower the bar (issue #8: request under `high`,
+    patch to `low`, get one approval, execute, patch back). So the tier at the request's
+    creation counts, every tier the model's history shows between creation and closing
+    counts, and, while the request is open, the model's current tier counts. Raising a tier
+    applies at once; lowering it applies to requests made afterwards. The model's history
+    row of a change is written in the change's transaction under the model's row lock,
+    which request creation and execution also take, so no change slips between them.
+    """
+    model = request.model_version.model
+    tiers = {request.requested_tier}
+    if request.is_open:
+        tiers.add(model.risk_tier)
+    changes = RegisteredModel.history.filter(id=model.pk, history_date__gt=request.created_at)
+    if request.closed_at is not None:
+        changes = changes.filter(history_date__lte=request.closed_at)
+    tiers.update(changes.values_list("risk_tier", flat=True))
+    known = [tier for tier in TIER_ORDER if tier in tiers]
+    return known[-1] if known else model.risk_tier
 
 
 def _assign_roles(roles: Sequence[str], approvals: Sequence[SignOff]) -> list[str]:
@@ -86,9 +114,8 @@ class PolicyOutcome:
 def policy_evaluate(
     request: PromotionRequest, sign_offs: Iterable[SignOff] | None = None
 ) -> PolicyOutcome:
-    """Evaluate the request against the current policy of its model's risk tier."""
-    version = request.model_version
-    policy = policy_for_tier(version.model.risk_tier)
+    """Evaluate the request against the current policy of its `decision_tier`."""
+    policy = policy_for_tier(decision_tier(request))
     sign_offs = list(request.sign_offs.select_related("signer") if sign_offs is None else sign_offs)
     rejections = [s for s in sign_offs if s.decision == SignOff.Decision.REJECT]
     approvals = [s for s in sign_offs if s.decision == SignOff.Decision.APPROVE]

@@ -22,8 +22,9 @@ def reevaluate_on_card_change(sender: Any, version: Any, revision: Any, **kwargs
 
 @receiver(policy_changed)
 def reevaluate_on_policy_change(sender: Any, policy: Any, **kwargs: Any) -> None:
+    """Every open request, not only those of models now in `policy`'s tier: a request is
+    decided under the strictest tier its model has had while it was open (reviews.policy)."""
     for version in ModelVersion.objects.filter(
-        model__risk_tier=policy.risk_tier,
         promotion_requests__status__in=PromotionRequest.OPEN_STATUSES,
     ).distinct():
         promotion_requests_reevaluate(version=version, reason="approval policy changed")

@@ -8,6 +8,7 @@ from django.db.models import Prefetch, QuerySet
 
 from governance.errors import NotFound
 from governance.roles import Capability, user_can
+from reviews.duties import signoff_refusal
 from reviews.models import PromotionRequest, SignOff
 
 
@@ -27,15 +28,16 @@ def request_get(*, request_id: int) -> PromotionRequest:
         raise NotFound(f"No promotion request #{request_id}.") from None
 
 
-def requests_awaiting(*, user: Any) -> QuerySet[PromotionRequest]:
-    """Open requests this user could sign now: not theirs, not yet signed by them."""
+def requests_awaiting(*, user: Any) -> list[PromotionRequest]:
+    """Open requests this user could sign now, oldest first: the queue asks the one rule
+    (`reviews.duties.signoff_refusal`) about each, so it never lists one the user may not
+    sign."""
     if not user_can(user, Capability.SIGN_OFF):
-        return PromotionRequest.objects.none()
-    return (
+        return []
+    candidates = (
         request_list()
         .filter(status__in=PromotionRequest.OPEN_STATUSES)
-        .exclude(requested_by=user)
-        .exclude(model_version__registered_by=user)
         .exclude(sign_offs__signer=user)
         .order_by("created_at", "id")
     )
+    return [r for r in candidates if signoff_refusal(actor=user, request=r) is None]

@@ -9,19 +9,18 @@ from django.utils import timezone
 
 from governance.errors import Conflict, InvalidInput, NotAllowed
 from governance.history import set_change_reason
-from governance.roles import Capability, user_can, user_roles
+from governance.roles import Capability, user_roles
 from governance.services import audit_record, require
-from models_registry.models import ModelVersion
+from models_registry.models import ModelVersion, RegisteredModel
 from models_registry.services import (
     card_queue,
     deployment_promote,
     deployment_start_canary,
     version_reject,
 )
+from reviews.duties import SIGNING_ROLES, execute_refusal, signoff_refusal
 from reviews.models import PromotionRequest, SignOff
 from reviews.policy import PolicyOutcome, policy_evaluate
-
-SIGNING_ROLES = ("validator", "board", "compliance")
 
 
 def _audit(request: PromotionRequest, action: str, **data: Any) -> None:
@@ -79,6 +78,9 @@ def promotion_request_create(
         .select_related("model")
         .get(pk=version.pk)
     )
+    # The tier is read under the model's lock, which tier changes take too: the request
+    # starts from the tier that was in force, not one a concurrent edit is replacing.
+    model = _lock_model(version.model_id)
     if version.stage != ModelVersion.Stage.CANDIDATE:
         raise Conflict(f"{version} is {version.stage}; only a candidate can be promoted.")
     open_request = version.promotion_requests.filter(
@@ -96,6 +98,7 @@ def promotion_request_create(
         canary_traffic=canary_traffic,
         justification=justification,
         requested_by=actor,
+        requested_tier=model.risk_tier,
     )
     set_change_reason(request, "requested")
     try:
@@ -103,29 +106,20 @@ def promotion_request_create(
             request.save()
     except IntegrityError as exc:
         raise Conflict(f"{version} already has an open promotion request.") from exc
-    _audit(request, "created", strategy=strategy, justification=justification)
+    _audit(
+        request,
+        "created",
+        strategy=strategy,
+        justification=justification,
+        requested_tier=model.risk_tier,
+    )
     return request
 
 
-def signoff_refusal(*, actor: Any, request: PromotionRequest) -> NotAllowed | Conflict | None:
-    """Why `actor` may not sign `request` now, or None if they may.
-
-    Pages use it to decide whether to show the buttons; the service raises it.
-    """
-    if not user_can(actor, Capability.SIGN_OFF):
-        return NotAllowed("Only validators, board members and compliance officers sign off.")
-    version = request.model_version
-    if actor.pk == request.requested_by_id:
-        return NotAllowed("You requested this promotion; someone else must sign it off.")
-    if actor.pk == version.registered_by_id:
-        return NotAllowed("You registered this version; someone else must sign it off.")
-    if not request.is_open:
-        return Conflict(f"Request #{request.pk} is {request.status}; it takes no more sign-offs.")
-    if request.sign_offs.filter(signer=actor).exists():
-        return Conflict("You have already signed this request.")
-    if not version.card_hash:
-        return Conflict("The model card is still being generated; sign off once it is ready.")
-    return None
+def _lock_model(model_id: int) -> RegisteredModel:
+    """Lock the model row (after its version's and request's, the order `_lock` and the
+    deployment services keep): tier changes wait, so the policy is decided on a settled tier."""
+    return RegisteredModel.objects.select_for_update(no_key=True).get(pk=model_id)
 
 
 def _apply_outcome(request: PromotionRequest, outcome: PolicyOutcome, reason: str) -> None:
@@ -188,8 +182,11 @@ def signoff_create(*, actor: Any, request_id: int, decision: str, comment: str =
 @transaction.atomic
 def promotion_execute(*, actor: Any, request_id: int) -> PromotionRequest:
     """Carry out an approved request: production (direct) or canary."""
-    require(actor, Capability.EXECUTE_PROMOTION, "execute promotions")
     request = _lock(request_id)
+    refusal = execute_refusal(actor=actor, request=request)
+    if refusal is not None:
+        raise refusal
+    request.model_version.model = _lock_model(request.model_version.model_id)
     if not request.is_open:
         raise Conflict(f"Request #{request.pk} is {request.status}; it cannot be executed.")
     outcome = policy_evaluate(request)
@@ -218,7 +215,7 @@ def promotion_execute(*, actor: Any, request_id: int) -> PromotionRequest:
     request.decided_card_hash = version.card_hash
     set_change_reason(request, f"executed ({request.strategy})")
     request.save(update_fields=["status", "executed_at", "executed_by", "decided_card_hash"])
-    _audit(request, "executed", strategy=request.strategy)
+    _audit(request, "executed", strategy=request.strategy, decided_tier=outcome.policy.risk_tier)
     card_queue(version, f"request #{request.pk} executed")
     return request
 

@@ -23,7 +23,9 @@ class HasCapability(BasePermission):
 
     A view declares `required_capabilities = {"create": Capability.REGISTER, ...}` by action
     (or by HTTP method for plain APIViews); "action.method" keys single out one method of an
-    action that answers several. Anything not listed needs Capability.READ.
+    action that answers several. Anything not listed needs Capability.READ. A tuple of
+    capabilities lets in a holder of any of them (the service then decides by what the
+    call changes: editing a model needs REGISTER, changing its risk tier CHANGE_RISK_TIER).
     Object-level rules (separation of duties) live in the services.
     """
 
@@ -38,4 +40,6 @@ class HasCapability(BasePermission):
         capability = required_capability(required, action=action, method=method)
         if capability is None:
             return True
+        if isinstance(capability, tuple):
+            return any(user_can(request.user, one) for one in capability)
         return user_can(request.user, capability)

@@ -52,7 +52,7 @@ class ModelViewSet(
     filterset_class = ModelFilter
     required_capabilities = {
         "create": Capability.REGISTER,
-        "partial_update": Capability.REGISTER,
+        "partial_update": (Capability.REGISTER, Capability.CHANGE_RISK_TIER),
         "rollback": Capability.ROLLBACK,
     }
 

@@ -8,9 +8,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
-from governance.errors import Conflict, InvalidInput
+from governance.errors import Conflict, InvalidInput, NotAllowed
 from governance.history import set_change_reason
-from governance.roles import Capability
+from governance.roles import Capability, user_can
 from governance.services import audit_record, require
 from models_registry.models import ModelVersion, RegisteredModel
 
@@ -73,17 +73,42 @@ def model_create(
     return model
 
 
+def _needed_to_change(field: str) -> tuple[Capability, str]:
+    """The capability changing `field` takes, and the refusal naming the rule. The risk
+    tier picks the approval policy, so only compliance officers change it; the descriptive
+    fields are the registrants'."""
+    if field == "risk_tier":
+        return (
+            Capability.CHANGE_RISK_TIER,
+            "Only compliance officers change a model's risk tier: it decides which approval "
+            "policy its promotions need.",
+        )
+    return Capability.REGISTER, f"Your roles do not allow you to edit a model's {field}."
+
+
 @transaction.atomic
 def model_update(*, actor: Any, model: RegisteredModel, **changes: Any) -> RegisteredModel:
-    """Edit a model's descriptive fields; its versions' cards are rebuilt from the new facts."""
-    require(actor, Capability.REGISTER, "edit models")
+    """Edit a model's fields; its versions' cards are rebuilt from the new facts.
+
+    Each changed field needs its own capability (a data scientist edits the description,
+    only a compliance officer the risk tier); a field sent with its current value changes
+    nothing and needs nothing. The audit event records every changed field's old and new
+    value.
+    """
+    if not (user_can(actor, Capability.REGISTER) or user_can(actor, Capability.CHANGE_RISK_TIER)):
+        raise NotAllowed("Your roles do not allow you to edit models.")
     unknown = set(changes) - set(EDITABLE_MODEL_FIELDS)
     if unknown:
         raise InvalidInput(f"Not editable: {', '.join(sorted(unknown))}.")
     model = RegisteredModel.objects.select_for_update(no_key=True).get(pk=model.pk)
     changed = {key: value for key, value in changes.items() if getattr(model, key) != value}
+    for key in sorted(changed):
+        capability, refusal = _needed_to_change(key)
+        if not user_can(actor, capability):
+            raise NotAllowed(refusal)
     if not changed:
         return model
+    old = {key: getattr(model, key) for key in changed}
     for key, value in changed.items():
         setattr(model, key, value)
     set_change_reason(model, "edited: " + ", ".join(sorted(changed)))
@@ -92,7 +117,10 @@ def model_update(*, actor: Any, model: RegisteredModel, **changes: Any) -> Regis
         action="model.edited",
         object_type="model",
         object_id=model.name,
-        data={"fields": sorted(changed)},
+        data={
+            "fields": sorted(changed),
+            "changes": {key: {"old": old[key], "new": changed[key]} for key in sorted(changed)},
+        },
     )
     for version in model.versions.exclude(stage=ModelVersion.Stage.REJECTED):
         card_queue(version, "model details edited")

@@ -66,6 +66,7 @@ class PromotionRequestSerializer(serializers.ModelSerializer):
             "justification",
             "status",
             "requested_by",
+            "requested_tier",
             "created_at",
             "decided_at",
             "executed_at",

@@ -213,7 +213,7 @@ def test_a_policy_tightened_after_approval_blocks_execution(api, version):
 def test_the_policy_of_a_models_current_tier_applies(api, users, version):
     created = version("low")
     with acting_as(origin=Origin.SYSTEM):
-        registry.model_update(actor=users["ds"], model=created.model, risk_tier="medium")
+        registry.model_update(actor=users["compliance"], model=created.model, risk_tier="medium")
     card_regenerate(version_id=created.pk)
     request_id = open_request(api)
     approve_as(api, request_id, "board")
