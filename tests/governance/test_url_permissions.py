@@ -98,7 +98,13 @@ def world(users, make_model, make_version) -> World:
 
 
 # The admin refuses non-staff before it looks anything up: placeholders fill its routes.
-ADMIN_VALUES = {"app_label": "reviews", "object_id": "1", "content_type_id": 1, "id": 1}
+ADMIN_VALUES = {
+    "app_label": "reviews",
+    "object_id": "1",
+    "content_type_id": 1,
+    "id": 1,
+    "model_id": 1,
+}
 
 
 def route_url(route: Route, world: World) -> str:
