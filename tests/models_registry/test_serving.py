@@ -296,6 +296,33 @@ def test_with_the_serving_auth_bound_at_zero_revocation_is_immediate(api, users,
     assert_json_error(client.post(PREDICT, {"features": ROW}, format="json"), 401)
 
 
+def test_serving_writes_a_tokens_last_use_once_not_per_call(api, users, served, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.SERVING_AUTH_SECONDS = 0  # the worst case: the token is read on every call
+    client = api("ci")
+    with CaptureQueriesContext(connection) as queries:
+        for age in range(30, 40):
+            response = client.post(PREDICT, {"features": {**ROW, "age": age}}, format="json")
+            assert response.status_code == 200
+    touches = [q for q in queries if q["sql"].startswith("UPDATE") and "apitoken" in q["sql"]]
+    assert len(touches) == 1
+    assert users["ci"].api_tokens.get().last_used_at is not None
+
+
+def test_an_expired_token_is_refused_on_predict(api, users, served, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.SERVING_AUTH_SECONDS = 0
+    client = api("ci")
+    users["ci"].api_tokens.update(expires_at=timezone.now() - timedelta(seconds=1))
+    body = assert_json_error(client.post(PREDICT, {"features": ROW}, format="json"), 401)
+    assert body["detail"] == "Token expired."
+
+
 def test_a_category_the_model_refuses_is_a_400_naming_it_and_stores_nothing(
     api, users, make_model, make_version, mlflow_store
 ):
