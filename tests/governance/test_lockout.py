@@ -107,3 +107,21 @@ def test_a_success_below_the_limit_clears_the_count(officer: Any) -> None:
         log_in(client, url, "wrong")
 
     assert log_in(client, url, PASSWORD).status_code == 302
+
+
+def test_a_compliance_officer_sees_the_lockout_and_unlocks_in_the_admin(officer: Any) -> None:
+    from axes.models import AccessAttempt
+
+    vera = make_user("vera", "validator", password=PASSWORD)
+    url = reverse("login")
+    for _ in range(5):
+        log_in(Client(), url, "wrong", username=vera.username)
+    attempt = AccessAttempt.objects.get(username="vera")
+    admin = Client()
+    admin.force_login(officer)
+
+    listing = admin.get(reverse("admin:axes_accessattempt_changelist"))
+    assert listing.status_code == 200 and "vera" in listing.content.decode()
+    admin.post(reverse("admin:axes_accessattempt_delete", args=[attempt.pk]), {"post": "yes"})
+
+    assert log_in(Client(), url, PASSWORD, username="vera").status_code == 302
