@@ -130,6 +130,13 @@ def test_revoke_prints_no_key_and_ends_them_all(db: Any, client: Client) -> None
     assert status_with(client, key) == 401
 
 
+def test_token_options_without_a_token_are_refused(db: Any) -> None:
+    with pytest.raises(CommandError, match="go with --token"):
+        governance_user("ci-runner", "--role", "ci", "--expires-days", "7")
+    with pytest.raises(CommandError):
+        governance_user("ci-runner", "--role", "ci", "--token", "--revoke")
+
+
 def test_a_refused_lifetime_changes_nothing(db: Any, client: Client) -> None:
     key = mint("--token")
     with pytest.raises(CommandError, match="at least one day"):

@@ -47,7 +47,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--token-name",
-            default="cli",
+            default=None,
             help="Name of the minted token, shown in the admin (default: cli).",
         )
         parser.add_argument(
@@ -59,6 +59,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        minting = options["token"] or options["rotate"]
+        if not minting and (options["token_name"] or options["expires_days"] is not None):
+            raise CommandError("--token-name and --expires-days go with --token or --rotate.")
         # All or nothing: a refused token (say, --expires-days 0) leaves roles and tokens as
         # they were, rather than a rotation that revoked the old keys and minted none.
         with acting_as(origin=Origin.COMMAND), transaction.atomic():
@@ -77,9 +80,11 @@ class Command(BaseCommand):
                         tokens=ApiToken.objects.filter(user=user), reason=f"governance_user {flag}"
                     )
                     self.stdout.write(f"Revoked {count} API token(s) of {user.username}.")
-                if options["token"] or options["rotate"]:
+                if minting:
                     token, key = token_create(
-                        user=user, name=options["token_name"], expires_days=options["expires_days"]
+                        user=user,
+                        name=options["token_name"] or "cli",
+                        expires_days=options["expires_days"],
                     )
                     self.stdout.write(
                         f"API token {token.name!r} ({token.prefix}...), expires "
