@@ -18,11 +18,13 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from governance.models import ApprovalPolicy, AuditEvent, RiskTier
-from governance.services import audit_chain_verify, policy_save
+from governance.models import ApiToken, ApprovalPolicy, AuditEvent, RiskTier
+from governance.roles import Capability, user_can
+from governance.services import audit_chain_verify, policy_save, tokens_revoke
 
 admin.site.site_header = "Model governance admin"
 admin.site.site_title = "Model governance admin"
@@ -181,6 +183,56 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 request, f"The audit chain is intact: {count} event(s) verified.", messages.SUCCESS
             )
         return HttpResponseRedirect(reverse("admin:governance_auditevent_changelist"))
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Who holds which API token, since and until when, when it was last used; revoke.
+
+    Never the key: only its SHA-256 is stored, and not even that is shown. Tokens are
+    minted with `governance_user --token`, so the key reaches only the one who asked.
+    """
+
+    list_display = [
+        "prefix",
+        "name",
+        "user",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+        "state",
+    ]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "expires_at", "name"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "name", "prefix"]
+    fields = [
+        "user",
+        "name",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "state",
+        "revoked_at",
+        "revoked_reason",
+    ]
+    readonly_fields = ["state"]
+    actions = ["revoke"]
+
+    @admin.display(description="state")
+    def state(self, token: ApiToken) -> str:
+        return token.refusal(now=timezone.now()) or "active"
+
+    @admin.action(description="Revoke the selected tokens", permissions=["revoke"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        count = tokens_revoke(
+            tokens=queryset, reason=f"revoked in the admin by {request.user.get_username()}"
+        )
+        self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return user_can(request.user, Capability.USE_ADMIN) or request.user.is_superuser
 
 
 User = get_user_model()

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from governance.audit_context import Origin
 from governance.history import governed_history
@@ -96,3 +100,48 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit chain at #{self.last_sequence}"
+
+
+def password_fingerprint(password_hash: str) -> str:
+    """A digest of the user's stored password hash: a token minted under one password is
+    refused once the password changes, however it changed (form, admin, command, SQL)."""
+    return hashlib.sha256(password_hash.encode("utf-8")).hexdigest()
+
+
+class ApiToken(models.Model):
+    """An API key for scripts and CI (`Authorization: Token <key>`).
+
+    Only the key's SHA-256 is stored: a copy of the database lets nobody call the API. The
+    key is shown once, when it is minted. `prefix` (its first characters) lets people tell
+    their tokens apart in the admin; it is far too short to be used.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, help_text="What the token is for, e.g. ci-nightly.")
+    prefix = models.CharField(max_length=12, db_index=True)
+    digest = models.CharField(max_length=64, unique=True)
+    password_fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name})"
+
+    def refusal(self, *, now: datetime) -> str:
+        """Why the token may not be used at `now`; empty when it may. Reads `user`."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        if self.password_fingerprint != password_fingerprint(self.user.password):
+            return "revoked by a password change"
+        return ""

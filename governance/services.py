@@ -2,18 +2,28 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group, Permission
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from governance.audit_context import current_audit_context
 from governance.errors import InvalidInput, NotAllowed
 from governance.history import set_change_reason
-from governance.models import ApprovalPolicy, AuditChainHead, AuditEvent, RiskTier
+from governance.models import (
+    ApiToken,
+    ApprovalPolicy,
+    AuditChainHead,
+    AuditEvent,
+    RiskTier,
+    password_fingerprint,
+)
 from governance.roles import ROLE_MODEL_PERMISSIONS, Capability, Role, forget_roles, user_can
 from governance.signals import policy_changed
 
@@ -65,7 +75,8 @@ def user_set_roles(
     role_groups_sync()
     user_model = get_user_model()
     user, created = user_model.objects.get_or_create(username=username)
-    if password:
+    # The same password again is no change: re-hashing it would end the user's API tokens.
+    if password and (created or not user.check_password(password)):
         user.set_password(password)
     elif created:
         user.set_unusable_password()
@@ -76,9 +87,86 @@ def user_set_roles(
     return user, created
 
 
-def user_token(*, user: AbstractBaseUser) -> str:
-    token, _ = Token.objects.get_or_create(user=user)
-    return token.key
+TOKEN_KEY_START = "gov_"  # tells a leaked key apart from other secrets (secret scanners)
+TOKEN_PREFIX_LENGTH = 12  # what the admin shows: "gov_" and 8 of the key's 43 random characters
+
+
+@transaction.atomic
+def token_create(
+    *, user: AbstractBaseUser, name: str, expires_days: int | None = None
+) -> tuple[ApiToken, str]:
+    """Mint an API token; returns it and its key. Only the key's SHA-256 is stored, so the
+    key is shown to the caller now and never again."""
+    name = name.strip()
+    if not name or len(name) > ApiToken._meta.get_field("name").max_length:
+        raise InvalidInput("Give the token a name of 1 to 100 characters.")
+    days = settings.API_TOKEN_DAYS if expires_days is None else expires_days
+    if days < 1:
+        raise InvalidInput("A token lives at least one day.")
+    # The stored password, not the caller's copy of the user: a stale copy would mint a
+    # token that its own password check refuses.
+    password = type(user).objects.filter(pk=user.pk).values_list("password", flat=True).get()
+    key = TOKEN_KEY_START + secrets.token_urlsafe(32)
+    now = timezone.now()
+    token = ApiToken.objects.create(
+        user=user,
+        name=name,
+        prefix=key[:TOKEN_PREFIX_LENGTH],
+        digest=sha256_hex(key),
+        password_fingerprint=password_fingerprint(password),
+        created_at=now,
+        expires_at=now + timedelta(days=days),
+    )
+    audit_record(
+        action="token.created",
+        object_type="api_token",
+        object_id=token.pk,
+        data={
+            "user": user.get_username(),
+            "name": token.name,
+            "prefix": token.prefix,
+            "expires_at": token.expires_at.isoformat(),
+        },
+    )
+    return token, key
+
+
+def user_token(*, user: AbstractBaseUser, name: str = "api") -> str:
+    """A new key for `user` (tests, the demo, benches): a key cannot be shown twice."""
+    return token_create(user=user, name=name)[1]
+
+
+@transaction.atomic
+def tokens_revoke(*, tokens: QuerySet[ApiToken], reason: str) -> int:
+    """Revoke the tokens that are not revoked yet; returns how many. Rows stay, for the
+    record (who had which token, until when, why it ended)."""
+    now = timezone.now()
+    live = list(
+        tokens.filter(revoked_at__isnull=True)
+        .select_related("user")
+        .select_for_update(of=("self",))
+    )
+    for token in live:
+        token.revoked_at = now
+        token.revoked_reason = reason[:200]
+        token.save(update_fields=["revoked_at", "revoked_reason"])
+        audit_record(
+            action="token.revoked",
+            object_type="api_token",
+            object_id=token.pk,
+            data={"user": token.user.get_username(), "name": token.name, "reason": reason},
+        )
+    return len(live)
+
+
+def token_mark_used(*, token: ApiToken, now: datetime) -> None:
+    """Record a use at most once per API_TOKEN_LAST_USE_SECONDS, so that no call (predict
+    and explain least of all) pays a write for it; last use is known to that precision."""
+    last = token.last_used_at
+    if last is not None and (now - last).total_seconds() < settings.API_TOKEN_LAST_USE_SECONDS:
+        return
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now
 
 
 def require(user: Any, capability: Capability, action: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -73,11 +74,11 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "axes",  # before governance: role groups get axes' admin permissions when they sync
     "governance",
     "models_registry",
     "monitoring",
@@ -97,6 +98,13 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "governance.middleware.AuditContextMiddleware",
     "governance.middleware.ApplicationErrorMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into its 429 page
+]
+
+# The lockout check first: a locked-out username is refused before its password is tried.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "governance.urls"
@@ -155,7 +163,7 @@ LOGOUT_REDIRECT_URL = "login"
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header turns anonymous requests into 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "governance.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["governance.api.permissions.HasCapability"],
@@ -247,6 +255,26 @@ INFERENCE_LOG_GROUP_COMMIT = envbool(
 )
 INFERENCE_LOG_MAX_BATCH = envint("INFERENCE_LOG_MAX_BATCH", "500")
 
+# API tokens (governance.ApiToken): stored as SHA-256, named, expiring, revocable; all of a
+# user's tokens stop working when the password changes.
+API_TOKEN_DAYS = envint("API_TOKEN_DAYS", "90")
+# A token's last use is written at most this often, so no call pays a write for it.
+API_TOKEN_LAST_USE_SECONDS = envint("API_TOKEN_LAST_USE_SECONDS", "60")
+
+# Login lockout (django-axes), browser and admin logins: after LOGIN_FAILURE_LIMIT failed
+# passwords for a username, that username cannot log in, even with the right password, for
+# LOGIN_LOCKOUT_MINUTES after the last failure. By username, not address: guessing from many
+# addresses is stopped too, at the price that anyone can hold an account locked (unlock:
+# `manage.py axes_reset_username NAME`, or delete its access attempt in the admin).
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", "5")
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", "15"))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes warns without an address parameter; behind a proxy every client shares one address
+# (REMOTE_ADDR), so an address lockout would lock everyone out after five typos.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+
 if PRODUCTION:
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "True")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -267,7 +295,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
     # In-process tasks would log every run into command output; workers keep INFO.
-    "loggers": {"celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"}},
+    "loggers": {
+        "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
+        # Its start-up banner on every command; login failures and lockouts still log.
+        "axes.apps": {"level": "WARNING"},
+    },
 }
 
 # Content-Security-Policy (django-csp 4): pages, admin, API docs and JSON answers alike.

@@ -1,4 +1,5 @@
-"""Token authentication for the serving endpoints, remembered briefly in each process."""
+"""API token authentication (`Authorization: Token <key>`) against hashed, expiring tokens;
+for the serving endpoints, remembered briefly in each process."""
 
 from __future__ import annotations
 
@@ -8,17 +9,44 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 
+from governance.models import ApiToken
 from governance.roles import user_roles
+from governance.services import sha256_hex, token_mark_used
 
 MAX_REMEMBERED = 10_000
 _remembered: dict[str, tuple[float, Any, Any]] = {}
 _lock = threading.Lock()
 
 
-class ServingTokenAuthentication(TokenAuthentication):
-    """DRF's token check, with the caller's roles, kept per process for SERVING_AUTH_SECONDS.
+class ApiTokenAuthentication(TokenAuthentication):
+    """DRF's `Token` header, looked up by the key's SHA-256 (the only thing stored).
+
+    Refused with a 401: unknown keys, revoked or expired tokens, tokens minted before the
+    user's password last changed, inactive users. Keys are 256-bit random strings, so a
+    fast hash is enough and guessing one is out of reach (passwords, which people choose,
+    are what the login lockout protects).
+    """
+
+    def authenticate_credentials(self, key: str) -> tuple[Any, ApiToken]:
+        token = ApiToken.objects.select_related("user").filter(digest=sha256_hex(key)).first()
+        if token is None:
+            raise AuthenticationFailed("Invalid token.")
+        now = timezone.now()
+        refusal = token.refusal(now=now)
+        if refusal:
+            raise AuthenticationFailed(f"Token {refusal}.")
+        if not token.user.is_active:
+            raise AuthenticationFailed("User inactive or deleted.")
+        token_mark_used(token=token, now=now)
+        return token.user, token
+
+
+class ServingTokenAuthentication(ApiTokenAuthentication):
+    """The token check, with the caller's roles, kept per process for SERVING_AUTH_SECONDS.
 
     predict and explain are the hot path: without this, every call costs a token and a
     group lookup. Within the bound, a revoked token, a deactivated user or a changed role
@@ -30,7 +58,8 @@ class ServingTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
         seconds = settings.SERVING_AUTH_SECONDS
         now = time.monotonic()
-        remembered = _remembered.get(key)
+        digest = sha256_hex(key)  # the process keeps no key it was shown
+        remembered = _remembered.get(digest)
         if remembered is not None and now - remembered[0] < seconds:
             return copy.copy(remembered[1]), remembered[2]
         user, token = super().authenticate_credentials(key)
@@ -39,7 +68,7 @@ class ServingTokenAuthentication(TokenAuthentication):
             with _lock:
                 if len(_remembered) >= MAX_REMEMBERED:
                     _forget_older_than(now - seconds)
-                _remembered[key] = (now, user, token)
+                _remembered[digest] = (now, user, token)
             user = copy.copy(user)  # each request gets its own object
         return user, token
 

@@ -10,7 +10,7 @@ import pytest
 from django.core.cache import cache
 
 from governance.models import AuditEvent
-from governance.services import audit_chain_verify
+from governance.services import audit_chain_verify, tokens_revoke
 from models_registry import services as registry
 from models_registry.demo_model import FEATURES
 from models_registry.models import Prediction
@@ -268,11 +268,11 @@ def test_the_rollback_button_needs_a_reason_and_the_role(
 @pytest.mark.parametrize(
     ("revoke", "status"),
     [
-        (lambda user: user.auth_token.delete(), 401),
+        (lambda user: tokens_revoke(tokens=user.api_tokens.all(), reason="test"), 401),
         (lambda user: type(user).objects.filter(pk=user.pk).update(is_active=False), 401),
         (lambda user: user.groups.clear(), 403),
     ],
-    ids=["token deleted", "user deactivated", "roles removed"],
+    ids=["token revoked", "user deactivated", "roles removed"],
 )
 def test_a_revoked_caller_is_refused_everywhere_within_the_serving_auth_bound(
     api, users, served, settings, revoke, status
@@ -292,8 +292,35 @@ def test_with_the_serving_auth_bound_at_zero_revocation_is_immediate(api, users,
     settings.SERVING_AUTH_SECONDS = 0
     client = api("ci")
     assert client.post(PREDICT, {"features": ROW}, format="json").status_code == 200
-    users["ci"].auth_token.delete()
+    tokens_revoke(tokens=users["ci"].api_tokens.all(), reason="test")
     assert_json_error(client.post(PREDICT, {"features": ROW}, format="json"), 401)
+
+
+def test_serving_writes_a_tokens_last_use_once_not_per_call(api, users, served, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.SERVING_AUTH_SECONDS = 0  # the worst case: the token is read on every call
+    client = api("ci")
+    with CaptureQueriesContext(connection) as queries:
+        for age in range(30, 40):
+            response = client.post(PREDICT, {"features": {**ROW, "age": age}}, format="json")
+            assert response.status_code == 200
+    touches = [q for q in queries if q["sql"].startswith("UPDATE") and "apitoken" in q["sql"]]
+    assert len(touches) == 1
+    assert users["ci"].api_tokens.get().last_used_at is not None
+
+
+def test_an_expired_token_is_refused_on_predict(api, users, served, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.SERVING_AUTH_SECONDS = 0
+    client = api("ci")
+    users["ci"].api_tokens.update(expires_at=timezone.now() - timedelta(seconds=1))
+    body = assert_json_error(client.post(PREDICT, {"features": ROW}, format="json"), 401)
+    assert body["detail"] == "Token expired."
 
 
 def test_a_category_the_model_refuses_is_a_400_naming_it_and_stores_nothing(

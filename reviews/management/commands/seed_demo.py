@@ -202,5 +202,6 @@ class Command(BaseCommand):
         for name in ("ci-bot", "checkout-app"):
             account = users.filter(username=name).first()
             if account is not None:
-                self.stdout.write(f"{name} API token: {user_token(user=account)}")
+                key = user_token(user=account, name="seed_demo")
+                self.stdout.write(f"{name} API token: {key}")
         self.stdout.write("API docs: http://127.0.0.1:8000/api/v1/docs/")
