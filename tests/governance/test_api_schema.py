@@ -222,3 +222,47 @@ def test_callers_without_read_get_403_from_the_schema(api: Any, db: Any) -> None
     client.credentials(HTTP_AUTHORIZATION=f"Token {user_token(user=service)}")
 
     assert_json_error(client.get("/api/v1/schema/"), 403)
+
+
+# --- What schemathesis found, pinned down one by one ------------------------------------
+
+
+def test_a_value_of_another_json_type_is_refused_not_coerced(api: Any, make_model: Any) -> None:
+    make_model("churn-classifier")
+
+    numbers = api("ci").post(
+        "/api/v1/models/", {"name": "fraud", "risk_tier": "low", "description": 5}
+    )
+    text = api("ci").post("/api/v1/models/churn-classifier/versions/", {"metrics": {"auc": "0.9"}})
+
+    assert assert_json_error(numbers, 400)["description"] == ["Must be a string."]
+    assert assert_json_error(text, 400)["metrics"] == ["auc: Must be a number."]
+
+
+def test_only_positive_page_numbers_name_a_page(api: Any, make_model: Any) -> None:
+    make_model("churn-classifier")
+
+    for page in ("", "last", "0", "1.5"):
+        assert_json_error(api("ci").get(f"/api/v1/models/?page={page}"), 404)
+    assert api("ci").get("/api/v1/models/?page=1").status_code == 200
+
+
+def test_a_form_encoded_body_is_415_json_in_is_the_contract(api: Any) -> None:
+    response = api("ci").post(
+        "/api/v1/models/",
+        "name=fraud&risk_tier=low",
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    assert_json_error(response, 415)
+
+
+def test_card_revision_numbers_out_of_range_are_400(
+    api: Any, make_model: Any, make_version: Any
+) -> None:
+    make_version(make_model("churn-classifier"))
+    card = "/api/v1/models/churn-classifier/versions/1/card/"
+
+    assert_json_error(api("ci").get(f"{card}?revision=99999999999999999999"), 400)
+    assert_json_error(api("ci").get(f"{card}?revision=-1"), 400)
+    assert_json_error(api("ci").get(f"{card}?revision=7"), 404)
