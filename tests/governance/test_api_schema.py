@@ -186,6 +186,17 @@ def test_every_answer_is_the_one_the_schema_documents(
     assert not failures, "\n".join(failures)
 
 
+def test_every_operation_answers_anonymous_callers_401(
+    api: Any, path_values: dict[str, Any]
+) -> None:
+    for label in OPERATIONS:
+        operation = SCHEMA.find_operation_by_label(label)
+        url = operation.path.format(**fixed_path_parameters(operation, path_values))
+        response = getattr(api(None), operation.method.lower())(url, {})
+        assert_json_error(response, 401)
+        assert response.has_header("WWW-Authenticate"), label
+
+
 def test_the_schema_generates_without_warnings_or_errors(tmp_path: Any) -> None:
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yaml"))
 
