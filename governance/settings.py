@@ -167,15 +167,18 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["governance.api.permissions.HasCapability"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "governance.api.pagination.StrictPageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "governance.api.schema.GovernanceAutoSchema",
     "EXCEPTION_HANDLER": "governance.api.errors.exception_handler",
     # `?format=` belongs to the card endpoint (json, yaml, markdown), not to DRF's renderers.
     "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    # JSON in (the contract); views that take files or YAML name their own parsers.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -188,8 +191,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"IncidentStatusEnum": "monitoring.models.Incident.Status"},
-    # The schema and its docs are read like the rest of the API: signed in, Capability.READ.
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStatusEnum": "monitoring.models.Incident.Status",
+        "VersionStageEnum": "models_registry.models.ModelVersion.Stage",
+        "ServedStageEnum": ["production", "canary"],
+    },
+    # The schema and the docs follow the contract: anonymous callers get 401, readers get them.
     "SERVE_PERMISSIONS": ["governance.api.permissions.HasCapability"],
 }
 

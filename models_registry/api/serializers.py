@@ -125,11 +125,37 @@ class CardRevisionSerializer(serializers.ModelSerializer):
         fields = ["revision", "card_hash", "reason", "created_at"]
 
 
+class CardRegenerationSerializer(CardRevisionSerializer):
+    """The latest revision after an in-process rebuild, and whether the content changed."""
+
+    changed = serializers.BooleanField(help_text="False: the rebuild stored no new revision.")
+
+    class Meta(CardRevisionSerializer.Meta):
+        fields = [*CardRevisionSerializer.Meta.fields, "changed"]
+
+
+class QueuedSerializer(serializers.Serializer):
+    """202: the work runs in the background."""
+
+    status = serializers.ChoiceField(choices=["queued"])
+
+
 class CardChangeSerializer(serializers.Serializer):
     path = serializers.CharField()
     kind = serializers.ChoiceField(choices=["added", "removed", "changed"])
     old = serializers.JSONField(allow_null=True)
     new = serializers.JSONField(allow_null=True)
+
+
+class CardDiffSerializer(serializers.Serializer):
+    """What changed between revision `from` and revision `to`."""
+
+    to = serializers.IntegerField()
+    changes = CardChangeSerializer(many=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # `from` is a Python keyword, so it cannot be declared in the class body.
+        return {"from": serializers.IntegerField(), **super().get_fields()}
 
 
 class ReferenceDataUploadSerializer(StrictInputSerializer):

@@ -12,6 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance.api.authentication import ServingTokenAuthentication
+from governance.api.schema import errors
+from governance.api.serializers import StrictInputSerializer
 from governance.errors import InvalidInput
 from governance.roles import Capability
 from models_registry.serving.service import serve
@@ -23,7 +25,9 @@ class LenientJSONParser(JSONParser):
     strict = False
 
 
-class PredictInput(serializers.Serializer):
+class PredictInput(StrictInputSerializer):
+    """Documents the body; ServeView checks it (and the features against the model)."""
+
     features = serializers.DictField()
 
 
@@ -82,7 +86,11 @@ class ServeView(APIView):
 
 
 class PredictView(ServeView):
-    @extend_schema(request=PredictInput, responses={200: PredictOutput}, parameters=[ROUTING_KEY])
+    @extend_schema(
+        request=PredictInput,
+        responses={200: PredictOutput, **errors(409, 503)},
+        parameters=[ROUTING_KEY],
+    )
     def post(self, request: Request, model_name: str) -> Response:
         """Predict with the production version (or the canary, for its share of callers)."""
         return super().post(request, model_name)
@@ -91,7 +99,11 @@ class PredictView(ServeView):
 class ExplainView(ServeView):
     explain = True
 
-    @extend_schema(request=PredictInput, responses={200: ExplainOutput}, parameters=[ROUTING_KEY])
+    @extend_schema(
+        request=PredictInput,
+        responses={200: ExplainOutput, **errors(409, 503)},
+        parameters=[ROUTING_KEY],
+    )
     def post(self, request: Request, model_name: str) -> Response:
         """Predict and return the SHAP value of each feature and the base value."""
         return super().post(request, model_name)

@@ -1,25 +1,30 @@
 from __future__ import annotations
 
+import re
+
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from governance.api.schema import errors
 from governance.errors import Conflict, InvalidInput
 from governance.roles import Capability
 from models_registry import selectors, services
 from models_registry.api.serializers import (
-    CardChangeSerializer,
+    CardDiffSerializer,
+    CardRegenerationSerializer,
     CardRevisionSerializer,
     DeploymentEventSerializer,
     ModelCreateSerializer,
     ModelSerializer,
     ModelUpdateSerializer,
+    QueuedSerializer,
     ReferenceDatasetSerializer,
     ReferenceDataUploadSerializer,
     RollbackSerializer,
@@ -37,6 +42,9 @@ CARD_FORMATS = {
     "yaml": (card_to_yaml, "application/yaml"),
     "markdown": (card_to_markdown, "text/markdown; charset=utf-8"),
 }
+# Revision numbers are stored as 32-bit integers; anything else is a 400, never a 500.
+MAX_REVISION = 2**31 - 1
+REVISION = {"type": "integer", "minimum": 1, "maximum": MAX_REVISION}
 
 
 class ModelViewSet(
@@ -62,7 +70,7 @@ class ModelViewSet(
     def get_object(self) -> RegisteredModel:
         return selectors.model_get(name=self.kwargs["name"])
 
-    @extend_schema(request=ModelCreateSerializer, responses={201: ModelSerializer})
+    @extend_schema(request=ModelCreateSerializer, responses={201: ModelSerializer, **errors(409)})
     def create(self, request: Request) -> Response:
         data = ModelCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -79,7 +87,7 @@ class ModelViewSet(
         )
         return Response(ModelSerializer(selectors.model_get(name=model.name)).data)
 
-    @extend_schema(request=RollbackSerializer, responses={200: ModelSerializer})
+    @extend_schema(request=RollbackSerializer, responses={200: ModelSerializer, **errors(409)})
     @action(detail=True, methods=["post"])
     def rollback(self, request: Request, name: str) -> Response:
         data = RollbackSerializer(data=request.data)
@@ -91,7 +99,7 @@ class ModelViewSet(
         body["events"] = DeploymentEventSerializer(events, many=True).data
         return Response(body)
 
-    @extend_schema(responses={200: DeploymentEventSerializer(many=True)})
+    @extend_schema(responses={200: DeploymentEventSerializer(many=True)}, filters=False)
     @action(detail=True, methods=["get"], url_path="deployment-events")
     def deployment_events(self, request: Request, name: str) -> Response:
         events = selectors.deployment_events(model=self.get_object())
@@ -127,7 +135,9 @@ class VersionViewSet(
             model_name=self.kwargs["model_name"], version=int(self.kwargs["version"])
         )
 
-    @extend_schema(request=VersionCreateSerializer, responses={201: VersionSerializer})
+    @extend_schema(
+        request=VersionCreateSerializer, responses={201: VersionSerializer, **errors(503)}
+    )
     def create(self, request: Request, model_name: str) -> Response:
         model = selectors.model_get(name=model_name)
         data = VersionCreateSerializer(data=request.data)
@@ -149,12 +159,15 @@ class VersionViewSet(
     @extend_schema(
         parameters=[
             OpenApiParameter("format", str, enum=list(CARD_FORMATS), description="json (default)"),
-            OpenApiParameter("revision", int, description="A past revision; default the latest"),
+            OpenApiParameter(
+                "revision", REVISION, description="A past revision; default the latest"
+            ),
         ],
         responses={
             (200, "application/json"): OpenApiTypes.OBJECT,
-            (200, "application/yaml"): str,
+            (200, "application/yaml"): OpenApiTypes.OBJECT,
             (200, "text/markdown"): str,
+            **errors(409),
         },
     )
     @action(detail=True, methods=["get"])
@@ -183,19 +196,25 @@ class VersionViewSet(
             if revision is None:
                 raise Conflict("The model card is still being generated.")
             return revision
-        if not number.isdigit():
-            raise InvalidInput("revision must be a number.", extra={"revision": ["Not a number."]})
+        if not re.fullmatch(r"[0-9]{1,10}", number) or int(number) > MAX_REVISION:
+            raise InvalidInput(
+                f"revision must be a number from 1 to {MAX_REVISION}.",
+                extra={"revision": ["Not a revision number."]},
+            )
         return selectors.card_revision_get(version=model_version, revision=int(number))
 
     @extend_schema(responses={200: CardRevisionSerializer(many=True)})
-    @action(detail=True, methods=["get"], url_path="card/revisions")
+    @action(detail=True, methods=["get"], url_path="card/revisions", pagination_class=None)
     def card_revisions(self, request: Request, model_name: str, version: str) -> Response:
         revisions = self.get_object().card_revisions.order_by("-revision")
         return Response(CardRevisionSerializer(revisions, many=True).data)
 
     @extend_schema(
-        parameters=[OpenApiParameter("from", int, required=True), OpenApiParameter("to", int)],
-        responses={200: CardChangeSerializer(many=True)},
+        parameters=[
+            OpenApiParameter("from", REVISION, required=True),
+            OpenApiParameter("to", REVISION, description="Default: the latest revision"),
+        ],
+        responses={200: CardDiffSerializer, **errors(409)},
     )
     @action(detail=True, methods=["get"], url_path="card/diff")
     def card_diff(self, request: Request, model_name: str, version: str) -> Response:
@@ -204,14 +223,15 @@ class VersionViewSet(
         newer = self._revision(request.query_params.get("to"))
         changes = card_diff(older.content, newer.content)
         return Response(
-            {
-                "from": older.revision,
-                "to": newer.revision,
-                "changes": CardChangeSerializer(changes, many=True).data,
-            }
+            CardDiffSerializer(
+                {"from": older.revision, "to": newer.revision, "changes": changes}
+            ).data
         )
 
-    @extend_schema(request=None, responses={200: CardRevisionSerializer, 202: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=None,
+        responses={200: CardRegenerationSerializer, 202: QueuedSerializer, **errors(503)},
+    )
     @action(detail=True, methods=["post"], url_path="card/regenerate")
     def card_regenerate(self, request: Request, model_name: str, version: str) -> Response:
         """Re-read the MLflow run and rebuild the card: 200 when done in-process, 202 when queued.
@@ -222,19 +242,22 @@ class VersionViewSet(
         outcome = services.card_regeneration_request(actor=request.user, version=model_version)
         if outcome.queued:
             return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)
-        body = CardRevisionSerializer(selectors.card_latest(version=model_version)).data
-        body["changed"] = outcome.changed
-        return Response(body, status=status.HTTP_200_OK)
+        latest = selectors.card_latest(version=model_version)
+        latest.changed = outcome.changed
+        return Response(CardRegenerationSerializer(latest).data, status=status.HTTP_200_OK)
 
+    @extend_schema(methods=["GET"], responses={200: ReferenceDatasetSerializer(many=True)})
     @extend_schema(
+        methods=["POST"],
         request={"multipart/form-data": ReferenceDataUploadSerializer},
-        responses={201: ReferenceDatasetSerializer, 200: ReferenceDatasetSerializer(many=True)},
+        responses={201: ReferenceDatasetSerializer},
     )
     @action(
         detail=True,
         methods=["get", "post"],
         url_path="reference-data",
-        parser_classes=[MultiPartParser, FormParser],
+        parser_classes=[MultiPartParser],
+        pagination_class=None,
     )
     def reference_data(self, request: Request, model_name: str, version: str) -> Response:
         """The reference data sets of a version (latest first); POST uploads a new one."""

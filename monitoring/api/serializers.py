@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_field
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from governance.api.serializers import StrictInputSerializer
@@ -10,16 +12,30 @@ from monitoring.models import Incident, IncidentEvent
 MAX_GROUND_TRUTH_RECORDS = 10_000
 
 
-class GroundTruthRecordSerializer(serializers.Serializer):
+class GroundTruthRecordSerializer(StrictInputSerializer):
     """One record, as the API documents it (the service checks it)."""
 
     request_id = serializers.CharField(max_length=100)
     label = serializers.FloatField(help_text="A finite number; 0 or 1 for binary classifiers.")
 
 
-@extend_schema_field(GroundTruthRecordSerializer(many=True))
 class GroundTruthRecordsField(serializers.ListField):
     """The records as sent: monitoring.services checks each one and names bad ones by index."""
+
+
+class GroundTruthRecordsScheme(OpenApiSerializerFieldExtension):
+    """An array of GroundTruthRecord, 1 to MAX_GROUND_TRUTH_RECORDS of them."""
+
+    target_class = GroundTruthRecordsField
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        record = auto_schema.resolve_serializer(GroundTruthRecordSerializer, direction)
+        return {
+            "type": "array",
+            "items": record.ref,
+            "minItems": 1,
+            "maxItems": MAX_GROUND_TRUTH_RECORDS,
+        }
 
 
 class GroundTruthUploadSerializer(StrictInputSerializer):
@@ -77,6 +93,10 @@ class IncidentDetailSerializer(IncidentSerializer):
 
 class IncidentCommentSerializer(StrictInputSerializer):
     comment = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+class IncidentResolveSerializer(IncidentCommentSerializer):
+    comment = serializers.CharField(max_length=5000, help_text="What was done to resolve it.")
 
 
 class SlotSerializer(serializers.Serializer):

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from governance.api.schema import errors
 from governance.roles import Capability
 from models_registry.selectors import model_get
 from monitoring import selectors, services
@@ -19,6 +20,7 @@ from monitoring.api.serializers import (
     GroundTruthUploadSerializer,
     IncidentCommentSerializer,
     IncidentDetailSerializer,
+    IncidentResolveSerializer,
     IncidentSerializer,
 )
 from monitoring.filters import IncidentFilter
@@ -29,9 +31,14 @@ def _incident_response(incident_id: int) -> Response:
     return Response(IncidentDetailSerializer(selectors.incident_get(incident_id=incident_id)).data)
 
 
-def _incident_transition(request: Request, pk: str, service: Callable[..., Incident]) -> Response:
+def _incident_transition(
+    request: Request,
+    pk: str,
+    service: Callable[..., Incident],
+    serializer_class: type[IncidentCommentSerializer] = IncidentCommentSerializer,
+) -> Response:
     """Acknowledge or resolve through its service, with the caller's comment."""
-    data = IncidentCommentSerializer(data=request.data)
+    data = serializer_class(data=request.data)
     data.is_valid(raise_exception=True)
     service(actor=request.user, incident_id=int(pk), comment=data.validated_data["comment"])
     return _incident_response(int(pk))
@@ -56,17 +63,23 @@ class IncidentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         """One incident with its timeline."""
         return _incident_response(int(pk))
 
-    @extend_schema(request=IncidentCommentSerializer, responses={200: IncidentDetailSerializer})
+    @extend_schema(
+        request=IncidentCommentSerializer, responses={200: IncidentDetailSerializer, **errors(409)}
+    )
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: Request, pk: str) -> Response:
         """Open -> acknowledged; 409 otherwise."""
         return _incident_transition(request, pk, services.incident_acknowledge)
 
-    @extend_schema(request=IncidentCommentSerializer, responses={200: IncidentDetailSerializer})
+    @extend_schema(
+        request=IncidentResolveSerializer, responses={200: IncidentDetailSerializer, **errors(409)}
+    )
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: str) -> Response:
         """Open or acknowledged -> resolved; the comment (required) says what was done."""
-        return _incident_transition(request, pk, services.incident_resolve)
+        return _incident_transition(
+            request, pk, services.incident_resolve, IncidentResolveSerializer
+        )
 
 
 class GroundTruthView(APIView):
@@ -91,7 +104,7 @@ class GroundTruthView(APIView):
 class CanaryEvaluationView(APIView):
     """The model's canary measured against production now, without acting on it."""
 
-    @extend_schema(responses={200: CanaryEvaluationSerializer})
+    @extend_schema(responses={200: CanaryEvaluationSerializer, **errors(409)})
     def get(self, request: Request, model_name: str) -> Response:
         """Verdict, measurements and gates; 409 when the model has no canary."""
         evaluation = selectors.canary_evaluation_current(model=model_get(name=model_name))

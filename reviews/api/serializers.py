@@ -50,7 +50,9 @@ class PromotionRequestSerializer(serializers.ModelSerializer):
     version = serializers.IntegerField(source="model_version.version")
     card_hash = serializers.CharField(source="model_version.card_hash")
     requested_by = serializers.CharField(source="requested_by.username")
-    executed_by = serializers.CharField(source="executed_by.username", default=None)
+    executed_by = serializers.CharField(
+        source="executed_by.username", default=None, allow_null=True
+    )
     sign_offs = serializers.SerializerMethodField()
     policy = serializers.SerializerMethodField()
 

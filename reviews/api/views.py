@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from governance.api.schema import errors
 from governance.roles import Capability
 from models_registry.selectors import version_get
 from reviews import selectors, services
@@ -42,11 +43,17 @@ class PromotionRequestViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self) -> QuerySet[PromotionRequest]:
         return selectors.request_list()
 
+    @extend_schema(responses={200: PromotionRequestSerializer})
     def retrieve(self, request: Request, pk: str) -> Response:
         return _request_response(_id(pk))
 
-    @extend_schema(request=SignOffCreateSerializer, responses={201: SignOffSerializer})
-    @action(detail=True, methods=["get", "post"], url_path="sign-offs")
+    @extend_schema(methods=["GET"], responses={200: SignOffSerializer(many=True)}, filters=False)
+    @extend_schema(
+        methods=["POST"],
+        request=SignOffCreateSerializer,
+        responses={201: SignOffSerializer, **errors(409)},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="sign-offs", pagination_class=None)
     def sign_offs(self, request: Request, pk: str) -> Response:
         promotion_request = selectors.request_get(request_id=_id(pk))
         if request.method == "GET":
@@ -61,14 +68,16 @@ class PromotionRequestViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         ).get(pk=sign_off.pk)
         return Response(SignOffSerializer(sign_off).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={200: PromotionRequestSerializer})
+    @extend_schema(request=None, responses={200: PromotionRequestSerializer, **errors(409)})
     @action(detail=True, methods=["post"])
     def execute(self, request: Request, pk: str) -> Response:
         promotion_request = selectors.request_get(request_id=_id(pk))
         services.promotion_execute(actor=request.user, request_id=promotion_request.pk)
         return _request_response(promotion_request.pk)
 
-    @extend_schema(request=WithdrawSerializer, responses={200: PromotionRequestSerializer})
+    @extend_schema(
+        request=WithdrawSerializer, responses={200: PromotionRequestSerializer, **errors(409)}
+    )
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: str) -> Response:
         promotion_request = selectors.request_get(request_id=_id(pk))
@@ -95,7 +104,8 @@ class VersionPromotionRequestViewSet(mixins.ListModelMixin, viewsets.GenericView
         return selectors.request_list().filter(model_version=version)
 
     @extend_schema(
-        request=PromotionRequestCreateSerializer, responses={201: PromotionRequestSerializer}
+        request=PromotionRequestCreateSerializer,
+        responses={201: PromotionRequestSerializer, **errors(409)},
     )
     def create(self, request: Request, model_name: str, version: str) -> Response:
         model_version = version_get(model_name=model_name, version=int(version))

@@ -1,0 +1,280 @@
+"""The OpenAPI schema at /api/v1/schema/ is true: schemathesis drives every operation.
+
+Each operation is called in-process (Django's WSGI app, this test's database) with a `ci`
+and with a `compliance` token, on a database holding a model with two versions, a pending
+promotion request and an open incident, so that paths resolve to real objects. Inputs are
+generated from the schema (valid ones and invalid ones), bounded and derandomized so CI
+is deterministic. Every answer must be documented (status code, content type, body), no
+answer may be a 5xx, invalid input must be refused and valid input accepted.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import schemathesis
+from django.core import signals
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.management import call_command
+from django.db import close_old_connections
+from django.test import TestCase
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from governance.services import user_token
+from monitoring.services import incident_open
+from reviews.services import promotion_request_create
+from tests.conftest import assert_json_error, make_user
+
+# Per operation, role and generation mode; about a minute for all of them on a slow machine.
+MAX_EXAMPLES = 15
+ROLES = ("ci", "compliance")
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
+]
+# Valid-looking requests these operations refuse for reasons a schema cannot state; every
+# other check still runs on them.
+ACCEPTANCE_NOT_CHECKED = {
+    "POST /api/v1/models/{model_name}/versions/{version}/reference-data/": (
+        "the file must hold a CSV or Parquet table"
+    ),
+    "POST /api/v1/models/{model_name}/versions/{version}/promotion-requests/": (
+        "canary_traffic goes only with strategy canary"
+    ),
+    "POST /api/v1/models/{model_name}/ground-truth/": ("request ids are unique within one upload"),
+}
+CONFIG = schemathesis.Config.from_dict(
+    {
+        # NUL bytes in strings: a 500 on a ground-truth request_id (PostgreSQL text), a 400
+        # from DRF's CharField elsewhere although the schema allows them. Hole 10 fixes
+        # these (branch input); after merging it, turn this on and see what remains.
+        "generation": {"allow-x00": False},
+        # An MLflow run id is checked against the tracking server, which this test has none of.
+        "parameters": {"body.mlflow_run_id": ""},
+    }
+)
+
+
+def schema_document() -> dict[str, Any]:
+    """The schema exactly as /api/v1/schema/?format=json serves it."""
+    generated = SchemaGenerator().get_schema(request=None, public=True)
+    return json.loads(OpenApiJsonRenderer().render(generated))
+
+
+DOCUMENT = schema_document()
+SCHEMA = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
+OPERATIONS = [
+    f"{method.upper()} {path}" for path, ops in DOCUMENT["paths"].items() for method in ops
+]
+
+
+@pytest.fixture
+def path_values(users: dict[str, Any], make_model: Any, make_version: Any) -> dict[str, Any]:
+    """Realistic objects for the paths to address: the value of each path parameter."""
+    model = make_model("churn-classifier", risk_tier="low", protected_attributes=["gender"])
+    first = make_version(model)
+    make_version(model)
+    request = promotion_request_create(
+        actor=users["ds"], version=first, justification="Beats the baseline on the hold-out."
+    )
+    incident = incident_open(
+        model=model,
+        version=first,
+        severity="warning",
+        source="manual",
+        title="Drift on tenure",
+        description="Reported by the on-call data scientist.",
+    )
+    return {
+        "name": model.name,
+        "model_name": model.name,
+        "version": first.version,
+        "promotion-requests": request.pk,
+        "incidents": incident.pk,
+    }
+
+
+@pytest.fixture
+def wsgi_app() -> Any:
+    """The project's WSGI app on this test's connection (as Django's test client does it)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield WSGIHandler()
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+def fixed_path_parameters(operation: Any, values: dict[str, Any]) -> dict[str, Any]:
+    fixed = {}
+    for parameter in operation.path_parameters:
+        if parameter.name == "id":  # /promotion-requests/{id}/ or /incidents/{id}/
+            fixed["id"] = values[operation.path.split("/")[3]]
+        else:
+            fixed[parameter.name] = values[parameter.name]
+    return fixed
+
+
+def exercise(operation: Any, mode: Any, path: dict[str, Any], app: Any, token: str) -> list[str]:
+    """Call the operation with generated inputs; the failed checks, one line per kind."""
+    checks = [
+        check
+        for check in CHECKS
+        if not (check is positive_data_acceptance and operation.label in ACCEPTANCE_NOT_CHECKED)
+    ]
+    failures: dict[tuple[str, int], str] = {}
+
+    @given(case=operation.as_strategy(generation_mode=mode, path_parameters=path))
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    def call(case: Any) -> None:
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            response = case.call(app=app, headers={"Authorization": f"Token {token}"})
+        try:
+            case.validate_response(response, checks=checks)
+        except FailureGroup as group:
+            for failure in group.exceptions:
+                key = (failure.title, response.status_code)
+                failures.setdefault(
+                    key,
+                    f"{mode.value}: {failure.title} ({response.status_code}) "
+                    f"{case.as_curl_command()} -> {response.text[:300]}\n    {failure.message}",
+                )
+
+    try:
+        call()
+    except Unsatisfiable:
+        # Nothing to make invalid: only fixed path parameters, no query and no body.
+        assert mode is schemathesis.GenerationMode.NEGATIVE
+    return list(failures.values())
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("label", OPERATIONS)
+def test_every_answer_is_the_one_the_schema_documents(
+    label: str, role: str, users: dict[str, Any], path_values: dict[str, Any], wsgi_app: Any
+) -> None:
+    operation = SCHEMA.find_operation_by_label(label)
+    path = fixed_path_parameters(operation, path_values)
+    token = user_token(user=users[role])
+    failures = []
+    for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
+        failures += exercise(operation, mode, path, wsgi_app, token)
+    assert not failures, "\n".join(failures)
+
+
+def test_every_operation_answers_anonymous_callers_401(
+    api: Any, path_values: dict[str, Any]
+) -> None:
+    for label in OPERATIONS:
+        operation = SCHEMA.find_operation_by_label(label)
+        url = operation.path.format(**fixed_path_parameters(operation, path_values))
+        response = getattr(api(None), operation.method.lower())(url, {})
+        assert_json_error(response, 401)
+        assert response.has_header("WWW-Authenticate"), label
+
+
+def test_the_schema_generates_without_warnings_or_errors(tmp_path: Any) -> None:
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yaml"))
+
+
+def test_anonymous_callers_get_401_from_the_schema_and_the_docs(api: Any) -> None:
+    for url in ("/api/v1/schema/", "/api/v1/schema/?format=json", "/api/v1/docs/"):
+        response = api(None).get(url)
+        assert_json_error(response, 401)
+        assert response.has_header("WWW-Authenticate")
+
+
+def test_readers_get_the_schema_served_as_generated(api: Any) -> None:
+    response = api("ci").get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+
+    assert response.status_code == 200
+    assert json.loads(response.content)["paths"] == DOCUMENT["paths"]
+
+
+def test_the_docs_page_works_in_a_signed_in_browser(client: Any, users: dict[str, Any]) -> None:
+    client.force_login(users["board"])
+
+    page = client.get("/api/v1/docs/")
+    schema = client.get("/api/v1/schema/")
+
+    assert page.status_code == 200
+    assert "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page.content.decode()
+    assert schema.status_code == 200
+
+
+def test_callers_without_read_get_403_from_the_schema(api: Any, db: Any) -> None:
+    from rest_framework.test import APIClient
+
+    service = make_user("checkout-app", "service")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {user_token(user=service)}")
+
+    assert_json_error(client.get("/api/v1/schema/"), 403)
+
+
+# --- What schemathesis found, pinned down one by one ------------------------------------
+
+
+def test_a_value_of_another_json_type_is_refused_not_coerced(api: Any, make_model: Any) -> None:
+    make_model("churn-classifier")
+
+    numbers = api("ci").post(
+        "/api/v1/models/", {"name": "fraud", "risk_tier": "low", "description": 5}
+    )
+    text = api("ci").post("/api/v1/models/churn-classifier/versions/", {"metrics": {"auc": "0.9"}})
+
+    assert assert_json_error(numbers, 400)["description"] == ["Must be a string."]
+    assert assert_json_error(text, 400)["metrics"] == ["auc: Must be a number."]
+
+
+def test_only_positive_page_numbers_name_a_page(api: Any, make_model: Any) -> None:
+    make_model("churn-classifier")
+
+    for page in ("", "last", "0", "1.5"):
+        assert_json_error(api("ci").get(f"/api/v1/models/?page={page}"), 404)
+    assert api("ci").get("/api/v1/models/?page=1").status_code == 200
+
+
+def test_a_form_encoded_body_is_415_json_in_is_the_contract(api: Any) -> None:
+    response = api("ci").post(
+        "/api/v1/models/",
+        "name=fraud&risk_tier=low",
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    assert_json_error(response, 415)
+
+
+def test_card_revision_numbers_out_of_range_are_400(
+    api: Any, make_model: Any, make_version: Any
+) -> None:
+    make_version(make_model("churn-classifier"))
+    card = "/api/v1/models/churn-classifier/versions/1/card/"
+
+    assert_json_error(api("ci").get(f"{card}?revision=99999999999999999999"), 400)
+    assert_json_error(api("ci").get(f"{card}?revision=-1"), 400)
+    assert_json_error(api("ci").get(f"{card}?revision=7"), 404)
