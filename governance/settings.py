@@ -195,6 +195,7 @@ SPECTACULAR_SETTINGS = {
         "IncidentStatusEnum": "monitoring.models.Incident.Status",
         "VersionStageEnum": "models_registry.models.ModelVersion.Stage",
         "ServedStageEnum": ["production", "canary"],
+        "RiskTierEnum": "governance.models.RiskTier",
     },
     # The schema and the docs follow the contract: anonymous callers get 401, readers get them.
     "SERVE_PERMISSIONS": ["governance.api.permissions.HasCapability"],
