@@ -9,8 +9,10 @@ from django.utils import timezone
 
 from governance.errors import Conflict, InvalidInput, NotAllowed
 from governance.history import set_change_reason
+from governance.locking import retry_on_lock_conflict
 from governance.roles import Capability, user_can, user_roles
 from governance.services import audit_record, require
+from models_registry.locking import lock_version_for_change
 from models_registry.models import ModelVersion
 from models_registry.services import (
     card_queue,
@@ -34,18 +36,16 @@ def _audit(request: PromotionRequest, action: str, **data: Any) -> None:
     )
 
 
-def _lock(request_id: int) -> PromotionRequest:
+def _lock(request_id: int, *, live: bool = False) -> PromotionRequest:
     """Lock the request row: sign-offs and executions of one request run one at a time.
 
-    Its version's row is locked first: a card rebuild holds the version while it re-checks
-    the version's requests, so taking the two in the other order could deadlock with it.
+    Its model and version are locked first, through the one helper that keeps the lock
+    order (governance/locking.py); an execute also locks the live versions it replaces.
     """
     version_id = PromotionRequest.objects.values_list("model_version_id", flat=True).get(
         pk=request_id
     )
-    list(
-        ModelVersion.objects.select_for_update(no_key=True).filter(pk=version_id).values_list("pk")
-    )
+    lock_version_for_change(version_id, live=live)
     return (
         PromotionRequest.objects.select_for_update(of=("self",))
         .select_related("model_version__model", "model_version__registered_by", "requested_by")
@@ -53,6 +53,7 @@ def _lock(request_id: int) -> PromotionRequest:
     )
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def promotion_request_create(
     *,
@@ -74,11 +75,7 @@ def promotion_request_create(
             "canary_traffic only applies to the canary strategy.",
             extra={"canary_traffic": ["Only with strategy 'canary'."]},
         )
-    version = (
-        ModelVersion.objects.select_for_update(no_key=True)
-        .select_related("model")
-        .get(pk=version.pk)
-    )
+    version = lock_version_for_change(version.pk).version(version.pk)
     if version.stage != ModelVersion.Stage.CANDIDATE:
         raise Conflict(f"{version} is {version.stage}; only a candidate can be promoted.")
     open_request = version.promotion_requests.filter(
@@ -143,6 +140,7 @@ def _apply_outcome(request: PromotionRequest, outcome: PolicyOutcome, reason: st
         _audit(request, wanted, reason=reason)
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def signoff_create(*, actor: Any, request_id: int, decision: str, comment: str = "") -> SignOff:
     """Record one reviewer's decision; a reject vetoes, enough approvals approve."""
@@ -185,11 +183,12 @@ def signoff_create(*, actor: Any, request_id: int, decision: str, comment: str =
     return sign_off
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def promotion_execute(*, actor: Any, request_id: int) -> PromotionRequest:
     """Carry out an approved request: production (direct) or canary."""
     require(actor, Capability.EXECUTE_PROMOTION, "execute promotions")
-    request = _lock(request_id)
+    request = _lock(request_id, live=True)
     if not request.is_open:
         raise Conflict(f"Request #{request.pk} is {request.status}; it cannot be executed.")
     outcome = policy_evaluate(request)
@@ -223,6 +222,7 @@ def promotion_execute(*, actor: Any, request_id: int) -> PromotionRequest:
     return request
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def promotion_withdraw(*, actor: Any, request_id: int, reason: str = "") -> PromotionRequest:
     request = _lock(request_id)
@@ -240,6 +240,7 @@ def promotion_withdraw(*, actor: Any, request_id: int, reason: str = "") -> Prom
     return request
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def promotion_requests_reevaluate(*, version: ModelVersion, reason: str) -> None:
     """Re-check the open requests of `version` (its card changed: approvals may be stale)."""
