@@ -7,6 +7,7 @@ of one model all at once through the API, where a deadlock would answer 500.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from django.db import connection, connections
 
+from governance.models import AuditEvent
 from governance.services import user_token
 from models_registry.cards import card_regenerate
 from models_registry.models import DeploymentEvent, ModelVersion
@@ -181,4 +183,47 @@ def test_fifteen_concurrent_executes_with_rollbacks_and_rebuilds_never_answer_50
     assert all(status == 409 for status in statuses[15 : 15 + len(done)])
     assert ModelVersion.objects.filter(model=model, stage="production").count() == 1
     assert DeploymentEvent.objects.filter(model=model, kind="promoted").count() == 17
+    assert_audit_chain_intact()
+
+
+def test_a_deadlock_with_an_outside_writer_is_retried_and_changes_things_once(
+    users, make_model, make_version, caplog
+):
+    """A script outside the lock order (production row, then the model) deadlocks with a
+    rollback; PostgreSQL aborts the rollback's transaction, which is re-run and succeeds."""
+    model = make_model(risk_tier="low")
+    v1, v2 = make_version(model), make_version(model)
+    executed_request(users, v1)
+    executed_request(users, v2)
+    rolled_back_before = AuditEvent.objects.filter(action="deployment.rolled_back").count()
+    script_blocked = threading.Event()
+
+    def outside_script() -> None:
+        with row_held("models_registry_modelversion", v2.pk) as holder:
+            wait_until_waiting(1)  # the rollback holds the model and waits for v2
+            script_blocked.set()
+            with holder.cursor() as cursor:  # returns once the rollback lost the deadlock
+                cursor.execute(
+                    "SELECT 1 FROM models_registry_registeredmodel WHERE id = %s FOR NO KEY UPDATE",
+                    [model.pk],
+                )
+            time.sleep(0.2)  # the retry now waits for this script to finish
+
+    with caplog.at_level(logging.INFO, logger="governance.locking"):
+        script, scripted = in_thread(outside_script)
+        time.sleep(0.3)
+        rollback, rolled = in_thread(
+            api_post, users["compliance"], f"/api/v1/models/{model.name}/rollback/", {"reason": "x"}
+        )
+        rollback.join(30)
+        script.join(30)
+
+    assert "error" not in scripted and "error" not in rolled, (scripted, rolled)
+    assert script_blocked.is_set()
+    assert rolled["value"][0] == 200, rolled["value"]
+    assert any("lost a lock conflict, retrying" in r.message for r in caplog.records)
+    assert ModelVersion.objects.get(model=model, stage="production") == v1
+    assert DeploymentEvent.objects.filter(model=model, kind="rolled_back").count() == 1
+    rolled_back = AuditEvent.objects.filter(action="deployment.rolled_back").count()
+    assert rolled_back == rolled_back_before + 1
     assert_audit_chain_intact()
