@@ -196,10 +196,11 @@ def test_a_deadlock_with_an_outside_writer_is_retried_and_changes_things_once(
     executed_request(users, v1)
     executed_request(users, v2)
     rolled_back_before = AuditEvent.objects.filter(action="deployment.rolled_back").count()
-    script_blocked = threading.Event()
+    script_holds_v2, script_blocked = threading.Event(), threading.Event()
 
     def outside_script() -> None:
         with row_held("models_registry_modelversion", v2.pk) as holder:
+            script_holds_v2.set()
             wait_until_waiting(1)  # the rollback holds the model and waits for v2
             script_blocked.set()
             with holder.cursor() as cursor:  # returns once the rollback lost the deadlock
@@ -211,7 +212,7 @@ def test_a_deadlock_with_an_outside_writer_is_retried_and_changes_things_once(
 
     with caplog.at_level(logging.INFO, logger="governance.locking"):
         script, scripted = in_thread(outside_script)
-        time.sleep(0.3)
+        assert script_holds_v2.wait(10)
         rollback, rolled = in_thread(
             api_post, users["compliance"], f"/api/v1/models/{model.name}/rollback/", {"reason": "x"}
         )
