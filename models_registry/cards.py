@@ -14,7 +14,9 @@ from typing import Any
 
 from django.db import transaction
 
+from governance.locking import retry_on_lock_conflict
 from governance.services import canonical_json, sha256_hex
+from models_registry.locking import lock_version_for_change
 from models_registry.models import ModelCardRevision, ModelVersion, VersionAnalysis
 from models_registry.signals import card_changed
 
@@ -149,16 +151,15 @@ def card_hash(content: dict[str, Any]) -> str:
     return sha256_hex(canonical_json(content))
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def card_regenerate(*, version_id: int, reason: str = "") -> ModelCardRevision | None:
-    """Rebuild the card; store a new revision only if its content changed. Idempotent."""
-    # Only the version's row: locking the joined model and user rows too would make a
-    # rebuild deadlock with deployments and sign-offs, which lock those in another order.
-    version = (
-        ModelVersion.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("model__owner", "registered_by")
-        .get(pk=version_id)
-    )
+    """Rebuild the card; store a new revision only if its content changed. Idempotent.
+
+    The model row is locked before the version (governance/locking.py): a new revision
+    re-checks the version's open requests, which lock the model, version and request.
+    """
+    version = lock_version_for_change(version_id).version(version_id)
     content = card_build(version=version)
     digest = card_hash(content)
     latest = version.card_revisions.order_by("-revision").first()

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from governance.audit_context import Origin, acting_as
+from governance.locking import LockContention
 from models_registry.cards import card_regenerate
 from models_registry.mlflow_adapter import TrackingUnavailable
 from models_registry.services import version_refresh_from_run
@@ -13,7 +14,7 @@ from models_registry.services import version_refresh_from_run
 
 @shared_task(
     name="models_registry.card_generate",
-    autoretry_for=(OperationalError, TrackingUnavailable),
+    autoretry_for=(OperationalError, LockContention, TrackingUnavailable),
     retry_backoff=True,
     max_retries=5,
 )
@@ -31,7 +32,7 @@ def card_generate(version_id: int, reason: str = "", refresh_run: bool = False) 
 
 @shared_task(
     name="models_registry.version_analyze",
-    autoretry_for=(OperationalError, TrackingUnavailable),
+    autoretry_for=(OperationalError, LockContention, TrackingUnavailable),
     retry_backoff=True,
     max_retries=5,
 )

@@ -13,7 +13,7 @@ from governance.roles import Capability, user_can
 from models_registry import selectors, services
 from models_registry.card_formats import card_diff
 from models_registry.filters import ModelFilter
-from models_registry.forms import CardNotesForm
+from models_registry.forms import CardNotesForm, RollbackForm
 
 
 @page_requires(Capability.READ)
@@ -44,9 +44,17 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
 def model_rollback(request: HttpRequest, name: str) -> HttpResponse:
     """The rollback button: stop any canary, put the previous production version back."""
     model = selectors.model_get(name=name)
-    reason = request.POST.get("reason", "").strip()
+    form = RollbackForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The rollback form was not valid; reload the page and try again.")
+        return redirect("registry:model", name=name)
     try:
-        events = services.deployment_rollback(actor=request.user, model=model, reason=reason)
+        events = services.deployment_rollback(
+            actor=request.user,
+            model=model,
+            reason=form.cleaned_data["reason"],
+            from_version=form.cleaned_data["from_version"],
+        )
     except ApplicationError as error:
         messages.error(request, error.detail)
     else:

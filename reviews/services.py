@@ -9,9 +9,11 @@ from django.utils import timezone
 
 from governance.errors import Conflict, InvalidInput, NotAllowed
 from governance.history import set_change_reason
+from governance.locking import retry_on_lock_conflict
 from governance.roles import Capability, user_roles
 from governance.services import audit_record, require
-from models_registry.models import ModelVersion, RegisteredModel
+from models_registry.locking import lock_version_for_change
+from models_registry.models import ModelVersion
 from models_registry.services import (
     card_queue,
     deployment_promote,
@@ -33,18 +35,16 @@ def _audit(request: PromotionRequest, action: str, **data: Any) -> None:
     )
 
 
-def _lock(request_id: int) -> PromotionRequest:
+def _lock(request_id: int, *, live: bool = False) -> PromotionRequest:
     """Lock the request row: sign-offs and executions of one request run one at a time.
 
-    Its version's row is locked first: a card rebuild holds the version while it re-checks
-    the version's requests, so taking the two in the other order could deadlock with it.
+    Its model and version are locked first, through the one helper that keeps the lock
+    order (governance/locking.py); an execute also locks the live versions it replaces.
     """
     version_id = PromotionRequest.objects.values_list("model_version_id", flat=True).get(
         pk=request_id
     )
-    list(
-        ModelVersion.objects.select_for_update(no_key=True).filter(pk=version_id).values_list("pk")
-    )
+    lock_version_for_change(version_id, live=live)
     return (
         PromotionRequest.objects.select_for_update(of=("self",))
         .select_related("model_version__model", "model_version__registered_by", "requested_by")
@@ -52,6 +52,7 @@ def _lock(request_id: int) -> PromotionRequest:
     )
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def promotion_request_create(
     *,
@@ -73,14 +74,10 @@ def promotion_request_create(
             "canary_traffic only applies to the canary strategy.",
             extra={"canary_traffic": ["Only with strategy 'canary'."]},
         )
-    version = (
-        ModelVersion.objects.select_for_update(no_key=True)
-        .select_related("model")
-        .get(pk=version.pk)
-    )
-    # The tier is read under the model's lock, which tier changes take too: the request
-    # starts from the tier that was in force, not one a concurrent edit is replacing.
-    model = _lock_model(version.model_id)
+    # The tier is read under the model's lock (taken first, as tier changes take it): the
+    # request starts from the tier that was in force, not one a concurrent edit is replacing.
+    version = lock_version_for_change(version.pk).version(version.pk)
+    model = version.model
     if version.stage != ModelVersion.Stage.CANDIDATE:
         raise Conflict(f"{version} is {version.stage}; only a candidate can be promoted.")
     open_request = version.promotion_requests.filter(
@@ -116,12 +113,6 @@ def promotion_request_create(
     return request
 
 
-def _lock_model(model_id: int) -> RegisteredModel:
-    """Lock the model row (after its version's and request's, the order `_lock` and the
-    deployment services keep): tier changes wait, so the policy is decided on a settled tier."""
-    return RegisteredModel.objects.select_for_update(no_key=True).get(pk=model_id)
-
-
 def _apply_outcome(request: PromotionRequest, outcome: PolicyOutcome, reason: str) -> None:
     """Move the request's status to what the policy now says (pending <-> approved)."""
     if not request.is_open:
@@ -137,6 +128,7 @@ def _apply_outcome(request: PromotionRequest, outcome: PolicyOutcome, reason: st
         _audit(request, wanted, reason=reason)
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def signoff_create(*, actor: Any, request_id: int, decision: str, comment: str = "") -> SignOff:
     """Record one reviewer's decision; a reject vetoes, enough approvals approve."""
@@ -179,14 +171,16 @@ def signoff_create(*, actor: Any, request_id: int, decision: str, comment: str =
     return sign_off
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def promotion_execute(*, actor: Any, request_id: int) -> PromotionRequest:
     """Carry out an approved request: production (direct) or canary."""
-    request = _lock(request_id)
+    # The model row is locked first (governance/locking.py): tier changes wait, so the
+    # policy is decided on a settled tier.
+    request = _lock(request_id, live=True)
     refusal = execute_refusal(actor=actor, request=request)
     if refusal is not None:
         raise refusal
-    request.model_version.model = _lock_model(request.model_version.model_id)
     if not request.is_open:
         raise Conflict(f"Request #{request.pk} is {request.status}; it cannot be executed.")
     outcome = policy_evaluate(request)
@@ -220,6 +214,7 @@ def promotion_execute(*, actor: Any, request_id: int) -> PromotionRequest:
     return request
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def promotion_withdraw(*, actor: Any, request_id: int, reason: str = "") -> PromotionRequest:
     request = _lock(request_id)
@@ -237,6 +232,7 @@ def promotion_withdraw(*, actor: Any, request_id: int, reason: str = "") -> Prom
     return request
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def promotion_requests_reevaluate(*, version: ModelVersion, reason: str) -> None:
     """Re-check the open requests of `version` (its card changed: approvals may be stale)."""

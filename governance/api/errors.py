@@ -26,7 +26,11 @@ def _summarize(data: Any) -> str:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
-        return Response({"detail": exc.detail, **exc.extra}, status=exc.status_code)
+        response = Response({"detail": exc.detail, **exc.extra}, status=exc.status_code)
+        retry_after = getattr(exc, "retry_after", None)  # governance.locking.LockContention
+        if retry_after is not None:
+            response["Retry-After"] = str(retry_after)
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -212,3 +212,9 @@ class DeploymentEventSerializer(serializers.ModelSerializer):
 
 class RollbackSerializer(StrictInputSerializer):
     reason = serializers.CharField(max_length=2000)
+    from_version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="The production version you roll back from; 409 if production is another "
+        "one by now (someone else changed it). Without it, the current production is used.",
+    )

@@ -93,7 +93,10 @@ class ModelViewSet(
         data = RollbackSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         events = services.deployment_rollback(
-            actor=request.user, model=self.get_object(), reason=data.validated_data["reason"]
+            actor=request.user,
+            model=self.get_object(),
+            reason=data.validated_data["reason"],
+            from_version=data.validated_data.get("from_version"),
         )
         body = ModelSerializer(selectors.model_get(name=name)).data
         body["events"] = DeploymentEventSerializer(events, many=True).data

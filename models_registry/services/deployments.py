@@ -9,29 +9,23 @@ from django.db import transaction
 
 from governance.errors import Conflict, InvalidInput
 from governance.history import set_change_reason
+from governance.locking import retry_on_lock_conflict
 from governance.roles import Capability
 from governance.services import audit_record, require
+from models_registry.locking import ModelLocks, lock_model_for_change
 from models_registry.models import DeploymentEvent, ModelVersion, RegisteredModel
 from models_registry.signals import deployment_changed
 
 
-def _lock_deployment(model: RegisteredModel) -> tuple[RegisteredModel, dict[str, ModelVersion]]:
-    """Lock the model row (every deployment change of a model goes through it).
+def _lock_deployment(model_id: int, *version_ids: int) -> ModelLocks:
+    """Lock the model row, then its live versions and `version_ids` (governance/locking.py).
 
     Every lock on model and version rows is FOR NO KEY UPDATE (`no_key=True`): it serializes
     governance changes just as well, and unlike FOR UPDATE it does not wait for, nor hold
     up, the foreign-key checks of rows that point at them: the inference log inserts
     predictions for the live version all the time, and a rollback must not queue behind them.
     """
-    locked = RegisteredModel.objects.select_for_update(no_key=True).get(pk=model.pk)
-    live = {
-        v.stage: v
-        for v in ModelVersion.objects.select_for_update(no_key=True).filter(
-            model=locked,
-            stage__in=[ModelVersion.Stage.PRODUCTION, ModelVersion.Stage.CANARY],
-        )
-    }
-    return locked, live
+    return lock_model_for_change(model_id, version_ids=version_ids)
 
 
 def _set_stage(version: ModelVersion, stage: str, reason: str) -> None:
@@ -102,6 +96,7 @@ def _stop_canary(
     )
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def deployment_promote(
     *, version: ModelVersion, actor: Any, reason: str = "", reference: str = ""
@@ -111,12 +106,11 @@ def deployment_promote(
     Callers have already checked the approval (reviews.services.promotion_execute) or the
     canary gates; this only moves the stages, inside the model's row lock.
     """
-    model, live = _lock_deployment(version.model)
-    version = ModelVersion.objects.select_for_update(no_key=True).get(pk=version.pk)
+    locks = _lock_deployment(version.model_id, version.pk)
+    model, version = locks.model, locks.version(version.pk)
     if version.stage == ModelVersion.Stage.PRODUCTION:
         raise Conflict(f"{version} is already in production.")
-    previous = live.get(ModelVersion.Stage.PRODUCTION)
-    canary = live.get(ModelVersion.Stage.CANARY)
+    previous, canary = locks.production, locks.canary
     was_canary = canary is not None and canary.pk == version.pk
     if canary is not None and not was_canary:
         _stop_canary(
@@ -143,6 +137,7 @@ def deployment_promote(
     )
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def deployment_start_canary(
     *,
@@ -156,10 +151,9 @@ def deployment_start_canary(
     traffic = settings.CANARY_DEFAULT_TRAFFIC if traffic is None else traffic
     if not 1 <= traffic <= 99:
         raise InvalidInput("Canary traffic must be between 1 and 99 percent.")
-    model, live = _lock_deployment(version.model)
-    version = ModelVersion.objects.select_for_update(no_key=True).get(pk=version.pk)
-    production = live.get(ModelVersion.Stage.PRODUCTION)
-    canary = live.get(ModelVersion.Stage.CANARY)
+    locks = _lock_deployment(version.model_id, version.pk)
+    model, version = locks.model, locks.version(version.pk)
+    production, canary = locks.production, locks.canary
     if production is None:
         raise Conflict(
             f"{model.name} has no production version to compare a canary against; "
@@ -198,26 +192,40 @@ def rollback_target(model: RegisteredModel, production: ModelVersion) -> ModelVe
     return event.previous_version if event else None
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def deployment_rollback(
-    *, model: RegisteredModel, actor: Any, reason: str
+    *, model: RegisteredModel, actor: Any, reason: str, from_version: int | None = None
 ) -> list[DeploymentEvent]:
-    """Stop any canary and put the previous production version back."""
+    """Stop any canary and put the previous production version back.
+
+    `from_version` is the production version the caller saw (the page sends the one it
+    shows): if production is another one by now, someone else changed it first and this
+    rollback would step back once more than meant, so it is a Conflict instead.
+    """
     require(actor, Capability.ROLLBACK, "roll back deployments")
     if not reason.strip():
         raise InvalidInput("Say why you roll back.", extra={"reason": ["This field is required."]})
-    model, live = _lock_deployment(model)
-    production = live.get(ModelVersion.Stage.PRODUCTION)
-    canary = live.get(ModelVersion.Stage.CANARY)
+    locks = _lock_deployment(model.pk)
+    model, production, canary = locks.model, locks.production, locks.canary
+    current = production.version if production else None
+    if from_version is not None and from_version != current:
+        shown = f"v{current}" if current else "no version"
+        raise Conflict(
+            f"{model.name} runs {shown} in production now, not v{from_version}: it changed "
+            "since you looked. Nothing was rolled back; check the model and decide again.",
+            extra={"production_version": current},
+        )
     target = rollback_target(model, production) if production else None
     if target is None and canary is None:
         raise Conflict(f"{model.name} has no previous production version and no canary to stop.")
+    if target is not None:  # found under the model's lock; locked before anything is written
+        target = locks.version(target.pk)
     events = []
     if canary is not None:
         events.append(_stop_canary(model, canary, actor=actor, reason=reason, reference="rollback"))
     if target is not None and production is not None:
         _set_stage(production, ModelVersion.Stage.ARCHIVED, "rolled back")
-        target = ModelVersion.objects.select_for_update(no_key=True).get(pk=target.pk)
         _set_stage(target, ModelVersion.Stage.PRODUCTION, "restored by rollback")
         events.append(
             _log(
@@ -239,6 +247,7 @@ def version_reject(*, version: ModelVersion, reason: str) -> None:
         _set_stage(version, ModelVersion.Stage.REJECTED, reason)
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def deployment_stop_canary(
     *, model: RegisteredModel, reason: str, actor: Any = None, reference: str = ""
@@ -247,8 +256,8 @@ def deployment_stop_canary(
 
     Called by the canary evaluation (actor None: the system) or by a person through rollback.
     """
-    model, live = _lock_deployment(model)
-    canary = live.get(ModelVersion.Stage.CANARY)
+    locks = _lock_deployment(model.pk)
+    model, canary = locks.model, locks.canary
     if canary is None:
         raise Conflict(f"{model.name} has no canary to stop.")
     return _stop_canary(model, canary, actor=actor, reason=reason, reference=reference)

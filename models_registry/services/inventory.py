@@ -10,8 +10,10 @@ from django.db.models import Max
 
 from governance.errors import Conflict, InvalidInput, NotAllowed
 from governance.history import set_change_reason
+from governance.locking import retry_on_lock_conflict
 from governance.roles import Capability, user_can
 from governance.services import audit_record, require
+from models_registry.locking import lock_model_for_change, lock_version_for_change
 from models_registry.models import ModelVersion, RegisteredModel
 
 EDITABLE_MODEL_FIELDS = (
@@ -86,6 +88,7 @@ def _needed_to_change(field: str) -> tuple[Capability, str]:
     return Capability.REGISTER, f"Your roles do not allow you to edit a model's {field}."
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def model_update(*, actor: Any, model: RegisteredModel, **changes: Any) -> RegisteredModel:
     """Edit a model's fields; its versions' cards are rebuilt from the new facts.
@@ -100,7 +103,7 @@ def model_update(*, actor: Any, model: RegisteredModel, **changes: Any) -> Regis
     unknown = set(changes) - set(EDITABLE_MODEL_FIELDS)
     if unknown:
         raise InvalidInput(f"Not editable: {', '.join(sorted(unknown))}.")
-    model = RegisteredModel.objects.select_for_update(no_key=True).get(pk=model.pk)
+    model = lock_model_for_change(model.pk, live=False).model
     changed = {key: value for key, value in changes.items() if getattr(model, key) != value}
     for key in sorted(changed):
         capability, refusal = _needed_to_change(key)
@@ -183,26 +186,32 @@ def version_refresh_from_run(*, version_id: int) -> bool:
     if not version.mlflow_run_id:
         return False
     fresh = _from_run(version.mlflow_run_id, version.declared or {})
-    with transaction.atomic():
-        version = ModelVersion.objects.select_for_update(no_key=True).get(pk=version_id)
-        updates = {
-            key: fresh[key]
-            for key in ("run_facts", "metrics", "params")
-            if getattr(version, key) != fresh[key]
-        }
-        if not updates:
-            return False
-        for key, value in updates.items():
-            setattr(version, key, value)
-        set_change_reason(version, "refreshed from the MLflow run")
-        version.save(update_fields=list(updates))
+    return _version_apply_run(version_id=version_id, fresh=fresh)
+
+
+@retry_on_lock_conflict
+@transaction.atomic
+def _version_apply_run(*, version_id: int, fresh: dict[str, Any]) -> bool:
+    version = lock_version_for_change(version_id).version(version_id)
+    updates = {
+        key: fresh[key]
+        for key in ("run_facts", "metrics", "params")
+        if getattr(version, key) != fresh[key]
+    }
+    if not updates:
+        return False
+    for key, value in updates.items():
+        setattr(version, key, value)
+    set_change_reason(version, "refreshed from the MLflow run")
+    version.save(update_fields=list(updates))
     return True
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def _version_create(*, actor: Any, model: RegisteredModel, **fields: Any) -> ModelVersion:
     # The model row lock serializes numbering: concurrent registrations get 1, 2, 3 ...
-    locked = RegisteredModel.objects.select_for_update(no_key=True).get(pk=model.pk)
+    locked = lock_model_for_change(model.pk, live=False).model
     latest = locked.versions.aggregate(latest=Max("version"))["latest"] or 0
     version = ModelVersion(model=locked, version=latest + 1, registered_by=actor, **fields)
     set_change_reason(version, "registered")
@@ -217,6 +226,7 @@ def _version_create(*, actor: Any, model: RegisteredModel, **fields: Any) -> Mod
     return version
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def version_update_notes(
     *,
@@ -227,7 +237,7 @@ def version_update_notes(
 ) -> ModelVersion:
     """Edit the card's human-written fields; the card is rebuilt from them."""
     require(actor, Capability.EDIT_CARD, "edit model cards")
-    version = ModelVersion.objects.select_for_update(no_key=True).get(pk=version.pk)
+    version = lock_version_for_change(version.pk).version(version.pk)
     changed = []
     if limitations is not None and limitations != version.limitations:
         version.limitations = limitations

@@ -8,8 +8,10 @@ from typing import Any
 
 from django.db import transaction
 
+from governance.locking import retry_on_lock_conflict
 from governance.services import audit_record
-from models_registry.models import ModelVersion, RegisteredModel
+from models_registry.locking import lock_model_for_change
+from models_registry.models import RegisteredModel
 from models_registry.services import deployment_promote, deployment_stop_canary
 from monitoring import selectors
 from monitoring.canary import CanaryEvaluation, Verdict, canary_evaluate, gates_for
@@ -79,57 +81,62 @@ def canary_decide(*, model: RegisteredModel, now: Any = None) -> CanaryOutcome:
             message=f"{label} waiting: {evaluation.summary}",
             evaluation=evaluation,
         )
-    with transaction.atomic():
-        locked = RegisteredModel.objects.select_for_update(no_key=True).get(pk=model.pk)
-        live = dict(
-            ModelVersion.objects.filter(
-                model=locked,
-                stage__in=[ModelVersion.Stage.CANARY, ModelVersion.Stage.PRODUCTION],
-            ).values_list("stage", "pk")
+    return _act(model=model, evaluation=evaluation)
+
+
+@retry_on_lock_conflict
+@transaction.atomic
+def _act(*, model: RegisteredModel, evaluation: CanaryEvaluation) -> CanaryOutcome:
+    """Promote or stop the evaluated canary if it and production are still the live ones.
+
+    The model and its live versions are locked first, before the audit records the verdict
+    (governance/locking.py); the deployment service then finds them held already.
+    """
+    canary, production = evaluation.canary, evaluation.production
+    label = f"canary v{canary.version}"
+    locks = lock_model_for_change(model.pk)
+    locked = locks.model
+    if (locks.canary, locks.production) != (canary, production):
+        return CanaryOutcome(
+            model=model.name,
+            action=Action.SUPERSEDED,
+            message=f"{label}: the deployment changed while it was evaluated; nothing done",
+            evaluation=evaluation,
         )
-        if live.get(ModelVersion.Stage.CANARY) != canary.pk or live.get(
-            ModelVersion.Stage.PRODUCTION
-        ) != (production.pk if production else None):
-            return CanaryOutcome(
-                model=model.name,
-                action=Action.SUPERSEDED,
-                message=f"{label}: the deployment changed while it was evaluated; nothing done",
-                evaluation=evaluation,
-            )
-        audit_record(
-            action="canary.passed" if evaluation.verdict == Verdict.PASS else "canary.failed",
-            object_type="model",
-            object_id=model.name,
-            data=evaluation.as_dict(),
-        )
-        if evaluation.verdict == Verdict.PASS:
-            deployment_promote(
-                version=canary,
-                actor=None,
-                reason=f"canary passed its gates: {evaluation.summary}",
-                reference=CANARY_REFERENCE,
-            )
-            return CanaryOutcome(
-                model=model.name,
-                action=Action.PROMOTED,
-                message=f"{label} passed its gates; promoted to production",
-                evaluation=evaluation,
-            )
-        failed = ", ".join(evaluation.failed_gates)
-        deployment_stop_canary(
-            model=locked,
-            reason=f"canary failed its gates ({failed}): {evaluation.summary}",
+    audit_record(
+        action="canary.passed" if evaluation.verdict == Verdict.PASS else "canary.failed",
+        object_type="model",
+        object_id=model.name,
+        data=evaluation.as_dict(),
+    )
+    if evaluation.verdict == Verdict.PASS:
+        deployment_promote(
+            version=canary,
+            actor=None,
+            reason=f"canary passed its gates: {evaluation.summary}",
             reference=CANARY_REFERENCE,
         )
-        incident = incident_open(
-            model=locked,
-            version=canary,
-            severity=Incident.Severity.CRITICAL,
-            source=Incident.Source.CANARY,
-            title=_failure_title(evaluation),
-            description=_failure_description(evaluation),
-            details=evaluation.as_dict(),
+        return CanaryOutcome(
+            model=model.name,
+            action=Action.PROMOTED,
+            message=f"{label} passed its gates; promoted to production",
+            evaluation=evaluation,
         )
+    failed = ", ".join(evaluation.failed_gates)
+    deployment_stop_canary(
+        model=locked,
+        reason=f"canary failed its gates ({failed}): {evaluation.summary}",
+        reference=CANARY_REFERENCE,
+    )
+    incident = incident_open(
+        model=locked,
+        version=canary,
+        severity=Incident.Severity.CRITICAL,
+        source=Incident.Source.CANARY,
+        title=_failure_title(evaluation),
+        description=_failure_description(evaluation),
+        details=evaluation.as_dict(),
+    )
     return CanaryOutcome(
         model=model.name,
         action=Action.STOPPED,

@@ -79,7 +79,7 @@ def test_a_deployment_holding_its_locks_does_not_hold_up_the_inference_log(users
 
     from django.db import transaction
 
-    from models_registry.services.deployments import _lock_deployment
+    from models_registry.locking import lock_model_for_change
     from models_registry.serving.inference_log import inference_log_write
 
     version = group_commit.versions.get()
@@ -88,7 +88,7 @@ def test_a_deployment_holding_its_locks_does_not_hold_up_the_inference_log(users
     def hold_deployment_locks() -> None:
         try:
             with transaction.atomic():
-                _lock_deployment(group_commit)
+                lock_model_for_change(group_commit.pk)
                 locked.set()
                 release.wait(10)
         finally:

@@ -360,8 +360,8 @@ def test_card_rebuild_racing_a_decision_does_not_deadlock(
 
     lock = reviews._lock
 
-    def slow_lock(request_id: int) -> PromotionRequest:
-        locked = lock(request_id)
+    def slow_lock(request_id: int, **kwargs: Any) -> PromotionRequest:
+        locked = lock(request_id, **kwargs)
         if threading.current_thread().name == "decision":
             time.sleep(0.5)
         return locked
