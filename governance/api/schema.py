@@ -26,8 +26,10 @@ from drf_spectacular.plumbing import build_bearer_security_scheme_object, force_
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
-# A required string that is only whitespace is trimmed to "" and refused: say so.
-NOT_BLANK = r"\S"
+# A required string that is only whitespace is trimmed to "" and refused: say so. DRF trims
+# with str.strip(), which also takes the separators \x1c-\x1f and \x85 that a
+# JavaScript-style `\S` lets through; the pattern excludes them too.
+NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
 
 ERROR_DESCRIPTIONS = {
     400: "Invalid input: `detail` says what is wrong, and each offending field (or record "
