@@ -35,6 +35,7 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
+REGISTERED_MODEL_META = "registered_model_meta"
 NOT_FOUND_CODES = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}
 # Tags MLflow sets itself; the card shows them in their own fields, not among user tags.
 SYSTEM_TAG_PREFIX = "mlflow."
@@ -217,9 +218,14 @@ def _download(artifact_uri: str, destination: Path) -> Path:
     """Copy the files under `artifact_uri` into `destination` (always a copy, never a link);
     returns the directory holding them (MLflow names it after the URI's last part)."""
     mlflow = _mlflow()
-    return Path(
+    local = Path(
         mlflow.artifacts.download_artifacts(artifact_uri=artifact_uri, dst_path=str(destination))
     )
+    # MLflow's own loader writes this bookkeeping file (registered name and version, no model
+    # bytes) into a local store's model directory when someone loads it by a models:/ URI.
+    # It is not part of the logged model: neither recorded nor left for a loader to read.
+    (local / REGISTERED_MODEL_META).unlink(missing_ok=True)
+    return local
 
 
 def model_download(model_uri: str, destination: Path) -> Path:

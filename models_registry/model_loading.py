@@ -29,7 +29,6 @@ from models_registry.model_artifact import (
     contained_file,
     digest_mismatches,
     file_digests,
-    skops_untrusted_types,
 )
 from models_registry.models import DeploymentEvent, ModelVersion
 
@@ -149,17 +148,16 @@ def _verify(
 
 def _load_skops(version: ModelVersion, local: Path, model_format: ModelFormat) -> Any:
     import skops.io
+    from skops.io.exceptions import UntrustedTypesFoundException
 
     if model_format.flavor != "sklearn" or model_format.serialization != SKOPS:
         raise UnsafeModelFormat(f"{version}: no safe loader for its {model_format.describe()}.")
-    path = contained_file(local, model_format.model_file)
-    untrusted = skops_untrusted_types(path)
-    if untrusted:  # the record said none; the digests matched, so the list changed since
+    try:  # skops refuses, before building anything, a type neither it nor we trust
+        return skops.io.load(contained_file(local, model_format.model_file), trusted=SKOPS_TRUSTED)
+    except UntrustedTypesFoundException as error:
         raise UnsafeModelFormat(
-            f"{version} is not loaded: its skops file holds types outside the trusted list: "
-            + ", ".join(untrusted)
-        )
-    return skops.io.load(path, trusted=SKOPS_TRUSTED)
+            f"{version} is not loaded: its skops file holds types outside the trusted list: {error}"
+        ) from error
 
 
 def _remove(directory: Path) -> None:
