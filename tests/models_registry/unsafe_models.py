@@ -7,6 +7,7 @@ them by name.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,7 @@ def python_model_class() -> type:
             self.marker = marker
 
         def load_context(self, context: Any) -> None:
-            Path(self.marker).write_text("load_context ran")
+            Path(self.marker).write_text(str(os.getpid()))  # which process ran it
 
         def predict(self, context, model_input, params=None):
             return np.full(len(model_input), 0.25)
