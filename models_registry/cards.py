@@ -61,7 +61,8 @@ def _training(version: ModelVersion) -> dict[str, Any]:
             "flavors": logged.get("flavors", []),
             "signature": logged.get("signature"),
             "input_example": logged.get("input_example"),
-            "format": logged.get("format"),
+            # Only where recorded: a card built before formats were recorded stays the same.
+            **({"format": logged["format"]} if logged.get("format") else {}),
         },
     }
 

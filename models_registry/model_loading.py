@@ -115,18 +115,19 @@ def model_load(*, version: ModelVersion, purpose: LoadPurpose) -> Any:
             "its card (POST .../card/regenerate/) to record them, and have it signed again."
         )
     _refuse_unsafe(version, record.format, purpose)
-    # Code-executing formats may read their files lazily after loading: their copy stays.
-    keep = record.format.unsafe_reason() != ""
-    scratch = tempfile.mkdtemp(prefix=f"model-v{version.pk}-")
+    scratch = Path(tempfile.mkdtemp(prefix=f"model-v{version.pk}-"))
+    keep_copy = False
     try:
-        local = mlflow_adapter.model_download(record.model_uri, Path(scratch))
+        local = mlflow_adapter.model_download(record.model_uri, scratch)
         _verify(version, record, local, purpose)
-        if keep:
-            return mlflow_adapter.model_load_code_executing(local, record.format)
-        return _load_skops(version, local, record.format)
+        if not record.format.unsafe_reason():
+            return _load_skops(version, local, record.format)
+        model = mlflow_adapter.model_load_code_executing(local, record.format)
+        keep_copy = True  # such loaders may read their files later, lazily
+        return model
     finally:
-        if not keep:
-            _remove(Path(scratch))
+        if not keep_copy:
+            _remove(scratch)
 
 
 def _verify(
