@@ -283,6 +283,13 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 
+# Model formats that run their author's code when loaded (pickle, cloudpickle, a pyfunc
+# PythonModel) are refused at registration and on load. True lets a deployment that trusts
+# its model authors use them: still analysed only by a Celery worker on the queue below
+# (run it isolated), and served only once a promotion was approved. See SECURITY.md.
+ALLOW_UNSAFE_MODEL_FORMATS = envbool("ALLOW_UNSAFE_MODEL_FORMATS", "False")
+UNSAFE_MODEL_ANALYSIS_QUEUE = os.getenv("UNSAFE_MODEL_ANALYSIS_QUEUE", "untrusted-models")
+
 if PRODUCTION:
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "True")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -79,24 +79,21 @@ def version_analyze(*, version_id: int) -> VersionAnalysis | None:
     """Compute and store the analysis of the version's latest reference data.
 
     Runs outside a transaction (loading a model and SHAP take seconds); the result is one
-    new row. Returns None when the version has no reference data.
+    new row. Returns None when the version has no reference data. The model is loaded only
+    through model_loading (verified digests, safe formats); a refusal is stored as the
+    reason the analysis is unavailable.
     """
     from models_registry import mlflow_adapter
     from models_registry.explain import ModelExplainer
+    from models_registry.model_loading import LoadPurpose, ModelNotLoadable, model_load
 
     version = ModelVersion.objects.select_related("model").get(pk=version_id)
     dataset = version.reference_datasets.first()
     if dataset is None:
         return None
     record = VersionAnalysis(model_version=version, reference_dataset=dataset)
-    model_uri = ((version.run_facts or {}).get("logged_model") or {}).get("model_uri", "")
-    if not model_uri:
-        record.status = VersionAnalysis.Status.UNAVAILABLE
-        record.detail = "The version has no logged MLflow model to load."
-        record.save()
-        return record
     try:
-        model = mlflow_adapter.model_load(model_uri)
+        model = model_load(version=version, purpose=LoadPurpose.ANALYSIS)
         frame = reference_frame(dataset)
         explainer = ModelExplainer(model, dataset.feature_columns, frame)
         sample = frame.sample(min(SHAP_ROWS, len(frame)), random_state=0)
@@ -105,6 +102,9 @@ def version_analyze(*, version_id: int) -> VersionAnalysis | None:
         record.sample_rows = len(sample)
         record.overall_metrics, record.group_metrics = _evaluate(model, frame, dataset)
         record.status = VersionAnalysis.Status.DONE
+    except ModelNotLoadable as error:  # refused before anything ran: a fact for the card
+        record.status = VersionAnalysis.Status.UNAVAILABLE
+        record.detail = error.detail[:1000]
     except mlflow_adapter.TrackingUnavailable:
         raise  # transient: the task retries
     except Exception as error:  # a model we cannot run is a fact for the card, not a crash

@@ -63,6 +63,23 @@ def _text(value: Any) -> str:
     return str(value).strip() if value else "_Not stated._"
 
 
+def _model_files(card: dict[str, Any], model_format: dict[str, Any]) -> list[str]:
+    """The logged model's files with their SHA-256 (what loading verifies) and its format."""
+    files = (card.get("artifacts") or {}).get("model_files") or {}
+    lines = []
+    if model_format:
+        safety = "runs code when loaded" if model_format.get("executes_code") else "data only"
+        lines += [
+            f"Format: {model_format.get('flavor')} / {model_format.get('serialization')} "
+            f"({safety}).",
+            "",
+        ]
+    digests = {
+        path: f"`{entry.get('sha256')}` ({entry.get('size')} B)" for path, entry in files.items()
+    }
+    return [*lines, *_table(digests, ("file", "SHA-256"))]
+
+
 def card_to_markdown(card: dict[str, Any]) -> str:
     details = card.get("model_details", {})
     training = card.get("training", {})
@@ -95,6 +112,9 @@ def card_to_markdown(card: dict[str, Any]) -> str:
         "### Parameters",
         "",
         *_table(card.get("parameters") or {}, ("parameter", "value")),
+        "### Model files",
+        "",
+        *_model_files(card, training.get("model", {}).get("format") or {}),
         "## Evaluation",
         "",
         *_table(card.get("metrics") or {}, ("metric", "value")),

@@ -63,8 +63,20 @@ def _training(version: ModelVersion) -> dict[str, Any]:
             "flavors": logged.get("flavors", []),
             "signature": logged.get("signature"),
             "input_example": logged.get("input_example"),
+            # Only where recorded: a card built before formats were recorded stays the same.
+            **({"format": logged["format"]} if logged.get("format") else {}),
         },
     }
+
+
+def _artifacts(run: dict[str, Any]) -> dict[str, Any]:
+    """The run's artifact files (path -> size) and, under `model_files`, every file of its
+    logged model with its SHA-256: what loading verifies, so signing the card signs them."""
+    artifacts = dict(run.get("artifacts", {}))
+    model_files = (run.get("logged_model") or {}).get("files")
+    if model_files:
+        artifacts["model_files"] = model_files
+    return artifacts
 
 
 def _evaluation_and_explainability(version: ModelVersion) -> tuple[dict, dict, list[str]]:
@@ -115,7 +127,7 @@ def card_build(*, version: ModelVersion) -> dict[str, Any]:
         "run_id": version.mlflow_run_id or None,
         "parameters": version.params,
         "metrics": version.metrics,
-        "artifacts": run.get("artifacts", {}),
+        "artifacts": _artifacts(run),
         "model_details": {
             "name": model.name,
             "version": version.version,

@@ -9,15 +9,24 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 
 from governance.errors import InvalidInput, ServiceUnavailable
+from models_registry.model_artifact import (
+    MLMODEL,
+    SKOPS,
+    SKOPS_TRUSTED,
+    ModelFormat,
+    file_digests,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -26,20 +35,12 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
+REGISTERED_MODEL_META = "registered_model_meta"
 NOT_FOUND_CODES = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}
 # Tags MLflow sets itself; the card shows them in their own fields, not among user tags.
 SYSTEM_TAG_PREFIX = "mlflow."
 MAX_ARTIFACTS = 500
 MAX_HISTORY_POINTS = 200
-# Types skops may load for the pipelines we log (sklearn refuses anything not listed).
-SKOPS_TRUSTED = [
-    "sklearn.tree._tree.Tree",
-    "sklearn._loss.link.LogitLink",
-    "sklearn._loss.link.Interval",
-    "sklearn._loss.loss.HalfBinomialLoss",
-    "sklearn.ensemble._gb.VerboseReporter",
-    "sklearn.dummy.DummyClassifier",
-]
 
 
 class RunNotFound(InvalidInput):
@@ -57,6 +58,10 @@ class LoggedModelFacts:
     flavors: list[str]
     signature: dict[str, Any] | None
     input_example: list[dict[str, Any]] | None
+    # Every file of the logged model: relative path -> {"sha256", "size"}; what loading checks.
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # ModelFormat.as_dict(): how it deserializes, and whether that runs its author's code.
+    format: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -162,19 +167,31 @@ def _history(mlflow_client: Any, run_id: str, keys: list[str]) -> dict[str, list
 
 
 def _logged_model(mlflow_client: Any, run: Any) -> LoggedModelFacts | None:
-    """The model the run logged (MLflow 3 keeps it as a LoggedModel beside the run)."""
-    from mlflow.models import Model
+    """The model the run logged (MLflow 3 keeps it as a LoggedModel beside the run).
 
-    mlflow = _mlflow()
+    Its files are copied here once and read as data: their digests, the MLmodel file's
+    flavors and format, signature and input example. Nothing is deserialized.
+    """
     outputs = getattr(getattr(run, "outputs", None), "model_outputs", None) or []
     if not outputs:
         return None
     logged = mlflow_client.get_logged_model(outputs[-1].model_id)
-    try:
-        info = mlflow.models.get_model_info(logged.model_uri)
-    except Exception:
-        logger.warning("could not read the MLmodel of %s", logged.model_uri, exc_info=True)
-        return LoggedModelFacts(logged.model_uri, logged.name, [], None, None)
+    with tempfile.TemporaryDirectory(prefix="model-facts-") as scratch:
+        try:
+            local = _download(logged.artifact_location, Path(scratch))
+            facts = _local_model_facts(local)
+        except Exception:
+            logger.warning("could not read the MLmodel of %s", logged.model_uri, exc_info=True)
+            return LoggedModelFacts(logged.model_uri, logged.name, [], None, None)
+    return LoggedModelFacts(model_uri=logged.model_uri, name=logged.name, **facts)
+
+
+def _local_model_facts(local: Path) -> dict[str, Any]:
+    import yaml
+    from mlflow.models import Model
+
+    mlmodel = yaml.safe_load((local / MLMODEL).read_text()) or {}
+    info = Model.load(str(local))
     signature = None
     if info.signature:
         signature = {
@@ -184,19 +201,55 @@ def _logged_model(mlflow_client: Any, run: Any) -> LoggedModelFacts | None:
     example = None
     if info.saved_input_example_info:
         try:
-            frame = Model.load(logged.model_uri).load_input_example(logged.artifact_location)
+            frame = info.load_input_example(str(local))
             example = frame.head(5).to_dict(orient="records") if hasattr(frame, "to_dict") else None
         except Exception:
-            logger.warning(
-                "could not load the input example of %s", logged.model_uri, exc_info=True
-            )
-    return LoggedModelFacts(
-        model_uri=logged.model_uri,
-        name=logged.name,
-        flavors=sorted(info.flavors),
-        signature=signature,
-        input_example=example,
+            logger.warning("could not load the input example in %s", local, exc_info=True)
+    return {
+        "flavors": sorted(info.flavors),
+        "signature": signature,
+        "input_example": example,
+        "files": file_digests(local),
+        "format": ModelFormat.from_mlmodel(mlmodel, local).as_dict(),
+    }
+
+
+def _download(artifact_uri: str, destination: Path) -> Path:
+    """Copy the files under `artifact_uri` into `destination` (always a copy, never a link);
+    returns the directory holding them (MLflow names it after the URI's last part)."""
+    mlflow = _mlflow()
+    local = Path(
+        mlflow.artifacts.download_artifacts(artifact_uri=artifact_uri, dst_path=str(destination))
     )
+    # MLflow's own loader writes this bookkeeping file (registered name and version, no model
+    # bytes) into a local store's model directory when someone loads it by a models:/ URI.
+    # It is not part of the logged model: neither recorded nor left for a loader to read.
+    (local / REGISTERED_MODEL_META).unlink(missing_ok=True)
+    return local
+
+
+def model_download(model_uri: str, destination: Path) -> Path:
+    """Every file of a logged model, copied under `destination`; nothing is deserialized.
+
+    A `models:/m-...` URI is resolved to the LoggedModel's artifact location, so the copy
+    holds exactly the artifact's files (MLflow's registry download adds one of its own).
+    """
+    location = model_uri
+    if model_uri.startswith("models:/m-"):
+        location = client().get_logged_model(model_uri.removeprefix("models:/")).artifact_location
+    return _download(location, destination)
+
+
+def model_load_code_executing(directory: Path, model_format: ModelFormat) -> Any:
+    """Load a verified local copy with MLflow's own loaders, which run the author's code.
+
+    Only model_loading calls this, and only when ALLOW_UNSAFE_MODEL_FORMATS is on and the
+    version may be loaded in this process (see SECURITY.md, "Model artifacts").
+    """
+    mlflow = _mlflow()
+    if model_format.flavor == "sklearn":
+        return mlflow.sklearn.load_model(str(directory))
+    return mlflow.pyfunc.load_model(str(directory))
 
 
 def run_fetch(run_id: str) -> RunFacts:
@@ -242,15 +295,6 @@ def run_fetch(run_id: str) -> RunFacts:
     return facts
 
 
-def model_load(model_uri: str) -> Any:
-    """The native model object (scikit-learn estimator, ...) of a logged model."""
-    mlflow = _mlflow()
-    flavors = mlflow.models.get_model_info(model_uri).flavors
-    if "sklearn" in flavors:
-        return mlflow.sklearn.load_model(model_uri)
-    return mlflow.pyfunc.load_model(model_uri)
-
-
 def run_log_sklearn(
     *,
     model: Any,
@@ -261,11 +305,13 @@ def run_log_sklearn(
     tags: dict[str, str] | None = None,
     metric_history: dict[str, list[float]] | None = None,
     artifacts: dict[str, str] | None = None,
+    serialization_format: str = SKOPS,
 ) -> str:
     """Log a trained scikit-learn model as an MLflow run; returns the run id.
 
-    The demo and the tests use it to make real runs. Experiments created here keep their
-    artifacts under settings.MLFLOW_ARTIFACT_ROOT, not the working directory.
+    The demo and the tests use it to make real runs (the tests also log pickle formats, to
+    check they are refused). Experiments created here keep their artifacts under
+    settings.MLFLOW_ARTIFACT_ROOT, not the working directory.
     """
     mlflow = _mlflow()
     mlflow_client = client()
@@ -290,6 +336,10 @@ def run_log_sklearn(
         with warnings.catch_warnings():  # MLflow's hint about integer columns, every time
             warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
             mlflow.sklearn.log_model(
-                model, name="model", input_example=input_example, skops_trusted_types=SKOPS_TRUSTED
+                model,
+                name="model",
+                input_example=input_example,
+                serialization_format=serialization_format,
+                skops_trusted_types=SKOPS_TRUSTED if serialization_format == SKOPS else None,
             )
     return run.info.run_id

@@ -110,9 +110,13 @@ def _store(dataset: ReferenceDataset, content: bytes) -> ReferenceDataset:
         object_id=f"{version.model.name}:{version.version}",
         data={"rows": dataset.rows, "sha256": dataset.sha256, "file": dataset.original_name},
     )
+    from models_registry.model_loading import analysis_queue
     from models_registry.tasks import version_analyze
 
-    transaction.on_commit(lambda: version_analyze.delay(version.pk), robust=True)
+    queue = analysis_queue(version)
+    transaction.on_commit(
+        lambda: version_analyze.apply_async((version.pk,), queue=queue), robust=True
+    )
     return dataset
 
 

@@ -7,3 +7,7 @@ card_changed = Signal()
 
 # Production or canary changed: kwargs `model`, `event`.
 deployment_changed = Signal()
+
+# A version's model files differ from the digests recorded at registration, so loading was
+# refused: kwargs `version`, `problems` (path -> "changed" | "missing" | "added"), `purpose`.
+model_artifact_changed = Signal()

@@ -45,6 +45,7 @@ class Incident(models.Model):
         DRIFT = "drift", "Drift check"
         ALERT = "alert", "Alert rule"
         MANUAL = "manual", "Reported by a person"
+        ARTIFACT = "artifact", "Model artifact check"
 
     model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="incidents")
     version = models.ForeignKey(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
@@ -14,6 +15,7 @@ from governance.locking import retry_on_lock_conflict
 from governance.roles import Capability, user_can
 from governance.services import audit_record, require
 from models_registry.locking import lock_model_for_change, lock_version_for_change
+from models_registry.model_artifact import RecordedArtifact
 from models_registry.models import ModelVersion, RegisteredModel
 
 EDITABLE_MODEL_FIELDS = (
@@ -144,8 +146,9 @@ def version_register(
 
     With an MLflow run id, the run is read first (outside any transaction): its params,
     metrics, artifacts and metadata become the version's facts, and what the caller sent
-    explicitly wins. An unknown run is a 400, an unreachable server a 503, and in both
-    cases nothing is stored.
+    explicitly wins. An unknown run is a 400, an unreachable server a 503, and so is a
+    model whose format runs its author's code on load (unless ALLOW_UNSAFE_MODEL_FORMATS);
+    in each case nothing is stored.
     """
     require(actor, Capability.REGISTER, "register versions")
     declared = {"metrics": metrics or {}, "params": params or {}}
@@ -160,6 +163,7 @@ def version_register(
     }
     if mlflow_run_id:
         fields.update(_from_run(mlflow_run_id, declared))
+        _admit_model_format(fields["run_facts"])
         fields["git_commit"] = git_commit or fields["git_commit"]
         fields["artifact_uri"] = artifact_uri or fields["artifact_uri"]
     return _version_create(actor=actor, model=model, **fields)
@@ -180,12 +184,35 @@ def _from_run(run_id: str, declared: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _admit_model_format(run_facts: dict[str, Any]) -> None:
+    """InvalidInput when the run's model would run its author's code on load."""
+    recorded = RecordedArtifact.of(run_facts)
+    if recorded is None or recorded.format is None or settings.ALLOW_UNSAFE_MODEL_FORMATS:
+        return
+    reason = recorded.format.unsafe_reason()
+    if reason:
+        message = (
+            f"The run's model is refused: {reason}. Log scikit-learn models with skops "
+            "(mlflow.sklearn.log_model(..., serialization_format='skops')); other formats "
+            "need ALLOW_UNSAFE_MODEL_FORMATS (see SECURITY.md)."
+        )
+        raise InvalidInput(message, extra={"mlflow_run_id": [message]})
+
+
 def version_refresh_from_run(*, version_id: int) -> bool:
-    """Re-read the version's MLflow run (new metrics, tags, artifacts); True if it changed."""
+    """Re-read the version's MLflow run (new metrics, tags, artifacts); True if it changed.
+
+    The logged model recorded at registration stays as it was (its URI, files, digests,
+    format): a refresh must never point an approved version at other bytes. Only a version
+    registered before digests were recorded gets them now.
+    """
     version = ModelVersion.objects.get(pk=version_id)
     if not version.mlflow_run_id:
         return False
     fresh = _from_run(version.mlflow_run_id, version.declared or {})
+    recorded = (version.run_facts or {}).get("logged_model") or {}
+    if recorded.get("files"):
+        fresh["run_facts"]["logged_model"] = recorded
     return _version_apply_run(version_id=version_id, fresh=fresh)
 
 

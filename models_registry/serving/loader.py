@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from governance.errors import Conflict
+from models_registry.model_loading import ArtifactChanged, LoadPurpose, model_load
 from models_registry.models import ModelVersion
 from models_registry.reference_data import reference_frame, signature_features
 from models_registry.serving.features import (
@@ -147,6 +149,10 @@ class LoadedVersion:
 _loaded: dict[int, LoadedVersion] = {}
 _loading: dict[int, threading.Lock] = {}
 _registry_lock = threading.Lock()
+# A version whose files changed is refused again from memory for this long, so a stream of
+# calls does not re-download and re-hash it (nor report it) on every request.
+REFUSAL_SECONDS = 60.0
+_refused: dict[int, tuple[float, ArtifactChanged]] = {}
 
 
 def loaded_version(version_id: int) -> LoadedVersion:
@@ -154,28 +160,32 @@ def loaded_version(version_id: int) -> LoadedVersion:
     found = _loaded.get(version_id)
     if found is not None:
         return found
+    refused = _refused.get(version_id)
+    if refused is not None and time.monotonic() - refused[0] < REFUSAL_SECONDS:
+        raise refused[1]
     with _registry_lock:
         lock = _loading.setdefault(version_id, threading.Lock())
     with lock:  # one load per version, however many requests arrive meanwhile
         found = _loaded.get(version_id)
         if found is None:
-            found = _load(version_id)
+            try:
+                found = _load(version_id)
+            except ArtifactChanged as error:
+                _refused[version_id] = (time.monotonic(), error)
+                raise
+            _refused.pop(version_id, None)
             _loaded[version_id] = found
     return found
 
 
 def _load(version_id: int) -> LoadedVersion:
-    from models_registry import mlflow_adapter
-
     version = ModelVersion.objects.select_related("model").get(pk=version_id)
-    model_uri = ((version.run_facts or {}).get("logged_model") or {}).get("model_uri", "")
-    if not model_uri:
-        raise Conflict(f"{version} has no logged MLflow model to serve.")
+    model = model_load(version=version, purpose=LoadPurpose.SERVING)
     spec = feature_spec(version)
     loaded = LoadedVersion(
         version_id=version.pk,
         number=version.version,
-        model=mlflow_adapter.model_load(model_uri),
+        model=model,
         spec=spec,
         reference_version=version,
     )
@@ -189,3 +199,4 @@ def forget_loaded() -> None:
     with _registry_lock:
         _loaded.clear()
         _loading.clear()
+        _refused.clear()

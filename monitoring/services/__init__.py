@@ -1,5 +1,6 @@
 """Every change monitoring makes. Callers import from here; the modules split it by topic."""
 
+from monitoring.services.artifact_incidents import incident_open_for_changed_artifact
 from monitoring.services.canary_decisions import (
     CANARY_REFERENCE,
     Action,
@@ -23,5 +24,6 @@ __all__ = [
     "ground_truth_record",
     "incident_acknowledge",
     "incident_open",
+    "incident_open_for_changed_artifact",
     "incident_resolve",
 ]

@@ -55,10 +55,13 @@ def require_redis() -> str:
 class Worker:
     """`celery worker --pool=solo` on its own queue, started on first use."""
 
-    def __init__(self, queue: str, redis_url: str, log_path: Path) -> None:
+    def __init__(
+        self, queue: str, redis_url: str, log_path: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.queue = queue
         self.redis_url = redis_url
         self.log_path = log_path
+        self.env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
 
     def log(self) -> str:
@@ -76,6 +79,7 @@ class Worker:
             "REDIS_URL": self.redis_url,
             "CELERY_QUEUE": self.queue,
             "PYTHONUNBUFFERED": "1",
+            **self.env,
         }
         command = [
             sys.executable,

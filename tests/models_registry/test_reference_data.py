@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import recall_score
 
-from models_registry import mlflow_adapter
 from models_registry.demo_model import FEATURES
-from models_registry.models import ReferenceDataset, VersionAnalysis
+from models_registry.model_loading import LoadPurpose, model_load
+from models_registry.models import ModelVersion, ReferenceDataset, VersionAnalysis
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +56,7 @@ def test_an_uploaded_csv_is_explained_with_shap_in_the_card(api, version_from_ru
     # Independently: TreeExplainer on the pipeline's classifier, one-hot columns summed back.
     import shap
 
-    model = mlflow_adapter.model_load(card["training"]["model"]["uri"])
+    model = model_load(version=ModelVersion.objects.get(), purpose=LoadPurpose.ANALYSIS)
     sample = holdout.sample(explain["sample_rows"], random_state=0)
     transformed = model[:-1].transform(sample[FEATURES])
     values = shap.TreeExplainer(model[-1]).shap_values(transformed)
@@ -77,7 +77,7 @@ def test_per_group_metrics_match_a_direct_computation(api, version_from_run):
     holdout = version_from_run["trained"].test
     api("ci").post(UPLOAD, {"file": csv_file(holdout)}, format="multipart")
     card = api("board").get(CARD).json()
-    model = mlflow_adapter.model_load(card["training"]["model"]["uri"])
+    model = model_load(version=ModelVersion.objects.get(), purpose=LoadPurpose.ANALYSIS)
     women = holdout[holdout.gender == "female"]
     predicted = (model.predict_proba(women[FEATURES])[:, 1] >= 0.5).astype(int)
     group = card["evaluation"]["per_group"]["gender"]["female"]
