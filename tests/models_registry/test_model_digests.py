@@ -145,7 +145,9 @@ def test_a_tampered_model_is_not_analysed(api, served):
     holdout = served["data"].head(100)
     upload = io.BytesIO(holdout.to_csv(index=False).encode())
     upload.name = "holdout.csv"
-    response = api("ci").post(CARD.replace("card/", "reference-data/"), {"file": upload})
+    response = api("ci").post(
+        CARD.replace("card/", "reference-data/"), {"file": upload}, format="multipart"
+    )
     assert response.status_code == 201, response.content
     analysis = VersionAnalysis.objects.get()
     assert analysis.status == VersionAnalysis.Status.UNAVAILABLE
