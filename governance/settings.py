@@ -166,7 +166,16 @@ REST_FRAMEWORK = {
     "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    # Bodies within DATA_UPLOAD_MAX_MEMORY_SIZE; JSON without NUL, lone surrogates, numbers
+    # beyond a float or nesting beyond API_JSON_MAX_DEPTH (governance/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "governance.api.parsers.SafeJSONParser",
+        "governance.api.parsers.SafeFormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
+# How deep a JSON request body may nest (cards, configs and records need a handful of levels).
+API_JSON_MAX_DEPTH = envint("API_JSON_MAX_DEPTH", "32")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Model Governance API",
