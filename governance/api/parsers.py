@@ -1,13 +1,14 @@
 """Request parsers that refuse, once and for every endpoint, input nothing downstream can hold.
 
 A JSON body is read only up to DATA_UPLOAD_MAX_MEMORY_SIZE (Django enforces that limit for
-forms it parses itself, not for the streams DRF's parsers read), parsed, and then walked
-once: nesting beyond API_JSON_MAX_DEPTH, NUL characters (PostgreSQL refuses them in text and
-jsonb), lone surrogates (they cannot be encoded as UTF-8, so neither stored nor answered) and
-numbers beyond a 64-bit float (`10**400`, whose float() overflows; `1e400`, read as infinity)
-are a 400 naming where they are, in the shape DRF gives nested field errors, before any
-serializer, service or model sees them. predict/explain name bad numbers in their own feature
-check (models_registry/serving/features.py), so their lenient parser leaves numbers to it.
+forms it parses itself, not for the streams DRF's parsers read) and parsed; then, when its
+text or its parse could hold one, it is walked to find: nesting beyond API_JSON_MAX_DEPTH,
+NUL characters (PostgreSQL refuses them in text and jsonb), lone surrogates (they cannot be
+encoded as UTF-8, so neither stored nor answered) and numbers beyond a 64-bit float
+(`10**400`, whose float() overflows; `1e400`, read as infinity). Each is a 400 naming where
+it is, in the shape DRF gives nested field errors, before any serializer, service or model
+sees it. predict/explain name bad numbers in their own feature check
+(models_registry/serving/features.py), so their lenient parser leaves numbers to it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ from governance.errors import InvalidInput
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # The largest integer that still converts to a finite float.
 FLOAT_MAX = int(sys.float_info.max)
+# A NUL or a surrogate written as a JSON escape; the walk decides whether a surrogate is
+# alone. Bodies without any of these (and without numbers beyond a float, which the decoder's
+# hooks notice) skip the walk: a predict body parses in less time than with DRF's own parser.
+SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 
 
 class PayloadTooLarge(APIException):
@@ -110,6 +115,54 @@ def json_problem(
     return (), ""
 
 
+def _needs_walk(text: str, data: Any, *, max_depth: int) -> bool:
+    raw = "\x00" in text if text.isascii() else UNSTORABLE.search(text) is not None
+    if raw or ("\\u" in text and SUSPECT_ESCAPE.search(text)):
+        return True
+    containers = text.count("[") + text.count("{")
+    return containers > max_depth and not _depth_within(data, max_depth)
+
+
+class _BeyondFloat(Exception):
+    """Raised by the strict decoder's number hooks: the body holds a number beyond a float."""
+
+
+def _checked_int(literal: str) -> int:
+    value = int(literal)
+    if not -FLOAT_MAX <= value <= FLOAT_MAX:
+        raise _BeyondFloat
+    return value
+
+
+def _checked_float(literal: str) -> float:
+    value = float(literal)
+    if math.isinf(value):
+        raise _BeyondFloat
+    return value
+
+
+# Built once: json.loads with hooks would build a decoder per call, which costs a predict
+# call more than the parse itself.
+STRICT_DECODER = json.JSONDecoder(
+    parse_constant=strict_constant, parse_int=_checked_int, parse_float=_checked_float
+)
+LENIENT_DECODER = json.JSONDecoder()
+
+
+def _depth_within(data: Any, levels: int) -> bool:
+    """True if no container in `data` is nested `levels` deep (one pass per level)."""
+    level = [data]
+    for _ in range(levels):
+        deeper = []
+        for value in level:
+            children = value.values() if isinstance(value, dict) else value
+            deeper += [child for child in children if isinstance(child, dict | list)]
+        if not deeper:
+            return True
+        level = deeper
+    return False
+
+
 def _nested(path: tuple[str, ...], message: str) -> dict[str, Any]:
     """The error in the shape of the body, as DRF reports nested fields."""
     error: Any = [message]
@@ -127,18 +180,34 @@ class SafeJSONParser(parsers.JSONParser):
         max_depth = settings.API_JSON_MAX_DEPTH
         try:
             text = body.decode(encoding)
-            data = json.loads(text, parse_constant=strict_constant if self.strict else None)
+            data, beyond_float = self._decode(text)
         except RecursionError as exc:
             raise ParseError(
                 f"The JSON is nested too deeply (at most {max_depth} levels)."
             ) from exc
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from exc
-        path, problem = json_problem(data, max_depth=max_depth, check_numbers=self.strict)
+        if (
+            beyond_float
+            or not isinstance(data, dict | list)
+            or _needs_walk(text, data, max_depth=max_depth)
+        ):
+            path, problem = json_problem(data, max_depth=max_depth, check_numbers=self.strict)
+        else:
+            path, problem = (), ""
         if problem:
             where = ".".join(path) or "the body"
             raise InvalidInput(f"Invalid input at {where}: {problem}", extra=_nested(path, problem))
         return data
+
+    def _decode(self, text: str) -> tuple[Any, bool]:
+        """(data, whether a number beyond a float was seen: strict parsing only)."""
+        if not self.strict:
+            return LENIENT_DECODER.decode(text), False
+        try:
+            return STRICT_DECODER.decode(text), False
+        except _BeyondFloat:
+            return json.loads(text, parse_constant=strict_constant), True
 
 
 class SafeFormParser(parsers.FormParser):

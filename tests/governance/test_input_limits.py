@@ -182,3 +182,31 @@ def test_a_model_name_over_100_characters_is_a_400_naming_the_limit(api, users):
     body = assert_json_error(response, 400)
     assert "100" in body["name"][0]
     assert RegisteredModel.objects.count() == 0
+
+
+@pytest.mark.parametrize("text", ["smile \U0001f600", "a literal \\u0000 and \\ud800"])
+def test_surrogate_pairs_and_escaped_backslashes_are_text_like_any_other(api, text):
+    response = post_json(api("ci"), MODELS, {"name": "m", "risk_tier": "low", "description": text})
+    assert response.status_code == 201, response.content
+    assert RegisteredModel.objects.get().description == text
+
+
+def test_a_nul_under_a_field_named_detail_keeps_detail_a_string(api, users):
+    response = post_json(api("ci"), MODELS, {"detail": NUL})
+    assert "detail" in assert_json_error(response, 400)["detail"]
+
+
+def test_a_multipart_body_over_the_limit_is_a_413(api, churn, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    before = stored()
+    data = {"label_column": "x" * 20_000}
+    response = api("ci").post(VERSIONS + "1/reference-data/", data, format="multipart")
+    assert_json_error(response, 413)
+    assert stored() == before
+
+
+def test_json_500_deep_parses_but_is_a_400_past_the_default_depth(api, churn):
+    raw = '{"params": {"p": ' + "[" * 500 + "]" * 500 + "}}"
+    body = assert_json_error(api("ci").post(VERSIONS, raw, content_type="application/json"), 400)
+    assert "Nested deeper than 32 levels" in body["detail"]
+    assert ModelVersion.objects.count() == 1
