@@ -6,10 +6,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from governance.api.parsers import SafeFormParser
 from governance.errors import Conflict, InvalidInput
 from governance.roles import Capability
 from models_registry import selectors, services
@@ -234,7 +235,7 @@ class VersionViewSet(
         detail=True,
         methods=["get", "post"],
         url_path="reference-data",
-        parser_classes=[MultiPartParser, FormParser],
+        parser_classes=[MultiPartParser, SafeFormParser],
     )
     def reference_data(self, request: Request, model_name: str, version: str) -> Response:
         """The reference data sets of a version (latest first); POST uploads a new one."""

@@ -8,13 +8,14 @@ longer than the audit trail could hold.
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
 import pytest
 
 from governance.models import AuditEvent
-from models_registry.models import ModelVersion, Prediction, RegisteredModel
+from models_registry.models import ModelVersion, Prediction, ReferenceDataset, RegisteredModel
 from monitoring.models import GroundTruth
 from tests.conftest import assert_json_error
 
@@ -210,3 +211,23 @@ def test_json_500_deep_parses_but_is_a_400_past_the_default_depth(api, churn):
     body = assert_json_error(api("ci").post(VERSIONS, raw, content_type="application/json"), 400)
     assert "Nested deeper than 32 levels" in body["detail"]
     assert ModelVersion.objects.count() == 1
+
+
+def test_a_label_column_longer_than_the_database_holds_is_a_400(api, churn):
+    name = "l" * 101
+    csv = io.BytesIO(f"x,{name}\n1.0,0\n2.0,1\n".encode())
+    csv.name = "data.csv"
+    data = {"file": csv, "label_column": name}
+    response = api("ci").post(VERSIONS + "1/reference-data/", data, format="multipart")
+    assert "label_column" in assert_json_error(response, 400)
+    assert not ReferenceDataset.objects.exists()
+
+
+def test_a_form_body_over_the_limit_to_the_upload_endpoint_is_a_413(api, churn, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    response = api("ci").post(
+        VERSIONS + "1/reference-data/",
+        "label_column=" + "x" * 20_000,
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert_json_error(response, 413)
