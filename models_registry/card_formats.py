@@ -69,7 +69,7 @@ def md_inline(value: Any) -> str:
 
 def md_block(value: Any) -> str:
     """Text that is not ours, as lines of its own: no line can open a heading, list or block."""
-    if not value:
+    if not str(value or "").strip():
         return "_Not stated._"
     lines = []
     for raw in str(value).strip().splitlines():
@@ -119,12 +119,12 @@ def card_to_markdown(card: dict[str, Any]) -> str:
     meta = card.get("metadata", {})
     run = training.get("mlflow_run") or {}
     model = training.get("model", {})
-    e = md_inline
+    esc = md_inline
     lines = [
-        f"# Model card: {e(card.get('model_name'))} v{e(card.get('version'))}",
+        f"# Model card: {esc(card.get('model_name'))} v{esc(card.get('version'))}",
         "",
-        f"Owner: {e(details.get('owner'))} · risk tier: {e(details.get('risk_tier'))} · "
-        f"created {e(meta.get('created'))} · updated {e(meta.get('updated'))}",
+        f"Owner: {esc(details.get('owner'))} · risk tier: {esc(details.get('risk_tier'))} · "
+        f"created {esc(meta.get('created'))} · updated {esc(meta.get('updated'))}",
         "",
         "## Model details",
         "",
@@ -139,8 +139,8 @@ def card_to_markdown(card: dict[str, Any]) -> str:
         f"- **Git commit:** {_code(training.get('git_commit'))}",
         f"- **MLflow run:** {_code(card.get('run_id'))}"
         + (f" ([open](<{_url(run['link'])}>))" if run.get("link") else ""),
-        f"- **Model:** {e(model.get('uri') or '—')} "
-        f"({e(', '.join(model.get('flavors') or []) or 'flavor unknown')})",
+        f"- **Model:** {esc(model.get('uri') or '—')} "
+        f"({esc(', '.join(model.get('flavors') or []) or 'flavor unknown')})",
         "",
         "### Parameters",
         "",
@@ -150,30 +150,30 @@ def card_to_markdown(card: dict[str, Any]) -> str:
         *_table(card.get("metrics") or {}, ("metric", "value")),
     ]
     for attribute, groups in (evaluation.get("per_group") or {}).items():
-        lines += [f"### By {e(attribute)}", ""]
+        lines += [f"### By {esc(attribute)}", ""]
         for group, metrics in groups.items():
-            summary = ", ".join(f"{e(k)} {e(v)}" for k, v in metrics.items())
-            lines.append(f"- **{e(group)}**: {summary}")
+            summary = ", ".join(f"{esc(k)} {esc(v)}" for k, v in metrics.items())
+            lines.append(f"- **{esc(group)}**: {summary}")
         lines.append("")
     lines += ["## Explainability", ""]
     if explain.get("status") == "available":
         lines.append(
-            f"Mean absolute SHAP value per feature ({e(explain.get('method'))}, "
-            f"{e(explain.get('sample_rows'))} reference rows):"
+            f"Mean absolute SHAP value per feature ({esc(explain.get('method'))}, "
+            f"{esc(explain.get('sample_rows'))} reference rows):"
         )
         lines.append("")
         lines += _table(explain.get("global_importance") or {}, ("feature", "importance"))
     else:
-        lines += [f"_Unavailable: {e(explain.get('reason') or 'not computed')}._", ""]
+        lines += [f"_Unavailable: {esc(explain.get('reason') or 'not computed')}._", ""]
     monitoring = card.get("monitoring") or {}
     lines += ["## Monitoring", ""]
     for incident in monitoring.get("open_incidents", []):
         lines.append(
-            f"- Open incident #{e(incident['incident'])} ({e(incident['severity'])}): "
-            f"{e(incident['title'])}"
+            f"- Open incident #{esc(incident['incident'])} ({esc(incident['severity'])}): "
+            f"{esc(incident['title'])}"
         )
     if not monitoring.get("open_incidents"):
-        resolved = e(monitoring.get("resolved_incidents", 0))
+        resolved = esc(monitoring.get("resolved_incidents", 0))
         lines.append(f"_No open incidents ({resolved} resolved)._")
     lines.append("")
     approvals = card.get("approvals") or []
@@ -182,13 +182,14 @@ def card_to_markdown(card: dict[str, Any]) -> str:
         lines += ["_No decided promotion requests yet._", ""]
     for request in approvals:
         lines.append(
-            f"- Request #{e(request.get('request'))} ({e(request.get('status'))}), "
-            f"requested by {e(request.get('requested_by'))}"
+            f"- Request #{esc(request.get('request'))} ({esc(request.get('status'))}), "
+            f"requested by {esc(request.get('requested_by'))}"
         )
         for sign_off in request.get("sign_offs", []):
+            comment = esc(sign_off.get("comment") or "")
             lines.append(
-                f"  - {e(sign_off.get('signer'))} {e(sign_off.get('decision'))}d "
-                f"on {e(sign_off.get('signed_at'))}: {e(sign_off.get('comment') or '')}".rstrip()
+                f"  - {esc(sign_off.get('signer'))} {esc(sign_off.get('decision'))}d "
+                f"on {esc(sign_off.get('signed_at'))}: {comment}".rstrip()
             )
     lines += [
         "",
@@ -200,7 +201,7 @@ def card_to_markdown(card: dict[str, Any]) -> str:
         "",
         md_block(card.get("ethical_considerations")),
         "",
-        f"_Generated by {e(meta.get('generator'))}._",
+        f"_Generated by {esc(meta.get('generator'))}._",
         "",
     ]
     return "\n".join(lines)
