@@ -62,6 +62,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             response.data = {"detail": _summarize(response.data), "non_field_errors": response.data}
         elif isinstance(response.data, dict) and "detail" not in response.data:
             response.data["detail"] = _summarize(response.data)
+        elif isinstance(response.data, dict) and not isinstance(response.data["detail"], str):
+            # A field the client named "detail" (unknown, say): its errors move under
+            # "fields", so `detail` stays the human-readable string the contract promises.
+            response.data["fields"] = {"detail": response.data.pop("detail")}
+            response.data["detail"] = _summarize(response.data["fields"])
     if response.status_code == status.HTTP_401_UNAUTHORIZED and not response.has_header(
         "WWW-Authenticate"
     ):

@@ -231,3 +231,10 @@ def test_a_form_body_over_the_limit_to_the_upload_endpoint_is_a_413(api, churn, 
         content_type="application/x-www-form-urlencoded",
     )
     assert_json_error(response, 413)
+
+
+def test_an_unknown_field_named_detail_keeps_detail_a_string(api, users):
+    response = post_json(api("ci"), MODELS, {"detail": 1, "name": "m", "risk_tier": "low"})
+    body = assert_json_error(response, 400)
+    assert body["fields"] == {"detail": ["Unknown field."]}
+    assert RegisteredModel.objects.count() == 0
