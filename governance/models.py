@@ -80,7 +80,8 @@ class AuditEvent(models.Model):
     origin = models.CharField(max_length=16, choices=Origin.choices)
     action = models.CharField(max_length=64, db_index=True)
     object_type = models.CharField(max_length=64, db_index=True)
-    object_id = models.CharField(max_length=64, db_index=True)
+    # Room for "<model name (100)>:<version>" and any other id an event names.
+    object_id = models.CharField(max_length=200, db_index=True)
     data = models.JSONField(default=dict)
     previous_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)

@@ -176,10 +176,14 @@ REST_FRAMEWORK = {
     "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
-    # JSON in (the contract); views that take files or YAML name their own parsers.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON in (the contract), within DATA_UPLOAD_MAX_MEMORY_SIZE, without NUL, lone
+    # surrogates, numbers beyond a float or nesting beyond API_JSON_MAX_DEPTH
+    # (governance/api/parsers.py). Views that take files name their own (bounded) parsers.
+    "DEFAULT_PARSER_CLASSES": ["governance.api.parsers.SafeJSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# How deep a JSON request body may nest (cards, configs and records need a handful of levels).
+API_JSON_MAX_DEPTH = envint("API_JSON_MAX_DEPTH", "32")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Model Governance API",
@@ -227,6 +231,14 @@ MEDIA_URL = "media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 REFERENCE_DATA_MAX_BYTES = envint("REFERENCE_DATA_MAX_BYTES", str(200 * 1024 * 1024))
+# What an uploaded table may hold once decoded, checked from a Parquet footer before it is
+# read and while a CSV is read (models_registry/reference_tables.py): a small file must not
+# become a frame that exhausts a worker's memory.
+REFERENCE_DATA_MAX_ROWS = envint("REFERENCE_DATA_MAX_ROWS", "1000000")
+REFERENCE_DATA_MAX_COLUMNS = envint("REFERENCE_DATA_MAX_COLUMNS", "1000")
+REFERENCE_DATA_MAX_DECOMPRESSED_BYTES = envint(
+    "REFERENCE_DATA_MAX_DECOMPRESSED_BYTES", str(256 * 1024 * 1024)
+)
 
 # MLflow: a local tracking store under var/ by default; a tracking server in production.
 MLFLOW_TRACKING_URI = os.getenv("MLFLOW_TRACKING_URI", f"sqlite:///{VAR_DIR / 'mlflow.db'}")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 
@@ -45,22 +48,65 @@ def card_to_yaml(card: dict[str, Any]) -> str:
     return yaml.safe_dump(_ordered(card), sort_keys=False, allow_unicode=True, width=100)
 
 
+# Markup Markdown sees anywhere in a line (Python-Markdown, CommonMark and GitHub agree on
+# these backslash escapes); < > & become HTML entities, so no raw HTML gets through.
+_INLINE_MARKUP = re.compile(r"([\\`*_\[\]!|])")
+# Markup only at the start of a line: headings, list items, setext underlines, fences.
+_MARKER_AT_START = re.compile(r"^([#+-])")
+_NUMBERED_AT_START = re.compile(r"^(\d+)([.)])")
+# Setext underlines and fences begin with characters that have no backslash escape everywhere.
+_ENTITY_AT_START = {"=": "&#61;", "~": "&#126;"}
+
+
+def md_inline(value: Any) -> str:
+    """Text that is not ours, for inside one line of the card: shown as written, no markup.
+
+    Newlines collapse to spaces, so a value never starts a line (and so never a heading).
+    """
+    text = " ".join(str(value).split())
+    return _INLINE_MARKUP.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def md_block(value: Any) -> str:
+    """Text that is not ours, as lines of its own: no line can open a heading, list or block."""
+    if not str(value or "").strip():
+        return "_Not stated._"
+    lines = []
+    for raw in str(value).strip().splitlines():
+        line = md_inline(raw)  # also drops leading spaces: no indented code block
+        line = _NUMBERED_AT_START.sub(r"\1\\\2", _MARKER_AT_START.sub(r"\\\1", line))
+        if line[:1] in _ENTITY_AT_START:
+            line = _ENTITY_AT_START[line[0]] + line[1:]
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _code(value: Any) -> str:
+    """An id (commit, run id) as code when it is one, else as plain text."""
+    text = str(value or "—")
+    return f"`{text}`" if re.fullmatch(r"[\w.:/@+-]+", text) else md_inline(text)
+
+
+def _url(link: str) -> str:
+    """A link target that cannot close its <...> brackets or the line."""
+    return quote(str(link), safe=":/?#[]@!$&'()*+,;=%~-._")
+
+
 def _table(rows: dict[str, Any], headers: tuple[str, str]) -> list[str]:
     if not rows:
         return ["_None._", ""]
     lines = [f"| {headers[0]} | {headers[1]} |", "|---|---|"]
     for key, value in rows.items():
-        text = str(value).replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| {key} | {text} |")
+        lines.append(f"| {md_inline(key)} | {md_inline(value)} |")
     return [*lines, ""]
 
 
 def _joined(values: list[str] | None) -> str:
-    return ", ".join(values or []) or "—"
+    return ", ".join(md_inline(value) for value in values or []) or "—"
 
 
-def _text(value: Any) -> str:
-    return str(value).strip() if value else "_Not stated._"
+def _stated(value: Any) -> str:
+    return md_inline(value) if value else "_Not stated._"
 
 
 def _model_files(card: dict[str, Any], model_format: dict[str, Any]) -> list[str]:
@@ -81,33 +127,37 @@ def _model_files(card: dict[str, Any], model_format: dict[str, Any]) -> list[str
 
 
 def card_to_markdown(card: dict[str, Any]) -> str:
+    """The card for people to read. Every value is escaped (md_inline, md_block): only the
+    headings and layout written here are Markdown, whatever the card's text holds."""
     details = card.get("model_details", {})
     training = card.get("training", {})
     evaluation = card.get("evaluation", {})
     explain = card.get("explainability", {})
     meta = card.get("metadata", {})
     run = training.get("mlflow_run") or {}
+    model = training.get("model", {})
+    esc = md_inline
     lines = [
-        f"# Model card: {card.get('model_name')} v{card.get('version')}",
+        f"# Model card: {esc(card.get('model_name'))} v{esc(card.get('version'))}",
         "",
-        f"Owner: {details.get('owner')} · risk tier: {details.get('risk_tier')} · "
-        f"created {meta.get('created')} · updated {meta.get('updated')}",
+        f"Owner: {esc(details.get('owner'))} · risk tier: {esc(details.get('risk_tier'))} · "
+        f"created {esc(meta.get('created'))} · updated {esc(meta.get('updated'))}",
         "",
         "## Model details",
         "",
-        _text(details.get("description")),
+        md_block(details.get("description")),
         "",
-        f"- **Intended use:** {_text(details.get('intended_use'))}",
-        f"- **Out of scope:** {_text(details.get('out_of_scope_uses'))}",
+        f"- **Intended use:** {_stated(details.get('intended_use'))}",
+        f"- **Out of scope:** {_stated(details.get('out_of_scope_uses'))}",
         f"- **Protected attributes:** {_joined(details.get('protected_attributes'))}",
         "",
         "## Training",
         "",
-        f"- **Git commit:** `{training.get('git_commit') or '—'}`",
-        f"- **MLflow run:** `{card.get('run_id') or '—'}`"
-        + (f" ([open]({run['link']}))" if run.get("link") else ""),
-        f"- **Model:** {training.get('model', {}).get('uri') or '—'} "
-        f"({', '.join(training.get('model', {}).get('flavors') or []) or 'flavor unknown'})",
+        f"- **Git commit:** {_code(training.get('git_commit'))}",
+        f"- **MLflow run:** {_code(card.get('run_id'))}"
+        + (f" ([open](<{_url(run['link'])}>))" if run.get("link") else ""),
+        f"- **Model:** {esc(model.get('uri') or '—')} "
+        f"({esc(', '.join(model.get('flavors') or []) or 'flavor unknown')})",
         "",
         "### Parameters",
         "",
@@ -120,29 +170,31 @@ def card_to_markdown(card: dict[str, Any]) -> str:
         *_table(card.get("metrics") or {}, ("metric", "value")),
     ]
     for attribute, groups in (evaluation.get("per_group") or {}).items():
-        lines += [f"### By {attribute}", ""]
+        lines += [f"### By {esc(attribute)}", ""]
         for group, metrics in groups.items():
-            summary = ", ".join(f"{k} {v}" for k, v in metrics.items())
-            lines.append(f"- **{group}**: {summary}")
+            summary = ", ".join(f"{esc(k)} {esc(v)}" for k, v in metrics.items())
+            lines.append(f"- **{esc(group)}**: {summary}")
         lines.append("")
     lines += ["## Explainability", ""]
     if explain.get("status") == "available":
         lines.append(
-            f"Mean absolute SHAP value per feature ({explain.get('method')}, "
-            f"{explain.get('sample_rows')} reference rows):"
+            f"Mean absolute SHAP value per feature ({esc(explain.get('method'))}, "
+            f"{esc(explain.get('sample_rows'))} reference rows):"
         )
         lines.append("")
         lines += _table(explain.get("global_importance") or {}, ("feature", "importance"))
     else:
-        lines += [f"_Unavailable: {explain.get('reason') or 'not computed'}._", ""]
+        lines += [f"_Unavailable: {esc(explain.get('reason') or 'not computed')}._", ""]
     monitoring = card.get("monitoring") or {}
     lines += ["## Monitoring", ""]
     for incident in monitoring.get("open_incidents", []):
         lines.append(
-            f"- Open incident #{incident['incident']} ({incident['severity']}): {incident['title']}"
+            f"- Open incident #{esc(incident['incident'])} ({esc(incident['severity'])}): "
+            f"{esc(incident['title'])}"
         )
     if not monitoring.get("open_incidents"):
-        lines.append(f"_No open incidents ({monitoring.get('resolved_incidents', 0)} resolved)._")
+        resolved = esc(monitoring.get("resolved_incidents", 0))
+        lines.append(f"_No open incidents ({resolved} resolved)._")
     lines.append("")
     approvals = card.get("approvals") or []
     lines += ["## Approvals", ""]
@@ -150,25 +202,26 @@ def card_to_markdown(card: dict[str, Any]) -> str:
         lines += ["_No decided promotion requests yet._", ""]
     for request in approvals:
         lines.append(
-            f"- Request #{request.get('request')} ({request.get('status')}), "
-            f"requested by {request.get('requested_by')}"
+            f"- Request #{esc(request.get('request'))} ({esc(request.get('status'))}), "
+            f"requested by {esc(request.get('requested_by'))}"
         )
         for sign_off in request.get("sign_offs", []):
+            comment = esc(sign_off.get("comment") or "")
             lines.append(
-                f"  - {sign_off.get('signer')} {sign_off.get('decision')}d "
-                f"on {sign_off.get('signed_at')}: {sign_off.get('comment') or ''}".rstrip()
+                f"  - {esc(sign_off.get('signer'))} {esc(sign_off.get('decision'))}d "
+                f"on {esc(sign_off.get('signed_at'))}: {comment}".rstrip()
             )
     lines += [
         "",
         "## Limitations",
         "",
-        _text(card.get("limitations")),
+        md_block(card.get("limitations")),
         "",
         "## Ethical considerations",
         "",
-        _text(card.get("ethical_considerations")),
+        md_block(card.get("ethical_considerations")),
         "",
-        f"_Generated by {meta.get('generator')}._",
+        f"_Generated by {esc(meta.get('generator'))}._",
         "",
     ]
     return "\n".join(lines)

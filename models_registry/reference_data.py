@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
@@ -16,25 +14,11 @@ from governance.errors import InvalidInput
 from governance.roles import Capability
 from governance.services import audit_record, require
 from models_registry.models import ModelVersion, ReferenceDataset
-
-PARQUET_MAGIC = b"PAR1"
+from models_registry.reference_tables import read_table
 
 
 def _invalid(message: str, field: str = "file") -> InvalidInput:
     return InvalidInput(message, extra={field: [message]})
-
-
-def _read(content: bytes, name: str) -> tuple[Any, str]:
-    import pandas as pd
-
-    is_parquet = name.lower().endswith((".parquet", ".pq")) or content[:4] == PARQUET_MAGIC
-    try:
-        if is_parquet:
-            return pd.read_parquet(io.BytesIO(content)), ReferenceDataset.Format.PARQUET
-        return pd.read_csv(io.BytesIO(content)), ReferenceDataset.Format.CSV
-    except Exception as error:  # pandas raises many kinds; all mean "not a readable table"
-        kind = "Parquet" if is_parquet else "CSV"
-        raise _invalid(f"Could not read the file as {kind}: {str(error)[:200]}") from error
 
 
 def signature_features(version: ModelVersion) -> list[str]:
@@ -71,8 +55,7 @@ def reference_data_upload(
     require(actor, Capability.REGISTER, "upload reference data")
     if upload.size is not None and upload.size > settings.REFERENCE_DATA_MAX_BYTES:
         raise _invalid(f"The file is larger than {settings.REFERENCE_DATA_MAX_BYTES} bytes.")
-    content = upload.read()
-    frame, file_format = _read(content, upload.name or "")
+    frame, parquet = read_table(upload, upload.name or "")
     columns = [str(column) for column in frame.columns]
     if frame.empty:
         raise _invalid("The file holds no rows.")
@@ -83,12 +66,14 @@ def reference_data_upload(
     label = label_column or ("label" if "label" in columns else "")
     protected = [name for name in version.model.protected_attributes if name in columns]
     features = _feature_columns(version, columns, label, protected, feature_columns or [])
-    digest = hashlib.sha256(content).hexdigest()
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
     dataset = ReferenceDataset(
         model_version=version,
         original_name=(upload.name or "reference")[:255],
-        format=file_format,
-        sha256=digest,
+        format=ReferenceDataset.Format.PARQUET if parquet else ReferenceDataset.Format.CSV,
+        sha256=digest.hexdigest(),
         rows=len(frame),
         columns={name: str(dtype) for name, dtype in zip(columns, frame.dtypes, strict=True)},
         feature_columns=features,
@@ -96,12 +81,13 @@ def reference_data_upload(
         protected_columns=protected,
         uploaded_by=actor,
     )
-    return _store(dataset, content)
+    return _store(dataset, upload)
 
 
 @transaction.atomic
-def _store(dataset: ReferenceDataset, content: bytes) -> ReferenceDataset:
-    dataset.file.save(dataset.original_name.rsplit("/", 1)[-1], ContentFile(content), save=False)
+def _store(dataset: ReferenceDataset, upload: UploadedFile) -> ReferenceDataset:
+    upload.seek(0)
+    dataset.file.save(dataset.original_name.rsplit("/", 1)[-1], upload, save=False)
     dataset.save()
     version = dataset.model_version
     audit_record(
@@ -121,11 +107,7 @@ def _store(dataset: ReferenceDataset, content: bytes) -> ReferenceDataset:
 
 
 def reference_frame(dataset: ReferenceDataset) -> Any:
-    """The stored data set as a pandas DataFrame."""
-    import pandas as pd
-
+    """The stored data set as a pandas DataFrame (within the same limits as an upload)."""
     with dataset.file.open("rb") as handle:
-        content = handle.read()
-    if dataset.format == ReferenceDataset.Format.PARQUET:
-        return pd.read_parquet(io.BytesIO(content))
-    return pd.read_csv(io.BytesIO(content))
+        frame, _ = read_table(handle, dataset.file.name)
+    return frame

@@ -5,12 +5,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+)
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from governance.api.parsers import body_limit_error
 from governance.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -35,6 +42,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = body_limit_error()
+    elif isinstance(exc, TooManyFieldsSent):
+        exc = exceptions.ParseError(
+            f"More than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} form fields were sent."
+        )
+    elif isinstance(exc, SuspiciousOperation):
+        # Django's other limits on what it parses (DATA_UPLOAD_MAX_NUMBER_FILES, malformed
+        # multipart): the client's input, a 400 like any other, not an unhandled error.
+        exc = exceptions.ParseError(str(exc))
     response = drf_exception_handler(exc, context)
     if response is None:
         # An unexpected error: logged with its traceback, answered as JSON (never an HTML
@@ -49,6 +66,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             response.data = {"detail": _summarize(response.data), "non_field_errors": response.data}
         elif isinstance(response.data, dict) and "detail" not in response.data:
             response.data["detail"] = _summarize(response.data)
+        elif isinstance(response.data, dict) and not isinstance(response.data["detail"], str):
+            # A field the client named "detail" (unknown, say): its errors move under
+            # "fields", so `detail` stays the human-readable string the contract promises.
+            response.data["fields"] = {"detail": response.data.pop("detail")}
+            response.data["detail"] = _summarize(response.data["fields"])
     if response.status_code == status.HTTP_401_UNAUTHORIZED and not response.has_header(
         "WWW-Authenticate"
     ):

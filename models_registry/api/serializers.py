@@ -160,7 +160,9 @@ class CardDiffSerializer(serializers.Serializer):
 
 class ReferenceDataUploadSerializer(StrictInputSerializer):
     file = serializers.FileField()
-    label_column = serializers.CharField(required=False, allow_blank=True, default="")
+    label_column = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=100
+    )
     feature_columns = serializers.CharField(
         required=False,
         allow_blank=True,

@@ -6,7 +6,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,12 +13,13 @@ from rest_framework.views import APIView
 from governance.api.authentication import ServingTokenAuthentication
 from governance.api.schema import errors
 from governance.api.serializers import StrictInputSerializer
+from governance.api.parsers import SafeJSONParser
 from governance.errors import InvalidInput
 from governance.roles import Capability
 from models_registry.serving.service import serve
 
 
-class LenientJSONParser(JSONParser):
+class LenientJSONParser(SafeJSONParser):
     """Accepts NaN and Infinity, so the feature check can name the feature that holds one."""
 
     strict = False

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from governance.api.schema import errors
+from governance.api.parsers import SafeFormParser
 from governance.errors import Conflict, InvalidInput
 from governance.roles import Capability
 from models_registry import selectors, services
@@ -259,7 +260,7 @@ class VersionViewSet(
         detail=True,
         methods=["get", "post"],
         url_path="reference-data",
-        parser_classes=[MultiPartParser],
+        parser_classes=[MultiPartParser, SafeFormParser],
         pagination_class=None,
     )
     def reference_data(self, request: Request, model_name: str, version: str) -> Response:

@@ -21,6 +21,13 @@ SIGNATURE_TYPES = {
     "binary": STRING,
 }
 
+# The largest magnitude a number feature may have. Tree models (scikit-learn's among them)
+# take their input as float32, and a finite float64 beyond it (1e308) becomes infinity there:
+# the model would raise on input the caller could have been told about.
+NUMBER_MAX = 3.4028234663852886e38  # numpy.finfo(numpy.float32).max
+# An integer feature becomes an int64 column before the model sees it.
+INTEGER_RANGE = (-(2**63), 2**63 - 1)
+
 
 def kind_of_dtype(dtype: str) -> str:
     if dtype.startswith(("int", "uint")):
@@ -81,10 +88,14 @@ def _coerce(value: Any, kind: str) -> tuple[Any, str]:
         return (value, "") if isinstance(value, str) else (None, "expected a string")
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None, "expected a number"
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         return None, "must be a finite number"
+    if not -NUMBER_MAX <= value <= NUMBER_MAX:
+        return None, f"out of range: at most {NUMBER_MAX:.7g} in magnitude"
     if kind == INTEGER:
         if isinstance(value, float) and not value.is_integer():
             return None, "expected an integer"
+        if not INTEGER_RANGE[0] <= int(value) <= INTEGER_RANGE[1]:
+            return None, "out of range: a 64-bit integer"
         return int(value), ""
     return float(value), ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -57,7 +57,7 @@ def _record_errors(index: int, record: Any, seen: dict[str, int]) -> dict[str, l
         errors["label"] = ["This field is required."]
     elif isinstance(label, bool) or not isinstance(label, int | float):
         errors["label"] = ["A number is required."]
-    elif not math.isfinite(label):
+    elif not abs(label) <= sys.float_info.max:  # NaN, infinities and ints beyond a float
         errors["label"] = ["Not a finite number."]
     return errors
 
