@@ -157,7 +157,10 @@ def _header_columns(handle: IO[bytes]) -> int:
     if len(header) > HEADER_MAX_BYTES:
         raise invalid_file(f"The CSV header is longer than {HEADER_MAX_BYTES} bytes.")
     text = header.decode("utf-8", errors="replace")
-    return max((len(row) for row in csv.reader(io.StringIO(text))), default=0)
+    try:  # newline="" as the csv module asks: a lone \r inside the line is the reader's to judge
+        return max((len(row) for row in csv.reader(io.StringIO(text, newline=""))), default=0)
+    except csv.Error as error:
+        raise invalid_file(f"Could not read the CSV header: {error}") from error
 
 
 def read_table(handle: IO[bytes], name: str) -> tuple[Any, bool]:

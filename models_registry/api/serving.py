@@ -11,9 +11,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance.api.authentication import ServingTokenAuthentication
+from governance.api.parsers import SafeJSONParser
 from governance.api.schema import errors
 from governance.api.serializers import StrictInputSerializer
-from governance.api.parsers import SafeJSONParser
 from governance.errors import InvalidInput
 from governance.roles import Capability
 from models_registry.serving.service import serve

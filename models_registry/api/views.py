@@ -12,8 +12,8 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from governance.api.schema import errors
 from governance.api.parsers import SafeFormParser
+from governance.api.schema import errors
 from governance.errors import Conflict, InvalidInput
 from governance.roles import Capability
 from models_registry import selectors, services

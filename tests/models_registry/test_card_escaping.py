@@ -81,6 +81,7 @@ def test_user_text_makes_no_heading_section_or_html_in_the_markdown_card(hostile
         "Model details",
         "Training",
         "Parameters",
+        "Model files",
         "Evaluation",
         "Explainability",
         "Monitoring",

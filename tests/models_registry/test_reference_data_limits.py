@@ -127,6 +127,12 @@ def test_a_csv_header_of_a_million_columns_is_refused_before_the_rows(api, versi
     assert nothing_stored(tmp_path)
 
 
+def test_bytes_that_are_no_table_are_a_400_not_a_500(api, version, tmp_path):
+    # Found by schemathesis: a lone \r in the header line made the csv module raise.
+    assert_json_error(upload(api, b"\xf7w\xa7\ro\xdbyV\xab", "file"), 400)
+    assert nothing_stored(tmp_path)
+
+
 def test_compressed_csv_is_refused_not_inflated(api, version, tmp_path):
     bomb = gzip.compress(b"x\n" + b"0\n" * 5_000_000)
     assert len(bomb) < 0.1 * MB
