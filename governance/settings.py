@@ -243,6 +243,26 @@ INFERENCE_LOG_GROUP_COMMIT = envbool(
 )
 INFERENCE_LOG_MAX_BATCH = envint("INFERENCE_LOG_MAX_BATCH", "500")
 
+# The audit trail (governance/audit/): how often the sequencer and the checkpoint run, the
+# checkpoints' signing key (a signed-note private key; the embedded mode generates a
+# development key under VAR_DIR) and verifier keys of earlier signing keys.
+AUDIT_SEQUENCE_SECONDS = float(os.getenv("AUDIT_SEQUENCE_SECONDS", "2"))
+AUDIT_SEQUENCE_NUDGE_SECONDS = float(os.getenv("AUDIT_SEQUENCE_NUDGE_SECONDS", "0.05"))
+AUDIT_CHECKPOINT_SECONDS = float(os.getenv("AUDIT_CHECKPOINT_SECONDS", "3600"))
+AUDIT_SIGNING_KEY = os.getenv("AUDIT_SIGNING_KEY", "")
+AUDIT_VERIFY_KEYS = envlist("AUDIT_VERIFY_KEYS", "")
+AUDIT_LOG_ORIGIN = os.getenv("AUDIT_LOG_ORIGIN", "model-governance/audit")
+CELERY_BEAT_SCHEDULE["every-few-seconds-sequence-the-audit-chain"] = {
+    "task": "governance.audit_sequence",
+    "schedule": AUDIT_SEQUENCE_SECONDS,
+    "options": {"expires": AUDIT_SEQUENCE_SECONDS},
+}
+CELERY_BEAT_SCHEDULE["every-hour-checkpoint-the-audit-chain"] = {
+    "task": "governance.audit_checkpoint",
+    "schedule": AUDIT_CHECKPOINT_SECONDS,
+    "options": {"expires": AUDIT_CHECKPOINT_SECONDS},
+}
+
 if PRODUCTION:
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "True")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -100,6 +100,7 @@ def inference_log_write(rows: list[Prediction], *, use_copy: bool | None = None)
             "first_request_id": rows[0].request_id,
             "last_request_id": rows[-1].request_id,
         },
+        sequence_on_commit=False,  # the periodic sequencer takes it: no extra transaction here
     )
 
 

@@ -2,7 +2,7 @@
 
 Each inference-log transaction wrote its rows with one batch id and appended one
 `predictions.recorded` event holding the batch's row count and SHA-256 (inference_log.py).
-The audit chain itself is checked by `governance.services.audit_chain_verify`; this checks
+The audit chain itself is checked by `governance.audit.verify`; this checks
 that the rows still match what the chain says of them.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
+from governance.audit.chain import audit_sequence
 from governance.models import AuditEvent
 from models_registry.models import Prediction
 from models_registry.serving.inference_log import DIGESTED_FIELDS, inference_log_digest
@@ -30,6 +31,7 @@ class InferenceLogCheck:
 
 def inference_log_verify() -> InferenceLogCheck:
     """Recompute every batch's count and digest from its rows (streamed, batch by batch)."""
+    audit_sequence()  # so each batch's event has its place in the chain to be named by
     check = InferenceLogCheck()
     events = {
         event.data["batch"]: event
