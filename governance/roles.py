@@ -91,6 +91,8 @@ ROLE_MODEL_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "governance.change_approvalpolicy",
         "monitoring.add_canarygates",
         "monitoring.change_canarygates",
+        "models_registry.add_retentionpolicy",
+        "models_registry.change_retentionpolicy",
     ),
 }
 

@@ -257,6 +257,10 @@ CELERY_BEAT_SCHEDULE["every-few-seconds-sequence-the-audit-chain"] = {
     "schedule": AUDIT_SEQUENCE_SECONDS,
     "options": {"expires": AUDIT_SEQUENCE_SECONDS},
 }
+CELERY_BEAT_SCHEDULE["every-day-apply-retention"] = {
+    "task": "models_registry.retention_apply_all",
+    "schedule": 24 * 3600.0,
+}
 CELERY_BEAT_SCHEDULE["every-hour-checkpoint-the-audit-chain"] = {
     "task": "governance.audit_checkpoint",
     "schedule": AUDIT_CHECKPOINT_SECONDS,

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from governance.audit_context import Origin, acting_as
+from models_registry import retention
 from models_registry.cards import card_regenerate
 from models_registry.mlflow_adapter import TrackingUnavailable
 from models_registry.services import version_refresh_from_run
@@ -43,3 +44,10 @@ def version_analyze(version_id: int) -> str | None:
         analysis = analyze(version_id=version_id)
         card_regenerate(version_id=version_id, reason="reference data analysed")
     return analysis.status if analysis else None
+
+
+@shared_task(name="models_registry.retention_apply_all", autoretry_for=(OperationalError,))
+def retention_apply_all() -> list[str]:
+    """The daily retention run (beat); `manage.py apply_retention` in the embedded mode."""
+    with acting_as(origin=Origin.TASK):
+        return [outcome.summary() for outcome in retention.retention_apply_all()]
