@@ -93,6 +93,7 @@ ROLE_MODEL_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "monitoring.change_canarygates",
         "models_registry.add_retentionpolicy",
         "models_registry.change_retentionpolicy",
+        "models_registry.add_consentwithdrawal",
     ),
 }
 

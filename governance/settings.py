@@ -261,6 +261,10 @@ CELERY_BEAT_SCHEDULE["every-day-apply-retention"] = {
     "task": "models_registry.retention_apply_all",
     "schedule": 24 * 3600.0,
 }
+CELERY_BEAT_SCHEDULE["every-day-erase-withdrawn-subjects"] = {
+    "task": "models_registry.consent_erase_all",
+    "schedule": 24 * 3600.0,
+}
 CELERY_BEAT_SCHEDULE["every-hour-checkpoint-the-audit-chain"] = {
     "task": "governance.audit_checkpoint",
     "schedule": AUDIT_CHECKPOINT_SECONDS,

@@ -1,4 +1,4 @@
-"""Compliance officers set each model's retention period and legal hold here."""
+"""Compliance officers set retention periods and legal holds, and record consent withdrawals."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from governance.admin import GovernedHistoryAdmin
-from models_registry.models import RetentionPolicy
+from models_registry.consent import consent_withdraw
+from models_registry.models import ConsentWithdrawal, RetentionPolicy
 from models_registry.retention import retention_policy_set
 
 
@@ -41,3 +42,32 @@ class RetentionPolicyAdmin(GovernedHistoryAdmin):
             legal_hold_reason=obj.legal_hold_reason,
         )
         obj.pk = saved.pk
+
+
+class ConsentWithdrawalForm(forms.ModelForm):
+    class Meta:
+        model = ConsentWithdrawal
+        fields = ["subject_id"]
+
+
+@admin.register(ConsentWithdrawal)
+class ConsentWithdrawalAdmin(admin.ModelAdmin):
+    """Record a subject's withdrawal; the erasure runs as a task and its outcome shows here."""
+
+    form = ConsentWithdrawalForm
+    list_display = ["id", "requested_at", "requested_by", "erased_at", "records_erased"]
+    list_select_related = ["requested_by"]
+    readonly_fields = ["requested_at", "requested_by", "erased_at", "records_erased"]
+    search_fields = ["subject_id"]
+    actions = None
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: ConsentWithdrawal, form: forms.ModelForm, change: bool
+    ) -> None:
+        obj.pk = consent_withdraw(actor=request.user, subject_id=obj.subject_id).pk

@@ -355,3 +355,28 @@ class RetentionPolicy(models.Model):
     def __str__(self) -> str:
         kept = f"{self.inference_log_days} days" if self.inference_log_days else "kept"
         return f"{self.model}: inference log {kept}{' (legal hold)' if self.legal_hold else ''}"
+
+
+class ConsentWithdrawal(models.Model):
+    """A subject withdrew consent: their predictions' personal fields are to be erased.
+
+    Kept as the record of the request (who asked, when, when it was done). The subject id
+    stays here so that records about the subject logged later are erased too; the audit
+    chain only ever holds its hash with this row's salt.
+    """
+
+    subject_id = models.CharField(max_length=100, unique=True)
+    salt = models.CharField(max_length=32, editable=False)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    erased_at = models.DateTimeField(null=True, blank=True, help_text="Last erasure run.")
+    records_erased = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        done = f"erased {self.erased_at:%Y-%m-%d}" if self.erased_at else "pending"
+        return f"consent withdrawal {self.pk} ({done})"
