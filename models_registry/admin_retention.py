@@ -18,8 +18,15 @@ from models_registry.retention import retention_policy_set
 class RetentionPolicyAdmin(GovernedHistoryAdmin):
     """Every edit goes through `retention_policy_set`: history row and audit event."""
 
-    fields = ["model", "inference_log_days", "legal_hold", "legal_hold_reason", "updated_at"]
-    list_display = ["model", "inference_log_days", "legal_hold", "updated_at"]
+    fields = [
+        "model",
+        "inference_log_days",
+        "reference_data_days",
+        "legal_hold",
+        "legal_hold_reason",
+        "updated_at",
+    ]
+    list_display = ["model", "inference_log_days", "reference_data_days", "legal_hold"]
     list_filter = ["legal_hold"]
     list_select_related = ["model"]
     readonly_fields = ["updated_at"]
@@ -38,6 +45,7 @@ class RetentionPolicyAdmin(GovernedHistoryAdmin):
             actor=request.user,
             model=obj.model,
             inference_log_days=obj.inference_log_days,
+            reference_data_days=obj.reference_data_days,
             legal_hold=obj.legal_hold,
             legal_hold_reason=obj.legal_hold_reason,
         )

@@ -195,6 +195,12 @@ class ReferenceDataset(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When retention deleted the file; its hash, shape and columns stay.",
+    )
 
     class Meta:
         ordering = ["-uploaded_at", "-id"]
@@ -323,7 +329,7 @@ class Prediction(models.Model):
 
 
 class RetentionPolicy(models.Model):
-    """How long a model's inference log is kept, and whether a legal hold keeps it all.
+    """How long a model's inference log and reference data are kept; a legal hold keeps all.
 
     No policy, or no period, keeps everything. The daily retention task deletes whole
     batches older than the period and leaves a `retention.deleted` event on the chain.
@@ -335,8 +341,11 @@ class RetentionPolicy(models.Model):
     inference_log_days = models.PositiveIntegerField(
         null=True, blank=True, help_text="Delete predictions older than this; empty: keep."
     )
+    reference_data_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Delete reference data files older than this; empty: keep."
+    )
     legal_hold = models.BooleanField(
-        default=False, help_text="While set, nothing of this model's inference log is deleted."
+        default=False, help_text="While set, nothing of this model's data is deleted."
     )
     legal_hold_reason = models.CharField(max_length=500, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

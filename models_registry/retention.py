@@ -22,7 +22,7 @@ from governance.audit.retention_path import retention_path
 from governance.history import set_change_reason
 from governance.roles import Capability
 from governance.services import audit_record, require
-from models_registry.models import Prediction, RegisteredModel, RetentionPolicy
+from models_registry.models import Prediction, ReferenceDataset, RegisteredModel, RetentionPolicy
 
 CHUNK = 20_000
 
@@ -34,11 +34,13 @@ class RetentionOutcome:
     rows: int = 0
     batches: int = 0
     before: datetime | None = None
+    reference_files: int = 0
 
     def summary(self) -> str:
         if self.held:
             return f"{self.model}: on legal hold, nothing deleted"
-        return f"{self.model}: {self.rows} row(s) in {self.batches} batch(es) deleted"
+        files = f", {self.reference_files} reference data file(s)" if self.reference_files else ""
+        return f"{self.model}: {self.rows} row(s) in {self.batches} batch(es) deleted{files}"
 
 
 @transaction.atomic
@@ -47,6 +49,7 @@ def retention_policy_set(
     actor: Any,
     model: RegisteredModel,
     inference_log_days: int | None,
+    reference_data_days: int | None = None,
     legal_hold: bool = False,
     legal_hold_reason: str = "",
 ) -> RetentionPolicy:
@@ -56,6 +59,7 @@ def retention_policy_set(
     created = policy is None
     policy = policy or RetentionPolicy(model=model)
     policy.inference_log_days = inference_log_days
+    policy.reference_data_days = reference_data_days
     policy.legal_hold = legal_hold
     policy.legal_hold_reason = legal_hold_reason if legal_hold else ""
     set_change_reason(policy, "created" if created else "edited")
@@ -67,6 +71,7 @@ def retention_policy_set(
         object_id=model.name,
         data={
             "inference_log_days": inference_log_days,
+            "reference_data_days": reference_data_days,
             "legal_hold": legal_hold,
             "legal_hold_reason": policy.legal_hold_reason,
         },
@@ -95,8 +100,9 @@ def retention_apply(*, policy: RetentionPolicy, now: datetime | None = None) -> 
     name = policy.model.name
     if policy.legal_hold:
         return RetentionOutcome(model=name, held=True)
+    files = _reference_data_apply(policy=policy, now=now or timezone.now())
     if not policy.inference_log_days:
-        return RetentionOutcome(model=name)
+        return RetentionOutcome(model=name, reference_files=files)
     before = (now or timezone.now()) - timedelta(days=policy.inference_log_days)
     kept = _straddling_batches(policy.model_id, before)
     old = Prediction.objects.filter(model_id=policy.model_id, occurred_at__lt=before).exclude(
@@ -132,7 +138,40 @@ def retention_apply(*, policy: RetentionPolicy, now: datetime | None = None) -> 
                 },
             )
             rows, batches = rows + deleted, batches + len(ids)
-    return RetentionOutcome(model=name, rows=rows, batches=batches, before=before)
+    return RetentionOutcome(
+        model=name, rows=rows, batches=batches, before=before, reference_files=files
+    )
+
+
+def _reference_data_apply(*, policy: RetentionPolicy, now: datetime) -> int:
+    """Delete the files of reference data sets past the period; their row and hash stay."""
+    if not policy.reference_data_days:
+        return 0
+    before = now - timedelta(days=policy.reference_data_days)
+    expired = ReferenceDataset.objects.filter(
+        model_version__model_id=policy.model_id, uploaded_at__lt=before, erased_at=None
+    ).select_related("model_version")
+    count = 0
+    for dataset in expired:
+        with transaction.atomic():
+            dataset.file.delete(save=False)  # a file already gone is no error
+            ReferenceDataset.objects.filter(pk=dataset.pk).update(erased_at=now)
+            audit_record(
+                action="retention.deleted",
+                object_type="reference_data",
+                object_id=dataset.pk,
+                data={
+                    "model_id": policy.model_id,
+                    "version": dataset.model_version.version,
+                    "sha256": dataset.sha256,
+                    "rows": dataset.rows,
+                    "uploaded_at": dataset.uploaded_at.isoformat(),
+                    "before": before.isoformat(),
+                    "days": policy.reference_data_days,
+                },
+            )
+        count += 1
+    return count
 
 
 def retention_apply_all(*, now: datetime | None = None) -> list[RetentionOutcome]:

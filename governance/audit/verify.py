@@ -168,6 +168,28 @@ def chain_walk(*, full: bool = False) -> ChainCheck:
     return check
 
 
+def deletions_on_record(limit: int = 200) -> list[str]:
+    """The latest retention deletions and consent erasures on the chain: what, and when."""
+    recorded = AuditEvent.objects.filter(action__in=["retention.deleted", "consent.erased"])
+    lines = []
+    for event in reversed(recorded.order_by("-id")[:limit]):
+        data = event.data
+        if event.object_type == "reference_data":
+            what = f"deleted the file of reference data set {event.object_id}"
+            what += f" (sha256 {data.get('sha256')}, uploaded {data.get('uploaded_at')})"
+        elif event.action == "retention.deleted":
+            what = f"deleted {data.get('rows')} row(s) of {event.object_id}"
+            what += f" older than {data.get('before')}"
+        else:
+            what = f"erased the personal fields of {data.get('records')} record(s)"
+        place = f"#{event.sequence}" if event.sequence else "(unsequenced)"
+        lines.append(f"{place} {event.occurred_at:%Y-%m-%d %H:%M:%S} {what}")
+    total = recorded.count()
+    if total > limit:
+        lines.insert(0, f"(the latest {limit} of {total})")
+    return lines
+
+
 def audit_chain_verify() -> list[int]:
     """Sequences of the entries found bad, from the first entry on; [] if intact."""
     return chain_walk(full=True).bad
@@ -184,9 +206,13 @@ def audit_verification_run(*, verification_id: int) -> AuditVerification:
         report.checked = check.checked
         report.ok = check.ok
         report.first_bad = check.first_bad
-        report.detail = "\n".join(check.problems) or (
+        summary = "\n".join(check.problems) or (
             f"{check.checked} entr{'y' if check.checked == 1 else 'ies'} after "
             f"#{check.from_sequence} verified; {check.checkpoints} signed checkpoint(s) match."
         )
+        deletions = deletions_on_record()
+        if deletions:
+            summary += "\n\nDeleted or erased on record:\n" + "\n".join(deletions)
+        report.detail = summary
         report.save()
     return report

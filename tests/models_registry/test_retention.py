@@ -118,3 +118,57 @@ def test_only_compliance_officers_set_retention(log, users):
     )
     assert policy.history.count() == 1
     assert AuditEvent.objects.get(action="retention.policy_set").data["inference_log_days"] == 7
+
+
+def test_the_chain_verification_report_shows_what_was_deleted_and_when(log, users):
+    from governance.audit.verify import audit_verification_run
+    from governance.models import AuditVerification
+
+    retention_policy_set(actor=users["compliance"], model=log["model"], inference_log_days=30)
+    retention_apply_all()
+    report = AuditVerification.objects.create(full=True)
+    report = audit_verification_run(verification_id=report.pk)
+    assert report.ok
+    assert "Deleted or erased on record:" in report.detail
+    assert "deleted 6 row(s) of churn-classifier older than" in report.detail
+
+
+def test_reference_data_files_past_their_period_are_deleted_keeping_their_hash(
+    log, users, settings, tmp_path
+):
+    from django.core.files.base import ContentFile
+
+    from models_registry.models import ReferenceDataset
+
+    settings.MEDIA_ROOT = tmp_path
+    version = log["model"].versions.get()
+    dataset = ReferenceDataset(
+        model_version=version,
+        original_name="ref.csv",
+        format="csv",
+        sha256="ab" * 32,
+        rows=1,
+        columns={"age": "int64"},
+        feature_columns=["age"],
+        uploaded_by=users["ds"],
+    )
+    dataset.file.save("ref.csv", ContentFile(b"age\n41\n"), save=False)
+    dataset.save()
+    ReferenceDataset.objects.filter(pk=dataset.pk).update(
+        uploaded_at=timezone.now() - timedelta(days=100)
+    )
+    path = tmp_path / dataset.file.name
+    assert path.exists()
+    retention_policy_set(
+        actor=users["compliance"],
+        model=log["model"],
+        inference_log_days=None,
+        reference_data_days=90,
+    )
+    assert retention_apply_all()[0].reference_files == 1
+    dataset.refresh_from_db()
+    assert dataset.erased_at is not None and dataset.sha256 == "ab" * 32
+    assert not path.exists()
+    event = AuditEvent.objects.get(action="retention.deleted", object_type="reference_data")
+    assert event.data["sha256"] == "ab" * 32
+    assert retention_apply_all()[0].reference_files == 0
