@@ -24,7 +24,9 @@ does. Two workloads:
 Per round and writer count it prints appends (or records) committed per second for both
 designs and ours/baseline, measured in the same round; then the median ratio. Ours counts
 only what is sequenced: the clock stops when the sequencer has chained every append. At the
-end the whole chain is verified (it must be intact and contiguous). PostgreSQL only: a
+end it measures the sequencer alone (a backlog of `--backlog` events chained in one go:
+its capacity in events/s, and in records/s at `--batch` records per event), and the whole
+chain of a last run is verified (it must be intact and contiguous). PostgreSQL only: a
 database of its own, created and dropped.
 """
 
@@ -173,6 +175,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=50, help="rows per inference batch")
     parser.add_argument("--sequence-seconds", type=float, default=1.0)
     parser.add_argument("--workloads", nargs="+", default=["governance", "ingest"])
+    parser.add_argument("--backlog", type=int, default=20000, help="events for the sequencer")
     args = parser.parse_args()
 
     with harness.Setup("audit") as world:
@@ -181,6 +184,7 @@ def main() -> None:
         harness.django_setup()
         from django.db import transaction
 
+        from governance.audit.chain import audit_sequence
         from governance.audit.retention_path import retention_path
         from governance.audit.verify import chain_walk
         from governance.audit_context import Origin, acting_as
@@ -224,6 +228,37 @@ def main() -> None:
         print("\n  median ours/baseline (ingest: records/s, each batch one event):")
         for (workload, writers), values in ratios.items():
             print(f"    {workload:<12}{writers:>3} writer(s){statistics.median(values):>8.2f}x")
+        # The sequencer's own capacity: a backlog appended in one go (as audit_record would
+        # append each), then chained.
+        from django.utils import timezone
+
+        from governance.audit.chain import event_entry_hash
+
+        events = []
+        for i in range(args.backlog):
+            event = AuditEvent(
+                occurred_at=timezone.now(),
+                origin="system",
+                action="bench.backlog",
+                object_type="thing",
+                object_id=str(i),
+                data={"count": args.batch},
+            )
+            event.entry_hash = event_entry_hash(event)
+            events.append(event)
+        AuditEvent.objects.bulk_create(events, batch_size=2000)
+        started = time.perf_counter()
+        sequenced = audit_sequence()
+        took = time.perf_counter() - started
+        print(
+            f"\n  sequencer: {sequenced} pending events chained in {took:.2f} s = "
+            f"{sequenced / took:.0f} events/s, i.e. {sequenced / took * args.batch:.0f} records/s "
+            f"at {args.batch} records per inference batch"
+        )
+        with transaction.atomic():
+            retention_path()
+            AuditEvent.objects.all().delete()
+            AuditChainHead.objects.filter(pk=1).update(last_sequence=0, last_hash="0" * 64)
         # A last run of ours alone, left in place, must verify as one contiguous chain.
         measure("ours", "governance", max(args.writers), args, ids)
         check = chain_walk(full=True)
