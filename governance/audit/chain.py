@@ -122,10 +122,12 @@ def audit_sequence(*, wait: bool = True, batch: int = SEQUENCE_BATCH) -> int:
             )
             if not pending:
                 return total
-            if connection.vendor == "postgresql":
+            if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
                 # No wait for the disk: a sequencing lost in a crash is redone identically
                 # (same events, same order), and whatever records it durably (a checkpoint,
                 # a report) commits synchronously, which flushes this commit before its own.
+                # Only in a transaction of its own: an enclosing one (a checkpoint) keeps
+                # its synchronous commit.
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL synchronous_commit = off")
             sequence, previous = head.last_sequence, head.last_hash
