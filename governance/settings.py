@@ -247,7 +247,10 @@ INFERENCE_LOG_MAX_BATCH = envint("INFERENCE_LOG_MAX_BATCH", "500")
 # checkpoints' signing key (a signed-note private key; the embedded mode generates a
 # development key under VAR_DIR) and verifier keys of earlier signing keys.
 AUDIT_SEQUENCE_SECONDS = float(os.getenv("AUDIT_SEQUENCE_SECONDS", "2"))
-AUDIT_SEQUENCE_NUDGE_SECONDS = float(os.getenv("AUDIT_SEQUENCE_NUDGE_SECONDS", "0.05"))
+# Without a broker there is no beat to sequence the last events of a burst: every commit does.
+AUDIT_SEQUENCE_NUDGE_SECONDS = float(
+    os.getenv("AUDIT_SEQUENCE_NUDGE_SECONDS", "0.05" if REDIS_URL else "0")
+)
 AUDIT_CHECKPOINT_SECONDS = float(os.getenv("AUDIT_CHECKPOINT_SECONDS", "3600"))
 AUDIT_SIGNING_KEY = os.getenv("AUDIT_SIGNING_KEY", "")
 AUDIT_VERIFY_KEYS = envlist("AUDIT_VERIFY_KEYS", "")

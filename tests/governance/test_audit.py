@@ -55,12 +55,29 @@ def test_each_event_links_to_the_previous_ones_hash(db):
 
 
 def test_a_committed_event_is_sequenced_right_after_its_commit(
-    db, django_capture_on_commit_callbacks
+    db, django_capture_on_commit_callbacks, settings
 ):
+    settings.AUDIT_SEQUENCE_NUDGE_SECONDS = 0  # else an earlier test's nudge may be too recent
     with django_capture_on_commit_callbacks(execute=True):
         event = audit_record(action="test.now", object_type="thing", object_id=1)
     event.refresh_from_db()
     assert event.sequence == 1
+
+
+def test_commits_in_a_burst_share_one_sequencer_run(
+    db, django_capture_on_commit_callbacks, settings, monkeypatch
+):
+    from governance.audit import chain
+
+    settings.AUDIT_SEQUENCE_NUDGE_SECONDS = 60
+    monkeypatch.setattr(chain, "_last_nudge", [0.0])  # no nudge yet in this process
+    with django_capture_on_commit_callbacks(execute=True):
+        audit_record(action="test.first", object_type="thing", object_id=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        second = audit_record(action="test.second", object_type="thing", object_id=2)
+    second.refresh_from_db()
+    assert second.sequence is None  # left to the beat's run (AUDIT_SEQUENCE_SECONDS)
+    assert audit_sequence() == 1
 
 
 def test_a_rolled_back_append_leaves_no_gap_in_the_chain(db):
