@@ -86,3 +86,29 @@ def test_verify_starts_from_the_latest_checkpoint(chain):
     call_command("audit_verify", stdout=out)
     report = AuditVerification.objects.get()
     assert (report.from_sequence, report.to_sequence, report.checked) == (3, 4, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_admin_button_runs_the_verification_and_says_what_it_found(settings):
+    """As in the embedded mode: the request commits, the task runs in-process, the message
+    tells the outcome and the page is the stored report."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.conftest import make_user
+
+    settings.AUDIT_SIGNING_KEY = signing_key_generate("tests")
+    officer = make_user("carla", "compliance")
+    for n in range(3):
+        audit_record(action="test.entry", object_type="thing", object_id=n)
+    client = Client()
+    client.force_login(officer)
+    page = client.post(reverse("admin:governance_auditevent_verify"), follow=True)
+    assert "The audit chain is intact: 3 entr(ies) after #0 verified, up to #3." in (
+        page.content.decode()
+    )
+    AuditEvent.objects.filter(sequence=2).update(object_id="forged")
+    page = client.post(reverse("admin:governance_auditevent_verify"), {"full": "1"}, follow=True)
+    text = page.content.decode()
+    assert "The audit chain is broken: the first bad entry is #2." in text
+    assert AuditVerification.objects.filter(ok=False, first_bad=2).exists()
