@@ -8,7 +8,12 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from governance.audit_context import Origin
+from governance.audit.models import (  # noqa: F401  (the audit trail's tables)
+    AuditChainHead,
+    AuditCheckpoint,
+    AuditEvent,
+    AuditVerification,
+)
 from governance.history import governed_history
 from governance.roles import Role
 
@@ -62,45 +67,6 @@ class ApprovalPolicy(models.Model):
             raise ValidationError(
                 {"required_approvals": "Must be at least the number of required roles."}
             )
-
-
-class AuditEvent(models.Model):
-    """One governance action, chained to the previous one by hash so tampering shows.
-
-    Rows are only ever appended (see governance.services.audit_record); `hash` covers the
-    row's content and the previous row's hash.
-    """
-
-    sequence = models.PositiveBigIntegerField(unique=True)
-    occurred_at = models.DateTimeField(db_index=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    actor_username = models.CharField(max_length=150, blank=True)
-    origin = models.CharField(max_length=16, choices=Origin.choices)
-    action = models.CharField(max_length=64, db_index=True)
-    object_type = models.CharField(max_length=64, db_index=True)
-    # Room for "<model name (100)>:<version>" and any other id an event names.
-    object_id = models.CharField(max_length=200, db_index=True)
-    data = models.JSONField(default=dict)
-    previous_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
-
-    class Meta:
-        ordering = ["-sequence"]
-
-    def __str__(self) -> str:
-        return f"#{self.sequence} {self.action} {self.object_type}:{self.object_id}"
-
-
-class AuditChainHead(models.Model):
-    """A single row locked while appending, so concurrent appends form one chain."""
-
-    last_sequence = models.PositiveBigIntegerField(default=0)
-    last_hash = models.CharField(max_length=64, default="0" * 64)
-
-    def __str__(self) -> str:
-        return f"audit chain at #{self.last_sequence}"
 
 
 def password_fingerprint(password_hash: str) -> str:

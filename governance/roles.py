@@ -104,6 +104,9 @@ ROLE_MODEL_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "axes.view_accessattempt",
         "axes.delete_accessattempt",
         "axes.view_accesslog",
+        "models_registry.add_retentionpolicy",
+        "models_registry.change_retentionpolicy",
+        "models_registry.add_consentwithdrawal",
     ),
 }
 

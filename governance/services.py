@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,17 +11,12 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from governance.audit_context import current_audit_context
+from governance.audit.chain import audit_record
+from governance.audit.hashing import canonical_json, sha256_hex
+from governance.audit.verify import audit_chain_verify
 from governance.errors import InvalidInput, NotAllowed
 from governance.history import set_change_reason
-from governance.models import (
-    ApiToken,
-    ApprovalPolicy,
-    AuditChainHead,
-    AuditEvent,
-    RiskTier,
-    password_fingerprint,
-)
+from governance.models import ApiToken, ApprovalPolicy, RiskTier, password_fingerprint
 from governance.roles import ROLE_MODEL_PERMISSIONS, Capability, Role, forget_roles, user_can
 from governance.signals import policy_changed
 
@@ -32,6 +25,13 @@ DEFAULT_POLICIES: dict[str, tuple[int, list[str]]] = {
     RiskTier.MEDIUM: (2, [Role.VALIDATOR.value]),
     RiskTier.HIGH: (3, [Role.VALIDATOR.value, Role.COMPLIANCE.value]),
 }
+
+__all__ = [  # the audit trail's entry points, imported from here by every app
+    "audit_chain_verify",
+    "audit_record",
+    "canonical_json",
+    "sha256_hex",
+]
 
 GOVERNANCE_APPS = ("governance", "models_registry", "monitoring", "reviews")
 
@@ -217,78 +217,3 @@ def policy_for_tier(tier: str) -> ApprovalPolicy:
         approvals, roles = DEFAULT_POLICIES[RiskTier(tier)]
         policy = ApprovalPolicy(risk_tier=tier, required_approvals=approvals, required_roles=roles)
     return policy
-
-
-def canonical_json(data: Any) -> str:
-    """The one serialization that hashes are computed over."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def sha256_hex(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _audit_hash(previous_hash: str, payload: dict[str, Any]) -> str:
-    return sha256_hex(previous_hash + canonical_json(payload))
-
-
-def _audit_payload(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "sequence": event.sequence,
-        "occurred_at": event.occurred_at.isoformat(),
-        "actor": event.actor_username,
-        "origin": event.origin,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "data": event.data,
-    }
-
-
-@transaction.atomic
-def audit_record(
-    *,
-    action: str,
-    object_type: str,
-    object_id: Any,
-    data: dict[str, Any] | None = None,
-    actor: Any = None,
-) -> AuditEvent:
-    """Append one event to the tamper-evident audit chain (inside the caller's transaction)."""
-    context = current_audit_context()
-    actor = actor if actor is not None else context.acting_user()
-    try:  # one round trip once the chain exists, which is always but for the first event
-        head = AuditChainHead.objects.select_for_update().get(pk=1)
-    except AuditChainHead.DoesNotExist:
-        AuditChainHead.objects.get_or_create(pk=1)
-        head = AuditChainHead.objects.select_for_update().get(pk=1)
-    event = AuditEvent(
-        sequence=head.last_sequence + 1,
-        occurred_at=timezone.now(),
-        actor=actor,
-        actor_username=getattr(actor, "username", "") or "",
-        origin=context.origin,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        data=json.loads(canonical_json(data or {})),
-        previous_hash=head.last_hash,
-    )
-    event.hash = _audit_hash(head.last_hash, _audit_payload(event))
-    event.save()
-    head.last_sequence = event.sequence
-    head.last_hash = event.hash
-    head.save(update_fields=["last_sequence", "last_hash"])
-    return event
-
-
-def audit_chain_verify() -> list[int]:
-    """Sequences of events whose hash does not match their content or chain; [] if intact."""
-    broken: list[int] = []
-    previous_hash = "0" * 64
-    for event in AuditEvent.objects.order_by("sequence").iterator():
-        expected = _audit_hash(previous_hash, _audit_payload(event))
-        if event.previous_hash != previous_hash or event.hash != expected:
-            broken.append(event.sequence)
-        previous_hash = event.hash
-    return broken

@@ -302,6 +302,37 @@ AXES_RESET_ON_SUCCESS = True
 ALLOW_UNSAFE_MODEL_FORMATS = envbool("ALLOW_UNSAFE_MODEL_FORMATS", "False")
 UNSAFE_MODEL_ANALYSIS_QUEUE = os.getenv("UNSAFE_MODEL_ANALYSIS_QUEUE", "untrusted-models")
 
+# The audit trail (governance/audit/): how often the sequencer and the checkpoint run, the
+# checkpoints' signing key (a signed-note private key; the embedded mode generates a
+# development key under VAR_DIR) and verifier keys of earlier signing keys.
+AUDIT_SEQUENCE_SECONDS = float(os.getenv("AUDIT_SEQUENCE_SECONDS", "2"))
+# Without a broker there is no beat to sequence the last events of a burst: every commit does.
+AUDIT_SEQUENCE_NUDGE_SECONDS = float(
+    os.getenv("AUDIT_SEQUENCE_NUDGE_SECONDS", "0.05" if REDIS_URL else "0")
+)
+AUDIT_CHECKPOINT_SECONDS = float(os.getenv("AUDIT_CHECKPOINT_SECONDS", "3600"))
+AUDIT_SIGNING_KEY = os.getenv("AUDIT_SIGNING_KEY", "")
+AUDIT_VERIFY_KEYS = envlist("AUDIT_VERIFY_KEYS", "")
+AUDIT_LOG_ORIGIN = os.getenv("AUDIT_LOG_ORIGIN", "model-governance/audit")
+CELERY_BEAT_SCHEDULE["every-few-seconds-sequence-the-audit-chain"] = {
+    "task": "governance.audit_sequence",
+    "schedule": AUDIT_SEQUENCE_SECONDS,
+    "options": {"expires": AUDIT_SEQUENCE_SECONDS},
+}
+CELERY_BEAT_SCHEDULE["every-day-apply-retention"] = {
+    "task": "models_registry.retention_apply_all",
+    "schedule": 24 * 3600.0,
+}
+CELERY_BEAT_SCHEDULE["every-day-erase-withdrawn-subjects"] = {
+    "task": "models_registry.consent_erase_all",
+    "schedule": 24 * 3600.0,
+}
+CELERY_BEAT_SCHEDULE["every-hour-checkpoint-the-audit-chain"] = {
+    "task": "governance.audit_checkpoint",
+    "schedule": AUDIT_CHECKPOINT_SECONDS,
+    "options": {"expires": AUDIT_CHECKPOINT_SECONDS},
+}
+
 if PRODUCTION:
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "True")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from governance.admin import GovernedHistoryAdmin, ReadOnlyAdminMixin, pretty_json
 from models_registry import (
     admin_inference_log,  # noqa: F401 (registers PredictionAdmin)
+    admin_retention,  # noqa: F401 (registers RetentionPolicyAdmin)
     selectors,
 )
 from models_registry.admin_risk_tier import RiskTierChangeMixin

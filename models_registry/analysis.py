@@ -88,7 +88,7 @@ def version_analyze(*, version_id: int) -> VersionAnalysis | None:
     from models_registry.model_loading import LoadPurpose, ModelNotLoadable, model_load
 
     version = ModelVersion.objects.select_related("model").get(pk=version_id)
-    dataset = version.reference_datasets.first()
+    dataset = version.reference_datasets.filter(erased_at=None).first()  # files retention left
     if dataset is None:
         return None
     record = VersionAnalysis(model_version=version, reference_dataset=dataset)

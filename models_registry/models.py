@@ -200,6 +200,12 @@ class ReferenceDataset(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When retention deleted the file; its hash, shape and columns stay.",
+    )
 
     class Meta:
         ordering = ["-uploaded_at", "-id"]
@@ -286,6 +292,26 @@ class Prediction(models.Model):
         help_text="The inference-log transaction that wrote it; the audit event of the batch "
         "holds the SHA-256 of all its rows.",
     )
+    subject_id = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Whom the call was about, if the caller said: consent withdrawals find "
+        "the subject's records by it.",
+    )
+    salt = models.CharField(
+        max_length=32,
+        blank=True,
+        editable=False,
+        help_text="Random; the batch's audit event covers the SHA-256 of salt and content. "
+        "Erased with the personal fields.",
+    )
+    record_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="Set when the personal fields are erased: what the batch digest covers.",
+    )
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -295,7 +321,76 @@ class Prediction(models.Model):
         indexes = [
             models.Index(fields=["model", "occurred_at"], name="prediction_model_time"),
             models.Index(fields=["version", "occurred_at"], name="prediction_version_time"),
+            # Only rows that name a subject: the others cost no index write.
+            models.Index(
+                fields=["subject_id"],
+                condition=~models.Q(subject_id=""),
+                name="prediction_subject",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.request_id} {self.model_id} v{self.version_id}"
+
+
+class RetentionPolicy(models.Model):
+    """How long a model's inference log and reference data are kept; a legal hold keeps all.
+
+    No policy, or no period, keeps everything. The daily retention task deletes whole
+    batches older than the period and leaves a `retention.deleted` event on the chain.
+    """
+
+    model = models.OneToOneField(
+        RegisteredModel, on_delete=models.PROTECT, related_name="retention_policy"
+    )
+    inference_log_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Delete predictions older than this; empty: keep."
+    )
+    reference_data_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Delete reference data files older than this; empty: keep."
+    )
+    legal_hold = models.BooleanField(
+        default=False, help_text="While set, nothing of this model's data is deleted."
+    )
+    legal_hold_reason = models.CharField(max_length=500, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = governed_history()
+
+    class Meta:
+        verbose_name_plural = "retention policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(legal_hold=False) | ~models.Q(legal_hold_reason=""),
+                name="legal_hold_has_a_reason",
+            )
+        ]
+
+    def __str__(self) -> str:
+        kept = f"{self.inference_log_days} days" if self.inference_log_days else "kept"
+        return f"{self.model}: inference log {kept}{' (legal hold)' if self.legal_hold else ''}"
+
+
+class ConsentWithdrawal(models.Model):
+    """A subject withdrew consent: their predictions' personal fields are to be erased.
+
+    Kept as the record of the request (who asked, when, when it was done). The subject id
+    stays here so that records about the subject logged later are erased too; the audit
+    chain only ever holds its hash with this row's salt.
+    """
+
+    subject_id = models.CharField(max_length=100, unique=True)
+    salt = models.CharField(max_length=32, editable=False)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    erased_at = models.DateTimeField(null=True, blank=True, help_text="Last erasure run.")
+    records_erased = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        done = f"erased {self.erased_at:%Y-%m-%d}" if self.erased_at else "pending"
+        return f"consent withdrawal {self.pk} ({done})"

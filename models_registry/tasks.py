@@ -7,6 +7,7 @@ from django.db import OperationalError
 
 from governance.audit_context import Origin, acting_as
 from governance.locking import LockContention
+from models_registry import consent, retention
 from models_registry.cards import card_regenerate
 from models_registry.mlflow_adapter import TrackingUnavailable
 from models_registry.services import version_refresh_from_run
@@ -44,3 +45,24 @@ def version_analyze(version_id: int) -> str | None:
         analysis = analyze(version_id=version_id)
         card_regenerate(version_id=version_id, reason="reference data analysed")
     return analysis.status if analysis else None
+
+
+@shared_task(name="models_registry.retention_apply_all", autoretry_for=(OperationalError,))
+def retention_apply_all() -> list[str]:
+    """The daily retention run (beat); `manage.py apply_retention` in the embedded mode."""
+    with acting_as(origin=Origin.TASK):
+        return [outcome.summary() for outcome in retention.retention_apply_all()]
+
+
+@shared_task(name="models_registry.consent_erase", autoretry_for=(OperationalError,))
+def consent_erase(withdrawal_id: int) -> int:
+    """Erase a withdrawn subject's personal fields, on record; how many records."""
+    with acting_as(origin=Origin.TASK):
+        return consent.consent_erase(withdrawal_id=withdrawal_id)
+
+
+@shared_task(name="models_registry.consent_erase_all", autoretry_for=(OperationalError,))
+def consent_erase_all() -> int:
+    """The daily run (beat): records logged since a withdrawal are erased too."""
+    with acting_as(origin=Origin.TASK):
+        return consent.consent_erase_all()

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.backends.signals import connection_created
 from django.test import TestCase
 from rest_framework.test import APIClient
 
@@ -182,3 +183,15 @@ def churn_run(mlflow_store: str) -> dict[str, Any]:
 def pytest_configure(config: pytest.Config) -> None:
     # Hashing ten passwords per test with PBKDF2 costs seconds and proves nothing here.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _audit_tables_open_for_tests(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """Tests tamper with the record by hand and flush tables between transactional tests,
+    both refused by the audit tables' triggers: open them for the session. The trigger tests
+    close them again (tests/governance/test_audit_triggers.py)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET governance.retention = 'on'")
+
+
+connection_created.connect(_audit_tables_open_for_tests)

@@ -29,6 +29,12 @@ class PredictInput(StrictInputSerializer):
     """Documents the body; ServeView checks it (and the features against the model)."""
 
     features = serializers.DictField()
+    subject_id = serializers.CharField(
+        required=False,
+        max_length=100,
+        help_text="Whom the call is about (optional): a consent withdrawal for this id "
+        "erases the call's inputs and explanation from the inference log.",
+    )
 
 
 class PredictOutput(serializers.Serializer):
@@ -69,14 +75,21 @@ class ServeView(APIView):
                 'The body must be {"features": {...}}.',
                 extra={"features": ["This field is required."]},
             )
-        unknown = sorted(set(body) - {"features"})
+        unknown = sorted(set(body) - {"features", "subject_id"})
         if unknown:
             raise InvalidInput(
                 f"Unknown field(s): {', '.join(unknown)}.",
                 extra={name: ["Unknown field."] for name in unknown},
             )
+        subject_id = body.get("subject_id", "")
+        if not isinstance(subject_id, str) or len(subject_id) > 100:
+            raise InvalidInput(
+                "subject_id must be a string of at most 100 characters.",
+                extra={"subject_id": ["A string of at most 100 characters."]},
+            )
         answer = serve(
             actor=request.user,
+            subject_id=subject_id,
             model_name=model_name,
             features=body["features"],
             explain=self.explain,

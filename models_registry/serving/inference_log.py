@@ -6,9 +6,11 @@ Two modes (settings.INFERENCE_LOG_GROUP_COMMIT):
   has queued up as one transaction, then releases every waiting call. Each call still gets
   its 200 only after its row is committed; concurrent calls share the commit's cost.
 
-Each transaction also appends one event to the governance audit chain with a digest of its
-rows, so the inference log is tamper-evident batch by batch without a chain lock per call:
-the rows carry the batch's id, and `inference_log_verify` recomputes every batch's digest.
+Each transaction also appends one event per model to the governance audit chain with a
+digest of that model's rows (a batch), so the inference log is tamper-evident batch by batch
+without a chain lock per call: the rows carry the batch's id, and `inference_log_verify`
+recomputes every batch's digest. The digest covers salted record hashes, not the data
+(inference_records.py), so erasing a subject's data leaves it verifiable.
 """
 
 from __future__ import annotations
@@ -26,12 +28,18 @@ from django.db import connection, transaction
 from governance.errors import ServiceUnavailable
 from governance.services import audit_record, canonical_json, sha256_hex
 from models_registry.models import Prediction
+from models_registry.serving.inference_records import (
+    DIGEST_FORMAT,
+    batch_digest,
+    new_salt,
+    row_record_hash,
+)
 
 logger = logging.getLogger(__name__)
 COMMIT_TIMEOUT_SECONDS = 30
 
 
-# What a batch's digest covers, per row, in the order the batch was written.
+# What a batch's digest covered, per row, before records were salted (DIGEST_FORMAT 1).
 DIGESTED_FIELDS = (
     "request_id",
     "version_id",
@@ -43,7 +51,7 @@ DIGESTED_FIELDS = (
 
 
 def inference_log_digest(values: list[tuple[Any, ...]]) -> str:
-    """SHA-256 of a batch: one tuple of DIGESTED_FIELDS per row, in write order."""
+    """SHA-256 of a format-1 batch: one tuple of DIGESTED_FIELDS per row, in write order."""
     return sha256_hex(canonical_json([list(row) for row in values]))
 
 
@@ -63,44 +71,40 @@ def _copy_rows(rows: list[Prediction]) -> None:
 def inference_log_write(rows: list[Prediction], *, use_copy: bool | None = None) -> None:
     """Store the rows and chain their digest into the audit trail, in one transaction.
 
+    The audit events take no lock (governance.audit.chain), so no lock order needs keeping
+    here: the rows' foreign keys are checked at commit, as Django defers them.
     On PostgreSQL the rows go in with COPY (`use_copy=False`: one multi-row INSERT, as on
     other databases); bench/inference_log.py compares the two.
     """
     postgres = connection.vendor == "postgresql"
-    nested = len(connection.atomic_blocks) > 1
-    batch = uuid.uuid4()  # rows and audit event name it: inference_log_verify finds them
+    batches: dict[int, uuid.UUID] = {}  # one per model, so retention deletes whole batches
     for row in rows:
-        row.batch = batch
-    if postgres:
-        # Check the rows' foreign keys now, not at commit: their KEY SHARE locks on the
-        # model and version rows then come before the audit chain's lock, the order every
-        # deployment or registry change takes its locks in (rows, then the chain). Those
-        # changes lock rows FOR NO KEY UPDATE, which KEY SHARE does not wait for; this keeps
-        # the order safe should a FOR UPDATE ever be added: checked at commit, a batch
-        # holding the chain would wait for it while it waits for the chain, a deadlock.
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        row.batch = batches.setdefault(row.model_id, uuid.uuid4())
+        row.salt = new_salt()
     if postgres and use_copy is not False:
         _copy_rows(rows)
     else:
         Prediction.objects.bulk_create(rows)
-    if postgres and nested:  # back to Django's default for the rest of the enclosing one
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-    audit_record(
-        action="predictions.recorded",
-        object_type="inference_log",
-        object_id=batch,
-        data={
-            "batch": str(batch),
-            "count": len(rows),
-            "digest": inference_log_digest(
-                [tuple(getattr(row, name) for name in DIGESTED_FIELDS) for row in rows]
-            ),
-            "first_request_id": rows[0].request_id,
-            "last_request_id": rows[-1].request_id,
-        },
-    )
+    for model_id, batch in batches.items():
+        members = [row for row in rows if row.batch == batch]
+        times = [row.occurred_at for row in members]
+        audit_record(
+            action="predictions.recorded",
+            object_type="inference_log",
+            object_id=batch,
+            data={
+                "batch": str(batch),
+                "model_id": model_id,
+                "count": len(members),
+                "format": DIGEST_FORMAT,
+                "digest": batch_digest([row_record_hash(row) for row in members]),
+                "first_at": min(times).isoformat(),
+                "last_at": max(times).isoformat(),
+                "first_request_id": members[0].request_id,
+                "last_request_id": members[-1].request_id,
+            },
+            sequence_on_commit=False,  # the periodic sequencer takes it: no extra transaction
+        )
 
 
 Item = tuple[Prediction | None, threading.Event, list[Any]]  # row None: stop

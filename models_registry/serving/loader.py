@@ -106,7 +106,7 @@ class LoadedVersion:
     def _build_explainer(self) -> Any:
         from models_registry.explain import ModelExplainer
 
-        dataset = self.reference_version.reference_datasets.first()
+        dataset = self.reference_version.reference_datasets.filter(erased_at=None).first()
         background = reference_frame(dataset) if dataset is not None else None
         if background is None:
             import pandas as pd

@@ -77,7 +77,15 @@ def _compute(loaded: Any, clean: dict[str, Any], explain: bool) -> dict[str, Any
     return result
 
 
-def serve(*, actor: Any, model_name: str, features: Any, explain: bool, routing_key: str) -> Answer:
+def serve(
+    *,
+    actor: Any,
+    model_name: str,
+    features: Any,
+    explain: bool,
+    routing_key: str,
+    subject_id: str = "",
+) -> Answer:
     """Answer one call. Its record is committed before this returns."""
     started = time.perf_counter()
     require(actor, Capability.PREDICT, "call models")
@@ -94,6 +102,7 @@ def serve(*, actor: Any, model_name: str, features: Any, explain: bool, routing_
         actor=actor,
         occurred_at=timezone.now(),
         features=clean,
+        subject_id=subject_id,
     )
     try:
         result = _compute(loaded, clean, explain)

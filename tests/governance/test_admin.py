@@ -9,8 +9,9 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
 
+from governance.audit.chain import audit_sequence
 from governance.audit_context import Origin, acting_as
-from governance.models import ApprovalPolicy, AuditEvent
+from governance.models import ApprovalPolicy, AuditEvent, AuditVerification
 from governance.services import GOVERNANCE_APPS
 from models_registry.models import RegisteredModel
 from models_registry.services import model_update
@@ -19,6 +20,8 @@ from reviews import services as reviews
 
 READ_ONLY_MODELS = [
     "governance.auditevent",
+    "governance.auditcheckpoint",
+    "governance.auditverification",
     "models_registry.registeredmodel",
     "models_registry.modelversion",
     "models_registry.modelcardrevision",
@@ -318,34 +321,47 @@ def test_audit_events_filter_and_search(users: dict[str, Any], world: dict[str, 
 
 
 def test_the_audit_changelist_verifies_an_intact_chain(
-    users: dict[str, Any], world: dict[str, Any]
+    users: dict[str, Any], world: dict[str, Any], django_capture_on_commit_callbacks: Any
 ) -> None:
     client = officer_client(users)
     changelist = client.get(admin_url("governance.auditevent", "changelist"))
     verify_url = reverse("admin:governance_auditevent_verify")
     assert verify_url in changelist.content.decode()
 
-    response = client.get(verify_url, follow=True)
+    assert client.get(verify_url).status_code == 405
+    with django_capture_on_commit_callbacks(execute=True):  # the queued verification task
+        response = client.post(verify_url, {"full": "1"})
 
     count = AuditEvent.objects.count()
-    assert response.redirect_chain[-1][0] == admin_url("governance.auditevent", "changelist")
-    assert f"The audit chain is intact: {count} event(s) verified." in response.content.decode()
+    report = AuditVerification.objects.get()
+    assert (report.ok, report.full, report.checked, report.requested_by) == (
+        True,
+        True,
+        count,
+        users["compliance"],
+    )
+    assert response["Location"] == admin_url("governance.auditverification", "change", report.pk)
+    page = client.get(response["Location"]).content.decode()
+    assert f"{count} entries after #0 verified" in page
 
 
 def test_the_audit_changelist_reports_a_tampered_event(
-    users: dict[str, Any], world: dict[str, Any]
+    users: dict[str, Any], world: dict[str, Any], django_capture_on_commit_callbacks: Any
 ) -> None:
+    audit_sequence()
     AuditEvent.objects.filter(sequence=2).update(data={"forged": True})
 
-    response = officer_client(users).get(reverse("admin:governance_auditevent_verify"), follow=True)
+    client = officer_client(users)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:governance_auditevent_verify"), {"full": "1"})
 
-    page = response.content.decode()
-    assert "The audit chain is broken: 1 event(s)" in page
-    assert "#2." in page
+    page = client.get(response["Location"]).content.decode()
+    assert "#2: content changed since it was appended" in page
+    assert AuditVerification.objects.get().first_bad == 2
 
 
 def test_a_board_member_cannot_verify_the_chain(users: dict[str, Any]) -> None:
-    response = officer_client(users, "board").get(reverse("admin:governance_auditevent_verify"))
+    response = officer_client(users, "board").post(reverse("admin:governance_auditevent_verify"))
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))

@@ -80,7 +80,7 @@ def test_a_label_sent_again_replaces_the_earlier_one(api, model):
     corrected = GroundTruth.objects.get(request_id="req-0")
     assert corrected.pk == first.pk
     assert corrected.received_at >= first.received_at
-    audit = AuditEvent.objects.filter(action="ground_truth.recorded").order_by("sequence").last()
+    audit = AuditEvent.objects.filter(action="ground_truth.recorded").order_by("id").last()
     assert audit.data["updated_request_ids"] == ["req-0"]
 
 

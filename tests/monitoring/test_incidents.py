@@ -215,7 +215,7 @@ def test_compliance_acknowledges_then_resolves(api, users, churn):
         h.history_origin
         for h in incident.history.exclude(history_change_reason__startswith="opened")
     } == {"api"}
-    actions = AuditEvent.objects.filter(object_type="incident").order_by("sequence")
+    actions = AuditEvent.objects.filter(object_type="incident").order_by("id")
     assert [a.action for a in actions] == [
         "incident.opened",
         "incident.acknowledged",

@@ -1,0 +1,81 @@
+"""Compliance officers set retention periods and legal holds, and record consent withdrawals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+
+from governance.admin import GovernedHistoryAdmin
+from models_registry.consent import consent_withdraw
+from models_registry.models import ConsentWithdrawal, RetentionPolicy
+from models_registry.retention import retention_policy_set
+
+
+@admin.register(RetentionPolicy)
+class RetentionPolicyAdmin(GovernedHistoryAdmin):
+    """Every edit goes through `retention_policy_set`: history row and audit event."""
+
+    fields = [
+        "model",
+        "inference_log_days",
+        "reference_data_days",
+        "legal_hold",
+        "legal_hold_reason",
+        "updated_at",
+    ]
+    list_display = ["model", "inference_log_days", "reference_data_days", "legal_hold"]
+    list_filter = ["legal_hold"]
+    list_select_related = ["model"]
+    readonly_fields = ["updated_at"]
+    actions = None  # no bulk delete: a policy is edited, never removed
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["model", "updated_at"] if obj is not None else ["updated_at"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: RetentionPolicy, form: forms.ModelForm, change: bool
+    ) -> None:
+        saved = retention_policy_set(
+            actor=request.user,
+            model=obj.model,
+            inference_log_days=obj.inference_log_days,
+            reference_data_days=obj.reference_data_days,
+            legal_hold=obj.legal_hold,
+            legal_hold_reason=obj.legal_hold_reason,
+        )
+        obj.pk = saved.pk
+
+
+class ConsentWithdrawalForm(forms.ModelForm):
+    class Meta:
+        model = ConsentWithdrawal
+        fields = ["subject_id"]
+
+
+@admin.register(ConsentWithdrawal)
+class ConsentWithdrawalAdmin(admin.ModelAdmin):
+    """Record a subject's withdrawal; the erasure runs as a task and its outcome shows here."""
+
+    form = ConsentWithdrawalForm
+    list_display = ["id", "requested_at", "requested_by", "erased_at", "records_erased"]
+    list_select_related = ["requested_by"]
+    readonly_fields = ["requested_at", "requested_by", "erased_at", "records_erased"]
+    search_fields = ["subject_id"]
+    actions = None
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: ConsentWithdrawal, form: forms.ModelForm, change: bool
+    ) -> None:
+        obj.pk = consent_withdraw(actor=request.user, subject_id=obj.subject_id).pk

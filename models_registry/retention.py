@@ -1,0 +1,180 @@
+"""Retention of the inference log: whole batches past their model's period are deleted.
+
+Fast at any volume: the oldest rows are found through the (model, occurred_at) index and
+their batches deleted through the batch index, chunk by chunk, each chunk its own short
+transaction, so neither serving nor ingest
+queues behind one long delete. Only whole batches go: a batch with a row inside the period
+is kept entire until its last row is past it. Every chunk deleted leaves, in its own
+transaction, a `retention.deleted` event on the chain (model, cutoff, counts), which
+`inference_log_verify` uses to tell deleted batches from lost ones. A legal hold skips the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from governance.audit.retention_path import retention_path
+from governance.history import set_change_reason
+from governance.roles import Capability
+from governance.services import audit_record, require
+from models_registry.models import Prediction, ReferenceDataset, RegisteredModel, RetentionPolicy
+
+CHUNK = 20_000
+
+
+@dataclass(frozen=True)
+class RetentionOutcome:
+    model: str
+    held: bool = False
+    rows: int = 0
+    batches: int = 0
+    before: datetime | None = None
+    reference_files: int = 0
+
+    def summary(self) -> str:
+        if self.held:
+            return f"{self.model}: on legal hold, nothing deleted"
+        files = f", {self.reference_files} reference data file(s)" if self.reference_files else ""
+        return f"{self.model}: {self.rows} row(s) in {self.batches} batch(es) deleted{files}"
+
+
+@transaction.atomic
+def retention_policy_set(
+    *,
+    actor: Any,
+    model: RegisteredModel,
+    inference_log_days: int | None,
+    reference_data_days: int | None = None,
+    legal_hold: bool = False,
+    legal_hold_reason: str = "",
+) -> RetentionPolicy:
+    """Set a model's retention period and legal hold (compliance officers), on record."""
+    require(actor, Capability.USE_ADMIN, "set retention policies")
+    policy = RetentionPolicy.objects.select_for_update().filter(model=model).first()
+    created = policy is None
+    policy = policy or RetentionPolicy(model=model)
+    policy.inference_log_days = inference_log_days
+    policy.reference_data_days = reference_data_days
+    policy.legal_hold = legal_hold
+    policy.legal_hold_reason = legal_hold_reason if legal_hold else ""
+    set_change_reason(policy, "created" if created else "edited")
+    policy.full_clean()
+    policy.save()
+    audit_record(
+        action="retention.policy_set",
+        object_type="model",
+        object_id=model.name,
+        data={
+            "inference_log_days": inference_log_days,
+            "reference_data_days": reference_data_days,
+            "legal_hold": legal_hold,
+            "legal_hold_reason": policy.legal_hold_reason,
+        },
+    )
+    return policy
+
+
+def _straddling_batches(model_id: int, before: datetime) -> list[Any]:
+    """Batches with rows on both sides of `before`: kept whole until they are all past it.
+
+    A batch's rows were answered within one commit of each other, so looking one hour past
+    the cutoff finds every such batch through the index.
+    """
+    return list(
+        Prediction.objects.filter(
+            model_id=model_id, occurred_at__gte=before, occurred_at__lt=before + timedelta(hours=1)
+        )
+        .exclude(batch=None)
+        .values_list("batch", flat=True)
+        .distinct()
+    )
+
+
+def retention_apply(*, policy: RetentionPolicy, now: datetime | None = None) -> RetentionOutcome:
+    """Delete this model's inference-log batches past the policy's period."""
+    name = policy.model.name
+    if policy.legal_hold:
+        return RetentionOutcome(model=name, held=True)
+    files = _reference_data_apply(policy=policy, now=now or timezone.now())
+    if not policy.inference_log_days:
+        return RetentionOutcome(model=name, reference_files=files)
+    before = (now or timezone.now()) - timedelta(days=policy.inference_log_days)
+    kept = _straddling_batches(policy.model_id, before)
+    old = Prediction.objects.filter(model_id=policy.model_id, occurred_at__lt=before).exclude(
+        batch__in=kept
+    )
+    rows = batches = 0
+    while True:
+        with transaction.atomic():
+            if RetentionPolicy.objects.select_for_update().get(pk=policy.pk).legal_hold:
+                break  # a hold set meanwhile stops the run between two chunks
+            retention_path()
+            # The oldest rows, through the (model, occurred_at) index; their batches go whole
+            # (each is entirely past the period: straddling ones are excluded).
+            oldest = set(old.order_by("occurred_at").values_list("batch", flat=True)[:CHUNK])
+            ids = [batch for batch in oldest if batch is not None]
+            if not oldest:
+                break
+            doomed = Prediction.objects.filter(model_id=policy.model_id, batch__in=ids)
+            if None in oldest:  # rows written outside any batch
+                doomed = doomed | old.filter(batch=None)
+            deleted, _ = doomed.delete()
+            # In the same transaction: no deletion without its record, even after a crash.
+            audit_record(
+                action="retention.deleted",
+                object_type="inference_log",
+                object_id=name,
+                data={
+                    "model_id": policy.model_id,
+                    "before": before.isoformat(),
+                    "days": policy.inference_log_days,
+                    "rows": deleted,
+                    "batches": len(ids),
+                },
+            )
+            rows, batches = rows + deleted, batches + len(ids)
+    return RetentionOutcome(
+        model=name, rows=rows, batches=batches, before=before, reference_files=files
+    )
+
+
+def _reference_data_apply(*, policy: RetentionPolicy, now: datetime) -> int:
+    """Delete the files of reference data sets past the period; their row and hash stay."""
+    if not policy.reference_data_days:
+        return 0
+    before = now - timedelta(days=policy.reference_data_days)
+    expired = ReferenceDataset.objects.filter(
+        model_version__model_id=policy.model_id, uploaded_at__lt=before, erased_at=None
+    ).select_related("model_version")
+    count = 0
+    for dataset in expired:
+        with transaction.atomic():
+            dataset.file.delete(save=False)  # a file already gone is no error
+            ReferenceDataset.objects.filter(pk=dataset.pk).update(erased_at=now)
+            audit_record(
+                action="retention.deleted",
+                object_type="reference_data",
+                object_id=dataset.pk,
+                data={
+                    "model_id": policy.model_id,
+                    "version": dataset.model_version.version,
+                    "sha256": dataset.sha256,
+                    "rows": dataset.rows,
+                    "uploaded_at": dataset.uploaded_at.isoformat(),
+                    "before": before.isoformat(),
+                    "days": policy.reference_data_days,
+                },
+            )
+        count += 1
+    return count
+
+
+def retention_apply_all(*, now: datetime | None = None) -> list[RetentionOutcome]:
+    """The daily run: every model with a policy."""
+    policies = RetentionPolicy.objects.select_related("model").order_by("model__name")
+    return [retention_apply(policy=policy, now=now) for policy in policies]

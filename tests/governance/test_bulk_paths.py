@@ -1,0 +1,122 @@
+"""Bulk paths on governed models write history and an audit event; the admin has no bulk delete.
+
+simple-history alone records nothing for QuerySet.update, bulk_create and bulk_update; every
+governed model's default manager (governance.history.GovernedQuerySet) makes them write one
+history row per object and one audit event per call. Each governed model is checked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.db.models import F
+from django.test import RequestFactory
+
+from governance.audit_context import Origin, acting_as
+from governance.history import GovernedQuerySet
+from governance.models import AuditEvent
+from models_registry.models import RegisteredModel, RetentionPolicy
+from models_registry.retention import retention_policy_set
+from monitoring.models import CanaryGates
+from monitoring.services.incidents import incident_open
+from reviews import services as reviews
+
+GOVERNED = sorted(
+    (
+        m
+        for m in apps.get_models()
+        if issubclass(m._default_manager._queryset_class, GovernedQuerySet)
+    ),
+    key=lambda m: m._meta.label,
+)
+LABELS = [m._meta.label for m in GOVERNED]
+
+
+@pytest.fixture
+def world(users: dict[str, Any], make_model: Any, make_version: Any) -> None:
+    """One row of every governed model."""
+    model = make_model(risk_tier="low")
+    version = make_version(model)
+    with acting_as(origin=Origin.SYSTEM, user=users["ci"]):
+        request = reviews.promotion_request_create(
+            actor=users["ci"], version=version, justification="better"
+        )
+    with acting_as(origin=Origin.SYSTEM, user=users["board"]):
+        reviews.signoff_create(actor=users["board"], request_id=request.pk, decision="approve")
+    incident_open(model=model, severity="warning", source="manual", title="t", description="d")
+    CanaryGates.objects.create(model=model)
+    retention_policy_set(actor=users["compliance"], model=model, inference_log_days=30)
+
+
+def governed(label: str) -> Any:
+    return apps.get_model(label)
+
+
+def test_every_model_with_history_is_governed():
+    with_history = sorted(m._meta.label for m in apps.get_models() if hasattr(m, "history"))
+    assert with_history == LABELS
+    assert len(LABELS) == 8
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_queryset_update_writes_history_and_an_audit_event(world, users, label):
+    model = governed(label)
+    obj = model.objects.order_by("pk").first()
+    before = obj.history.count()
+    with acting_as(origin=Origin.COMMAND, user=users["compliance"]):
+        assert model.objects.filter(pk=obj.pk).update(id=F("id")) == 1
+    latest = obj.history.order_by("history_id").last()
+    assert obj.history.count() == before + 1
+    assert (latest.history_type, latest.history_origin) == ("~", "command")
+    assert latest.history_user == users["compliance"]
+    event = AuditEvent.objects.get(action=f"{model._meta.model_name}.bulk_updated")
+    assert event.data["pks"] == [obj.pk] and event.actor == users["compliance"]
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_bulk_update_writes_history_and_an_audit_event(world, label):
+    model = governed(label)
+    objs = list(model.objects.order_by("pk")[:1])
+    field = next(
+        f.name
+        for f in model._meta.concrete_fields
+        if not f.primary_key and not f.is_relation and not getattr(f, "auto_now", False)
+    )
+    before = objs[0].history.count()
+    model.objects.bulk_update(objs, [field])
+    assert objs[0].history.count() == before + 1
+    event = AuditEvent.objects.get(action=f"{model._meta.model_name}.bulk_updated")
+    assert event.data["fields"] == [field]
+
+
+def test_bulk_create_writes_history_and_an_audit_event(world, users):
+    created = RegisteredModel.objects.bulk_create(
+        [
+            RegisteredModel(name="bulk-a", owner=users["ds"], risk_tier="low"),
+            RegisteredModel(name="bulk-b", owner=users["ds"], risk_tier="low"),
+        ]
+    )
+    for model in created:
+        assert model.history.get().history_type == "+"
+    event = AuditEvent.objects.get(action="registeredmodel.bulk_created")
+    assert sorted(event.data["pks"]) == sorted(m.pk for m in created)
+
+
+def test_queryset_delete_writes_history_and_an_audit_event(world):
+    policy = RetentionPolicy.objects.get()
+    RetentionPolicy.objects.filter(pk=policy.pk).delete()
+    assert policy.history.order_by("history_id").last().history_type == "-"
+    assert AuditEvent.objects.get(action="retentionpolicy.bulk_deleted").data["pks"] == [policy.pk]
+
+
+@pytest.mark.parametrize(
+    "label", [label for label in LABELS if governed(label) in admin.site._registry]
+)
+def test_the_admin_offers_no_bulk_delete_on_a_governed_model(world, users, label):
+    request = RequestFactory().get("/admin/")
+    request.user = users["compliance"]
+    model_admin = admin.site._registry[governed(label)]
+    assert "delete_selected" not in model_admin.get_actions(request)
