@@ -11,6 +11,9 @@ from urllib.parse import quote
 import yaml
 
 # The order a reader expects; the keys of an MLflow-based card come first.
+# How a sign-off's decision reads in a sentence ("vera approved on ...").
+SIGN_OFF_VERBS = {"approve": "approved", "reject": "rejected"}
+
 TOP_LEVEL_ORDER = [
     "model_name",
     "version",
@@ -207,8 +210,10 @@ def card_to_markdown(card: dict[str, Any]) -> str:
         )
         for sign_off in request.get("sign_offs", []):
             comment = esc(sign_off.get("comment") or "")
+            decision = SIGN_OFF_VERBS.get(sign_off.get("decision"), sign_off.get("decision"))
+            # Four spaces: Python-Markdown nests a list only at four (CommonMark at two).
             lines.append(
-                f"  - {esc(sign_off.get('signer'))} {esc(sign_off.get('decision'))}d "
+                f"    - {esc(sign_off.get('signer'))} {esc(decision)} "
                 f"on {esc(sign_off.get('signed_at'))}: {comment}".rstrip()
             )
     lines += [

@@ -114,3 +114,11 @@ def test_the_yaml_and_json_cards_hold_the_text_exactly(api, hostile_card):
 
 def test_an_unknown_format_is_still_a_400(api, hostile_card):
     assert_json_error(api("board").get(CARD, {"format": "html"}), 400)
+
+
+def test_a_sign_off_reads_as_a_sentence_nested_under_its_request(hostile_card):
+    assert "vera rejected on " in hostile_card and "rejectd" not in hostile_card
+    html = markdown.markdown(hostile_card, extensions=["tables"])
+    approvals = html.split("<h2>Approvals</h2>", 1)[1].split("<h2>", 1)[0]
+    # The sign-off is a list inside the request's item, not a sibling of it.
+    assert re.search(r"<li>Request #\d+ .*?<ul>\s*<li>vera rejected on ", approvals, re.S)
