@@ -11,8 +11,9 @@ version, it never locks its model; holding a request, it never locks a version):
    order: the ones the flow names plus the live ones (production, canary);
 3. promotion request rows (`PromotionRequest`, FOR UPDATE);
 4. incident rows (`Incident`, FOR UPDATE);
-5. the audit chain head (`AuditChainHead`, FOR UPDATE), which `audit_record` takes: so a
-   flow audits only once it holds every row lock it needs.
+5. the audit chain head (`AuditChainHead`, FOR UPDATE): only the sequencer takes it, in a
+   short transaction of its own (`governance/audit/`); `audit_record` inserts its event
+   without a lock, so auditing inside any flow adds no lock to this order.
 
 Levels 1 and 2 are taken by one helper, `models_registry.locking.lock_model_for_change`
 (or `lock_version_for_change`, which finds the version's model first). Every flow that
