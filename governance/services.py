@@ -159,6 +159,22 @@ def tokens_revoke(*, tokens: QuerySet[ApiToken], reason: str) -> int:
     return len(live)
 
 
+def tokens_follow_rehash(*, user: AbstractBaseUser) -> int:
+    """Carry the user's live tokens across a re-hash of the same password; returns how many.
+
+    Django re-hashes a password on a successful login when the hasher's settings changed
+    (a Django upgrade raising PBKDF2's iterations): the password is the same, so its tokens
+    must survive, unlike a real change (`set_password`), which ends them. Called before the
+    user row is saved (governance/signals.py), while the old hash is still in the database.
+    """
+    old = type(user).objects.filter(pk=user.pk).values_list("password", flat=True).first()
+    if old is None or old == user.password:
+        return 0
+    return ApiToken.objects.filter(
+        user_id=user.pk, revoked_at__isnull=True, password_fingerprint=password_fingerprint(old)
+    ).update(password_fingerprint=password_fingerprint(user.password))
+
+
 def token_mark_used(*, token: ApiToken, now: datetime) -> None:
     """Record a use at most once per API_TOKEN_LAST_USE_SECONDS, so that no call (predict
     and explain least of all) pays a write for it; last use is known to that precision."""

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.signals import post_migrate
+from django.conf import settings
+from django.db.models.signals import post_migrate, pre_save
 from django.dispatch import Signal, receiver
 from simple_history.signals import pre_create_historical_record
 
@@ -32,3 +33,18 @@ def ensure_role_groups(sender: Any, **kwargs: Any) -> None:
         return
 
     role_groups_sync()
+
+
+@receiver(pre_save, sender=settings.AUTH_USER_MODEL)
+def tokens_survive_a_password_rehash(
+    sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any
+) -> None:
+    """A saved password hash without `set_password` (`_password` unset) is Django's re-hash
+    of the same password, not a change: the user's API tokens keep working."""
+    if instance.pk is None or getattr(instance, "_password", None) is not None:
+        return
+    if update_fields is not None and "password" not in update_fields:
+        return  # a login's last_login update, a role change: no password in play
+    from governance.services import tokens_follow_rehash
+
+    tokens_follow_rehash(user=instance)

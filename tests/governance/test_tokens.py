@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.apps import apps
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core import serializers
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -99,6 +100,35 @@ def test_a_password_change_ends_every_token_of_the_user(users: dict, api: Any) -
         assert body["detail"] == "Token revoked by a password change."
     assert others.get(MODELS).status_code == 200
     assert api("ds").get(MODELS).status_code == 200  # a token minted afterwards works
+
+
+def test_a_rehash_of_the_same_password_on_login_keeps_the_tokens(
+    db: Any, client: Client, settings: Any
+) -> None:
+    key = mint("--password", "s3cret-Passw0rd", "--token")
+    # A Django upgrade changes the preferred hasher: the next login re-hashes the password.
+    settings.PASSWORD_HASHERS = [
+        "tests.governance.test_tokens.QuickPBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+    before = make_user_password("ci-runner")
+    assert client.post("/login/", {"username": "ci-runner", "password": "s3cret-Passw0rd"})
+    assert make_user_password("ci-runner") != before  # re-hashed, same password
+    assert status_with(Client(), key) == 200
+    governance_user("ci-runner", "--role", "ci", "--password", "an0ther-Passw0rd")
+    assert status_with(Client(), key) == 401  # a real change still ends it
+
+
+class QuickPBKDF2PasswordHasher(PBKDF2PasswordHasher):
+    """PBKDF2 at a test's speed: the hasher a Django upgrade would make preferred."""
+
+    iterations = 1000
+
+
+def make_user_password(username: str) -> str:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(username=username).password
 
 
 def test_setting_the_same_password_again_keeps_the_tokens(db: Any, client: Client) -> None:
