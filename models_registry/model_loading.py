@@ -121,10 +121,11 @@ def model_load(*, version: ModelVersion, purpose: LoadPurpose) -> Any:
     record = RecordedArtifact.of(version.run_facts)
     if record is None:
         raise ModelNotLoadable("The version has no logged MLflow model to load.")
-    if not record.files or record.format is None:
+    if not record.complete:
         raise ArtifactNotRecorded(
             f"{version} was registered before its model's files were recorded; regenerate "
-            "its card (POST .../card/regenerate/) to record them, and have it signed again."
+            "its card (POST .../card/regenerate/, or manage.py record_artifact_digests) to "
+            "record them, and have it signed again."
         )
     _refuse_unsafe(version, record.format, purpose)
     scratch = Path(tempfile.mkdtemp(prefix=f"model-v{version.pk}-"))
