@@ -6,6 +6,8 @@ services ask `user_can(user, Capability.X)` and nothing else decides it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
 
@@ -143,3 +145,14 @@ def user_capabilities(user: AbstractBaseUser | AnonymousUser | None) -> frozense
 
 def user_can(user: AbstractBaseUser | AnonymousUser | None, capability: Capability) -> bool:
     return capability in user_capabilities(user)
+
+
+def roles_withheld(roles: Iterable[str]) -> dict[Role, frozenset[Capability]]:
+    """What some of these roles grant but another of them takes away (role -> capabilities).
+
+    `ci` plus `validator` is a user who can never sign: worth telling whoever assigns it.
+    """
+    held = {Role(role) for role in roles}
+    granted = frozenset().union(*(ROLE_CAPABILITIES[role] for role in held))
+    withheld = {role: ROLE_DENIED_CAPABILITIES.get(role, frozenset()) & granted for role in held}
+    return {role: caps for role, caps in withheld.items() if caps}

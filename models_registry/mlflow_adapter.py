@@ -51,6 +51,26 @@ class TrackingUnavailable(ServiceUnavailable):
     default_detail = "The MLflow tracking server is unreachable."
 
 
+class ModelFilesUnreadable(InvalidInput):
+    """The run's logged model could not be copied or read: nothing to record or check.
+
+    Registering it anyway would store a version that can never load (no digests), so it is
+    refused like an unknown run: a 400 naming `mlflow_run_id`.
+    """
+
+    default_detail = "The run's logged model could not be read."
+
+    @classmethod
+    def of(cls, run_id: str, model_uri: str, error: Exception) -> ModelFilesUnreadable:
+        message = (
+            f"The model logged to MLflow run '{run_id}' ({model_uri}) could not be read, so its "
+            f"files' digests and format cannot be recorded: {type(error).__name__}: "
+            f"{str(error)[:200]}. Nothing was stored; log the model again (or retry if the "
+            "artifact store was unreachable)."
+        )
+        return cls(message, extra={"mlflow_run_id": [message]})
+
+
 @dataclass(frozen=True)
 class LoggedModelFacts:
     model_uri: str
@@ -166,23 +186,26 @@ def _history(mlflow_client: Any, run_id: str, keys: list[str]) -> dict[str, list
     return history
 
 
-def _logged_model(mlflow_client: Any, run: Any) -> LoggedModelFacts | None:
+def _logged_model(mlflow_client: Any, run: Any, read_files: bool) -> LoggedModelFacts | None:
     """The model the run logged (MLflow 3 keeps it as a LoggedModel beside the run).
 
-    Its files are copied here once and read as data: their digests, the MLmodel file's
-    flavors and format, signature and input example. Nothing is deserialized.
+    With read_files, its files are copied here once and read as data: their digests, the
+    MLmodel file's flavors and format, signature and input example; ModelFilesUnreadable when
+    they cannot be. Nothing is deserialized. Without, only its URI and name.
     """
     outputs = getattr(getattr(run, "outputs", None), "model_outputs", None) or []
     if not outputs:
         return None
     logged = mlflow_client.get_logged_model(outputs[-1].model_id)
+    if not read_files:
+        return LoggedModelFacts(logged.model_uri, logged.name, [], None, None)
     with tempfile.TemporaryDirectory(prefix="model-facts-") as scratch:
         try:
             local = _download(logged.artifact_location, Path(scratch))
             facts = _local_model_facts(local)
-        except Exception:
-            logger.warning("could not read the MLmodel of %s", logged.model_uri, exc_info=True)
-            return LoggedModelFacts(logged.model_uri, logged.name, [], None, None)
+        except Exception as error:
+            logger.warning("could not read the model %s", logged.model_uri, exc_info=True)
+            raise ModelFilesUnreadable.of(run.info.run_id, logged.model_uri, error) from error
     return LoggedModelFacts(model_uri=logged.model_uri, name=logged.name, **facts)
 
 
@@ -252,8 +275,12 @@ def model_load_code_executing(directory: Path, model_format: ModelFormat) -> Any
     return mlflow.pyfunc.load_model(str(directory))
 
 
-def run_fetch(run_id: str) -> RunFacts:
-    """Everything the card needs from a run. RunNotFound (400) or TrackingUnavailable (503)."""
+def run_fetch(run_id: str, *, read_model_files: bool = True) -> RunFacts:
+    """Everything the card needs from a run. RunNotFound (400) or TrackingUnavailable (503).
+
+    ModelFilesUnreadable (400) when the logged model's files cannot be read; without
+    read_model_files (its files are already recorded) they are not downloaded at all.
+    """
     from mlflow.exceptions import MlflowException
 
     mlflow_client = client()
@@ -286,7 +313,7 @@ def run_fetch(run_id: str) -> RunFacts:
                 }
                 for d in (run.inputs.dataset_inputs if run.inputs else [])
             ],
-            logged_model=_logged_model(mlflow_client, run),
+            logged_model=_logged_model(mlflow_client, run, read_model_files),
         )
     except MlflowException as error:
         raise _translate(error, run_id) from error

@@ -162,6 +162,11 @@ class RecordedArtifact:
     files: dict[str, dict[str, Any]]
     format: ModelFormat | None
 
+    @property
+    def complete(self) -> bool:
+        """Files and format recorded; False for versions registered before digests existed."""
+        return bool(self.files) and self.format is not None
+
     @classmethod
     def of(cls, run_facts: dict[str, Any] | None) -> RecordedArtifact | None:
         """None when the version has no logged MLflow model (e.g. served elsewhere)."""

@@ -44,12 +44,24 @@ class ModelNotLoadable(Conflict):
     default_detail = "The version's model cannot be loaded."
 
 
-class UnsafeModelFormat(ModelNotLoadable):
+class RefusedForSafety(ModelNotLoadable):
+    """Refused because loading could run code or serve bytes nobody signed.
+
+    Unlike other ModelNotLoadable cases (no logged model here at all), these mean someone
+    must act: the warm-up logs them as warnings.
+    """
+
+
+class UnsafeModelFormat(RefusedForSafety):
     default_detail = "The model's format runs code when loaded; it is refused."
 
 
-class ArtifactChanged(ModelNotLoadable):
+class ArtifactChanged(RefusedForSafety):
     default_detail = "The model's files differ from the digests recorded at registration."
+
+
+class ArtifactNotRecorded(RefusedForSafety):
+    default_detail = "The model's files were never recorded, so they cannot be checked."
 
 
 def running_in_worker() -> bool:
@@ -109,10 +121,11 @@ def model_load(*, version: ModelVersion, purpose: LoadPurpose) -> Any:
     record = RecordedArtifact.of(version.run_facts)
     if record is None:
         raise ModelNotLoadable("The version has no logged MLflow model to load.")
-    if not record.files or record.format is None:
-        raise ModelNotLoadable(
+    if not record.complete:
+        raise ArtifactNotRecorded(
             f"{version} was registered before its model's files were recorded; regenerate "
-            "its card (POST .../card/regenerate/) to record them, and have it signed again."
+            "its card (POST .../card/regenerate/, or manage.py record_artifact_digests) to "
+            "record them, and have it signed again."
         )
     _refuse_unsafe(version, record.format, purpose)
     scratch = Path(tempfile.mkdtemp(prefix=f"model-v{version.pk}-"))

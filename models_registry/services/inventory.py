@@ -146,9 +146,10 @@ def version_register(
 
     With an MLflow run id, the run is read first (outside any transaction): its params,
     metrics, artifacts and metadata become the version's facts, and what the caller sent
-    explicitly wins. An unknown run is a 400, an unreachable server a 503, and so is a
-    model whose format runs its author's code on load (unless ALLOW_UNSAFE_MODEL_FORMATS);
-    in each case nothing is stored.
+    explicitly wins. An unknown run is a 400, an unreachable server a 503; a 400 too for a
+    model whose format runs its author's code on load (unless ALLOW_UNSAFE_MODEL_FORMATS)
+    or whose files cannot be read (it could never be checked, so never load); in each case
+    nothing is stored.
     """
     require(actor, Capability.REGISTER, "register versions")
     declared = {"metrics": metrics or {}, "params": params or {}}
@@ -169,11 +170,13 @@ def version_register(
     return _version_create(actor=actor, model=model, **fields)
 
 
-def _from_run(run_id: str, declared: dict[str, Any]) -> dict[str, Any]:
+def _from_run(
+    run_id: str, declared: dict[str, Any], *, read_model_files: bool = True
+) -> dict[str, Any]:
     """Version fields from an MLflow run (network I/O: call outside transactions)."""
     from models_registry import mlflow_adapter
 
-    facts = mlflow_adapter.run_fetch(run_id)
+    facts = mlflow_adapter.run_fetch(run_id, read_model_files=read_model_files)
     logged = facts.logged_model
     return {
         "run_facts": {**dataclasses.asdict(facts), "run_link": facts.run_link},
@@ -203,14 +206,26 @@ def version_refresh_from_run(*, version_id: int) -> bool:
     """Re-read the version's MLflow run (new metrics, tags, artifacts); True if it changed.
 
     The logged model recorded at registration stays as it was (its URI, files, digests,
-    format): a refresh must never point an approved version at other bytes. Only a version
-    registered before digests were recorded gets them now.
+    format): a refresh must never point an approved version at other bytes, so they are not
+    even downloaded. Only a version registered before digests were recorded gets them now;
+    Conflict (409) when its files cannot be read.
     """
+    from models_registry.mlflow_adapter import ModelFilesUnreadable
+
     version = ModelVersion.objects.get(pk=version_id)
     if not version.mlflow_run_id:
         return False
-    fresh = _from_run(version.mlflow_run_id, version.declared or {})
     recorded = (version.run_facts or {}).get("logged_model") or {}
+    try:
+        fresh = _from_run(
+            version.mlflow_run_id,
+            version.declared or {},
+            read_model_files=not recorded.get("files"),
+        )
+    except ModelFilesUnreadable as error:
+        raise Conflict(
+            f"{version}: its model's files cannot be recorded. {error.detail}"
+        ) from error
     if recorded.get("files"):
         fresh["run_facts"]["logged_model"] = recorded
     return _version_apply_run(version_id=version_id, fresh=fresh)

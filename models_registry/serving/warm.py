@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection
 
 from governance.errors import ApplicationError
+from models_registry.model_loading import RefusedForSafety
 from models_registry.models import ModelVersion, RegisteredModel
 from models_registry.services.deployments import rollback_target
 from models_registry.serving.loader import loaded_version
@@ -46,6 +47,9 @@ def warm(version_ids: list[int]) -> list[int]:
         try:
             version = loaded_version(version_id)
             version.explainer()
+        except RefusedForSafety as error:  # unsafe format, changed or unrecorded files
+            logger.warning("version %s refused, not loaded ahead of use: %s", version_id, error)
+            continue
         except ApplicationError as error:  # e.g. a model served elsewhere: no logged model
             logger.info("version %s not loaded ahead of use: %s", version_id, error)
             continue

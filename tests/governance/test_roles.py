@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from governance.models import ApiToken
-from governance.roles import Role, user_roles
+from governance.roles import Capability, Role, user_can, user_roles
 from governance.services import sha256_hex
 from models_registry import services as registry
 from models_registry.cards import card_regenerate
@@ -249,3 +249,20 @@ def test_every_contract_role_is_accepted_by_governance_user(db):
     for role in Role:
         run(f"user-{role.value.replace('_', '-')}", "--role", role.value)
         assert roles_of(f"user-{role.value.replace('_', '-')}") == {role.value}
+
+
+def test_governance_user_warns_that_ci_never_signs_whatever_other_roles(db):
+    output = run("ci-runner", "--role", "ci", "--role", "validator", "--token").splitlines()
+    warning = (
+        "Warning: ci never may sign off promotion requests, whatever other roles it holds, "
+        "so ci-runner cannot (although validator would allow it)."
+    )
+    assert output[1] == warning
+    assert output[-1] != warning  # the token stays the last line, alone
+    assert ApiToken.objects.get(user__username="ci-runner").digest == sha256_hex(output[-1])
+    assert not user_can(User.objects.get(username="ci-runner"), Capability.SIGN_OFF)
+
+
+def test_governance_user_does_not_warn_about_roles_that_take_nothing_away(db):
+    assert "Warning" not in run("ci-runner", "--role", "ci", "--role", "data_scientist")
+    assert "Warning" not in run("alice", "--role", "validator", "--role", "board")

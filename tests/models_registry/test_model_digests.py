@@ -176,3 +176,49 @@ def test_a_version_registered_before_digests_were_recorded_loads_once_they_are(a
     assert api("ci").post(CARD + "regenerate/").json()["changed"] is True
     assert ModelCardRevision.objects.count() == revisions + 1  # earlier sign-offs go stale
     assert api("ci").post(PREDICT, {"features": ROW}, format="json").status_code == 200
+
+
+def test_a_run_whose_model_files_cannot_be_read_is_a_400_and_stores_nothing(
+    api, make_model, digest_run
+):
+    data = digest_run["data"]
+    run_id = mlflow_adapter.run_log_sklearn(
+        model=demo_model.train_churn_model(data, n_estimators=3, max_depth=1).model,
+        experiment="tests-digests",
+        params={},
+        metrics={},
+        input_example=data[demo_model.FEATURES].head(3),
+    )
+    model_id = mlflow_adapter.client().get_run(run_id).outputs.model_outputs[-1].model_id
+    location = mlflow_adapter.client().get_logged_model(model_id).artifact_location
+    (Path(urlparse(location).path) / "MLmodel").unlink()  # the model cannot be read
+    make_model()
+    ci = api("ci")  # minting its token is on the audit chain too
+    audit_before = AuditEvent.objects.count()
+
+    response = ci.post(
+        "/api/v1/models/churn-classifier/versions/", {"mlflow_run_id": run_id}, format="json"
+    )
+    body = assert_json_error(response, 400)
+    assert "could not be read" in body["detail"] and "FileNotFoundError" in body["detail"]
+    assert body["mlflow_run_id"] == [body["detail"]]
+    assert ModelVersion.objects.count() == 0
+    assert AuditEvent.objects.count() == audit_before
+
+
+def test_regenerating_never_needs_the_recorded_files_to_be_readable(api, served):
+    recorded = api("board").get(CARD).json()["artifacts"]["model_files"]
+    (served["directory"] / "MLmodel").unlink()
+    assert api("ci").post(CARD + "regenerate/").status_code == 200
+    assert api("board").get(CARD).json()["artifacts"]["model_files"] == recorded
+
+
+def test_a_legacy_version_whose_files_cannot_be_read_is_not_regenerated_as_if_fine(api, served):
+    version = served["version"]
+    facts = version.run_facts
+    del facts["logged_model"]["files"]
+    ModelVersion.objects.filter(pk=version.pk).update(run_facts=facts)
+    (served["directory"] / "MLmodel").unlink()
+    body = assert_json_error(api("ci").post(CARD + "regenerate/"), 409)
+    assert "cannot be recorded" in body["detail"] and "FileNotFoundError" in body["detail"]
+    assert "files" not in ModelVersion.objects.get().run_facts["logged_model"]

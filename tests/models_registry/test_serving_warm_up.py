@@ -91,3 +91,27 @@ def test_routing_asks_for_a_background_warm_up_when_live_versions_change(
     assert asked == [model.pk, model.pk]
     # after the rollback: v1 in production, no canary; v1 replaced nothing, so no target
     assert versions_to_keep_warm(model.pk) == [three_versions[0].pk]
+
+
+def with_logged_model(version: ModelVersion, change) -> None:
+    """Edit the version's recorded logged model in the database (legacy or tampered data)."""
+    facts = version.run_facts
+    change(facts["logged_model"])
+    ModelVersion.objects.filter(pk=version.pk).update(run_facts=facts)
+
+
+def test_versions_refused_for_safety_are_warnings_with_their_reason(three_versions, caplog):
+    v1, v2, v3 = three_versions
+    with_logged_model(v1, lambda logged: logged.pop("files"))  # registered before digests
+    with_logged_model(
+        v2, lambda logged: logged["files"]["model.skops"].update(sha256="0" * 64)
+    )  # the files no longer match what was signed
+    with_logged_model(v3, lambda logged: logged["format"].update(executes_code=True))
+    with caplog.at_level("INFO", logger="models_registry.serving.warm"):
+        assert warm([v1.pk, v2.pk, v3.pk]) == []
+    by_version = {r.args[0]: r for r in caplog.records}
+    assert all(by_version[v.pk].levelname == "WARNING" for v in three_versions)
+    assert all(by_version[v.pk].exc_info is None for v in three_versions)
+    assert "regenerate its card" in by_version[v1.pk].getMessage()
+    assert "model.skops (changed)" in by_version[v2.pk].getMessage()
+    assert "runs the model author's code" in by_version[v3.pk].getMessage()

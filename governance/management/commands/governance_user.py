@@ -9,7 +9,7 @@ from django.db import transaction
 from governance.audit_context import Origin, acting_as
 from governance.errors import InvalidInput
 from governance.models import ApiToken
-from governance.roles import Role
+from governance.roles import ROLE_CAPABILITIES, Role, roles_withheld
 from governance.services import token_create, tokens_revoke, user_set_roles
 
 
@@ -74,6 +74,7 @@ class Command(BaseCommand):
                 verb = "Created" if created else "Updated"
                 roles = ", ".join(options["roles"])
                 self.stdout.write(f"{verb} {user.username} with roles: {roles}")
+                self._warn_withheld(user.username, options["roles"])
                 if options["rotate"] or options["revoke"]:
                     flag = "--rotate" if options["rotate"] else "--revoke"
                     count = tokens_revoke(
@@ -93,3 +94,20 @@ class Command(BaseCommand):
                     self.stdout.write(key)
             except InvalidInput as error:
                 raise CommandError(error.detail) from error
+
+    def _warn_withheld(self, username: str, roles: list[str]) -> None:
+        """Say so when a role takes away what another grants (`ci` plus `validator`).
+
+        Before any token line: a minted key stays the last line, alone.
+        """
+        for role, capabilities in roles_withheld(roles).items():
+            what = " or ".join(cap.label[0].lower() + cap.label[1:] for cap in sorted(capabilities))
+            granting = sorted(
+                other for other in set(roles) if capabilities & ROLE_CAPABILITIES[Role(other)]
+            )
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Warning: {role.value} never may {what}, whatever other roles it holds, "
+                    f"so {username} cannot (although {', '.join(granting)} would allow it)."
+                )
+            )
