@@ -123,9 +123,10 @@ def model_load(*, version: ModelVersion, purpose: LoadPurpose) -> Any:
         raise ModelNotLoadable("The version has no logged MLflow model to load.")
     if not record.complete:
         raise ArtifactNotRecorded(
-            f"{version} was registered before its model's files were recorded; regenerate "
-            "its card (POST .../card/regenerate/, or manage.py record_artifact_digests) to "
-            "record them, and have it signed again."
+            f"{version} was registered before its model's files were recorded. A candidate "
+            "records them when its card is regenerated (POST .../card/regenerate/); a version "
+            "that was deployed only through `manage.py record_artifact_digests`, run by an "
+            "operator (SECURITY.md, Model artifacts)."
         )
     _refuse_unsafe(version, record.format, purpose)
     scratch = Path(tempfile.mkdtemp(prefix=f"model-v{version.pk}-"))

@@ -202,13 +202,25 @@ def _admit_model_format(run_facts: dict[str, Any]) -> None:
         raise InvalidInput(message, extra={"mlflow_run_id": [message]})
 
 
-def version_refresh_from_run(*, version_id: int) -> bool:
+# Stages a version reaches only through an executed promotion: its bytes served people.
+DEPLOYED_STAGES = (
+    ModelVersion.Stage.PRODUCTION,
+    ModelVersion.Stage.CANARY,
+    ModelVersion.Stage.ARCHIVED,
+)
+
+
+def version_refresh_from_run(*, version_id: int, backfill_deployed: bool = False) -> bool:
     """Re-read the version's MLflow run (new metrics, tags, artifacts); True if it changed.
 
     The logged model recorded at registration stays as it was (its URI, files, digests,
     format): a refresh must never point an approved version at other bytes, so they are not
-    even downloaded. Only a version registered before digests were recorded gets them now;
-    Conflict (409) when its files cannot be read.
+    even downloaded. A version registered before digests were recorded gets them now only
+    while no promotion has deployed it (a later request's sign-offs cover them); a deployed
+    one only with `backfill_deployed`, which the operator's `record_artifact_digests`
+    command passes, on record: otherwise anyone who may regenerate a card could make
+    whatever bytes MLflow holds today the trusted ones of a version the board never signs
+    again. Conflict (409) when the files cannot be read or their format is refused.
     """
     from models_registry.mlflow_adapter import ModelFilesUnreadable
 
@@ -216,17 +228,23 @@ def version_refresh_from_run(*, version_id: int) -> bool:
     if not version.mlflow_run_id:
         return False
     recorded = (version.run_facts or {}).get("logged_model") or {}
+    record_now = not recorded.get("files") and (
+        backfill_deployed or version.stage not in DEPLOYED_STAGES
+    )
     try:
         fresh = _from_run(
-            version.mlflow_run_id,
-            version.declared or {},
-            read_model_files=not recorded.get("files"),
+            version.mlflow_run_id, version.declared or {}, read_model_files=record_now
         )
     except ModelFilesUnreadable as error:
         raise Conflict(
             f"{version}: its model's files cannot be recorded. {error.detail}"
         ) from error
-    if recorded.get("files"):
+    if record_now:
+        try:
+            _admit_model_format(fresh["run_facts"])
+        except InvalidInput as error:
+            raise Conflict(f"{version}: {error.detail}") from error
+    elif recorded:
         fresh["run_facts"]["logged_model"] = recorded
     return _version_apply_run(version_id=version_id, fresh=fresh)
 

@@ -15,8 +15,8 @@ from governance.models import AuditEvent
 from governance.services import audit_chain_verify
 from models_registry import demo_model, mlflow_adapter
 from models_registry import services as registry
-from models_registry.cards import card_hash, card_regenerate
-from models_registry.models import ModelCardRevision, ModelVersion, VersionAnalysis
+from models_registry.cards import card_hash
+from models_registry.models import ModelVersion, VersionAnalysis
 from models_registry.serving.loader import forget_loaded
 from monitoring.models import Incident
 from tests.conftest import assert_json_error
@@ -163,19 +163,7 @@ def test_regenerating_the_card_keeps_the_digests_recorded_at_registration(api, s
     assert_json_error(api("ci").post(PREDICT, {"features": ROW}, format="json"), 409)
 
 
-def test_a_version_registered_before_digests_were_recorded_loads_once_they_are(api, served):
-    version = served["version"]
-    facts = version.run_facts
-    del facts["logged_model"]["files"]
-    ModelVersion.objects.filter(pk=version.pk).update(run_facts=facts)
-    card_regenerate(version_id=version.pk, reason="as cards were before digests")
-    body = assert_json_error(api("ci").post(PREDICT, {"features": ROW}, format="json"), 409)
-    assert "regenerate its card" in body["detail"]
-
-    revisions = ModelCardRevision.objects.count()
-    assert api("ci").post(CARD + "regenerate/").json()["changed"] is True
-    assert ModelCardRevision.objects.count() == revisions + 1  # earlier sign-offs go stale
-    assert api("ci").post(PREDICT, {"features": ROW}, format="json").status_code == 200
+# A version registered before digests existed: test_record_artifact_digests.py.
 
 
 def test_a_run_whose_model_files_cannot_be_read_is_a_400_and_stores_nothing(
@@ -217,7 +205,9 @@ def test_a_legacy_version_whose_files_cannot_be_read_is_not_regenerated_as_if_fi
     version = served["version"]
     facts = version.run_facts
     del facts["logged_model"]["files"]
-    ModelVersion.objects.filter(pk=version.pk).update(run_facts=facts)
+    # A legacy candidate: regenerating its card records its files (a deployed one's only
+    # the operator's command records, test_record_artifact_digests.py).
+    ModelVersion.objects.filter(pk=version.pk).update(run_facts=facts, stage="candidate")
     (served["directory"] / "MLmodel").unlink()
     body = assert_json_error(api("ci").post(CARD + "regenerate/"), 409)
     assert "cannot be recorded" in body["detail"] and "FileNotFoundError" in body["detail"]

@@ -61,6 +61,30 @@ def test_a_legacy_version_gets_its_digests_on_record_and_then_serves(api, legacy
     assert record() == (["No version lacks recorded digests."], "")  # idempotent
 
 
+def test_regenerating_a_deployed_legacy_card_does_not_make_todays_bytes_trusted(api, legacy):
+    # Anyone who may regenerate a card could otherwise bless whatever MLflow holds now for a
+    # version the board will never sign again: only the operator's command records them.
+    response = api("ci").post(
+        "/api/v1/models/churn-classifier/versions/1/card/regenerate/", {}, format="json"
+    )
+    assert response.status_code in (200, 202), response.content
+    assert "files" not in ModelVersion.objects.get().run_facts["logged_model"]
+    body = assert_json_error(api("ci").post(PREDICT, {"features": ROW}, format="json"), 409)
+    assert "record_artifact_digests" in body["detail"]
+
+
+def test_a_legacy_candidate_records_its_digests_when_its_card_is_regenerated(
+    api, make_model, make_version, churn_run
+):
+    version = make_version(make_model(), mlflow_run_id=churn_run["run_id"], metrics={})
+    as_before_digests(version)
+    response = api("ci").post(
+        "/api/v1/models/churn-classifier/versions/1/card/regenerate/", {}, format="json"
+    )
+    assert response.status_code in (200, 202), response.content
+    assert "model.skops" in ModelVersion.objects.get().run_facts["logged_model"]["files"]
+
+
 def test_a_dry_run_lists_them_and_changes_nothing(legacy):
     before = ModelVersion.objects.get().run_facts
     assert record("--dry-run") == (["churn-classifier v1: would be recorded (dry run)"], "")

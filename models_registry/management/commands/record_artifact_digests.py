@@ -39,7 +39,7 @@ def digests_record(version: ModelVersion) -> str:
 
     ApplicationError (the run gone, its files unreadable, MLflow down) when it failed.
     """
-    version_refresh_from_run(version_id=version.pk)
+    version_refresh_from_run(version_id=version.pk, backfill_deployed=True)
     record = RecordedArtifact.of(ModelVersion.objects.get(pk=version.pk).run_facts)
     if record is None or not record.complete:
         raise ApplicationError("its MLflow run no longer holds a logged model to record.")
