@@ -95,3 +95,21 @@ def check_every_route_declares_its_capability(
         for route in url_routes()
         if route_declaration_missing(route)
     ]
+
+
+@register("security")
+def check_the_audit_keys_parse(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A signing or verifier key that does not parse would fail the hourly checkpoint, and
+    verification would run on without one: say so when the process starts."""
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    from governance.audit.checkpoints import trusted_keys
+
+    if not (settings.AUDIT_SIGNING_KEY or settings.AUDIT_VERIFY_KEYS):
+        return []  # the embedded mode's development key is made on first use
+    try:
+        trusted_keys()
+    except (ImproperlyConfigured, ValueError) as error:
+        return [Error(f"The audit keys do not parse: {error}", id="governance.E002")]
+    return []

@@ -312,6 +312,12 @@ AUDIT_SEQUENCE_NUDGE_SECONDS = float(
 )
 AUDIT_CHECKPOINT_SECONDS = float(os.getenv("AUDIT_CHECKPOINT_SECONDS", "3600"))
 AUDIT_SIGNING_KEY = os.getenv("AUDIT_SIGNING_KEY", "")
+if PRODUCTION and not AUDIT_SIGNING_KEY:
+    # Without it no checkpoint is signed and a rewrite of the whole chain goes unseen.
+    raise ImproperlyConfigured(
+        "PRODUCTION=True needs AUDIT_SIGNING_KEY in the environment "
+        "(manage.py audit_checkpoint --generate-key NAME prints one)"
+    )
 AUDIT_VERIFY_KEYS = envlist("AUDIT_VERIFY_KEYS", "")
 AUDIT_LOG_ORIGIN = os.getenv("AUDIT_LOG_ORIGIN", "model-governance/audit")
 CELERY_BEAT_SCHEDULE["every-few-seconds-sequence-the-audit-chain"] = {

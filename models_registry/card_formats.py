@@ -119,8 +119,8 @@ def _model_files(card: dict[str, Any], model_format: dict[str, Any]) -> list[str
     if model_format:
         safety = "runs code when loaded" if model_format.get("executes_code") else "data only"
         lines += [
-            f"Format: {model_format.get('flavor')} / {model_format.get('serialization')} "
-            f"({safety}).",
+            f"Format: {md_inline(model_format.get('flavor'))} / "
+            f"{md_inline(model_format.get('serialization'))} ({safety}).",
             "",
         ]
     digests = {

@@ -59,8 +59,7 @@ def consent_erase(*, withdrawal_id: int) -> int:
     withdrawal = ConsentWithdrawal.objects.get(pk=withdrawal_id)
     total = 0
     while True:
-        with transaction.atomic():
-            retention_path()
+        with retention_path():
             rows = list(
                 Prediction.objects.select_for_update()
                 .filter(subject_id=withdrawal.subject_id)

@@ -119,13 +119,18 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+# What a symbolic link records instead of a digest: its target is not part of the model, so
+# no digest could vouch for it, and a model holding one is never loaded.
+SYMLINK = "symlink"
+
+
 def file_digests(directory: Path) -> dict[str, dict[str, Any]]:
     """Every file under `directory` (POSIX relative path -> sha256 and size), sorted."""
     found = {}
     for path in sorted(p for p in directory.rglob("*") if p.is_file() or p.is_symlink()):
         relative = path.relative_to(directory).as_posix()
         if path.is_symlink():  # a link could point anywhere on the loading machine
-            found[relative] = {"sha256": "symlink", "size": None}
+            found[relative] = {"sha256": SYMLINK, "size": None}
             continue
         found[relative] = {"sha256": _sha256(path), "size": path.stat().st_size}
     return found
@@ -139,6 +144,8 @@ def digest_mismatches(
     for path in sorted(set(recorded) | set(actual)):
         if path not in actual:
             problems[path] = "missing"
+        elif actual[path]["sha256"] == SYMLINK:
+            problems[path] = "a symbolic link"
         elif path not in recorded:
             problems[path] = "added"
         elif actual[path]["sha256"] != recorded[path]["sha256"]:

@@ -113,31 +113,31 @@ def retention_apply(*, policy: RetentionPolicy, now: datetime | None = None) -> 
         with transaction.atomic():
             if RetentionPolicy.objects.select_for_update().get(pk=policy.pk).legal_hold:
                 break  # a hold set meanwhile stops the run between two chunks
-            retention_path()
-            # The oldest rows, through the (model, occurred_at) index; their batches go whole
-            # (each is entirely past the period: straddling ones are excluded).
-            oldest = set(old.order_by("occurred_at").values_list("batch", flat=True)[:CHUNK])
-            ids = [batch for batch in oldest if batch is not None]
-            if not oldest:
-                break
-            doomed = Prediction.objects.filter(model_id=policy.model_id, batch__in=ids)
-            if None in oldest:  # rows written outside any batch
-                doomed = doomed | old.filter(batch=None)
-            deleted, _ = doomed.delete()
-            # In the same transaction: no deletion without its record, even after a crash.
-            audit_record(
-                action="retention.deleted",
-                object_type="inference_log",
-                object_id=name,
-                data={
-                    "model_id": policy.model_id,
-                    "before": before.isoformat(),
-                    "days": policy.inference_log_days,
-                    "rows": deleted,
-                    "batches": len(ids),
-                },
-            )
-            rows, batches = rows + deleted, batches + len(ids)
+            with retention_path():
+                # The oldest rows, through the (model, occurred_at) index; their batches go whole
+                # (each is entirely past the period: straddling ones are excluded).
+                oldest = set(old.order_by("occurred_at").values_list("batch", flat=True)[:CHUNK])
+                ids = [batch for batch in oldest if batch is not None]
+                if not oldest:
+                    break
+                doomed = Prediction.objects.filter(model_id=policy.model_id, batch__in=ids)
+                if None in oldest:  # rows written outside any batch
+                    doomed = doomed | old.filter(batch=None)
+                deleted, _ = doomed.delete()
+                # In the same transaction: no deletion without its record, even after a crash.
+                audit_record(
+                    action="retention.deleted",
+                    object_type="inference_log",
+                    object_id=name,
+                    data={
+                        "model_id": policy.model_id,
+                        "before": before.isoformat(),
+                        "days": policy.inference_log_days,
+                        "rows": deleted,
+                        "batches": len(ids),
+                    },
+                )
+                rows, batches = rows + deleted, batches + len(ids)
     return RetentionOutcome(
         model=name, rows=rows, batches=batches, before=before, reference_files=files
     )

@@ -1,7 +1,7 @@
 """The one switch that lets audit tables be changed: only retention and erasure use it.
 
 On PostgreSQL the audit tables' triggers refuse UPDATE, DELETE and TRUNCATE unless the
-transaction set `governance.retention` to 'on' (migration governance/0003). The setting is
+transaction set `governance.retention` to 'on' (migration governance/0006). The setting is
 transaction-local, so it ends with the retention service's transaction. It keeps bugs, bulk
 ORM calls and people at a SQL prompt from changing the record by accident; it does not stop
 a compromised application, which can set it too: that is what the hash chain, the signed
@@ -10,13 +10,33 @@ checkpoints and the deletion records are for (see SECURITY.md, Audit trail).
 
 from __future__ import annotations
 
-from django.db import connection
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connection, transaction
 
 
-def retention_path() -> None:
-    """Open the audit tables for the rest of the current transaction (PostgreSQL)."""
-    if not connection.in_atomic_block:
-        raise RuntimeError("retention_path() needs the caller's transaction")
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL governance.retention = 'on'")
+@contextmanager
+def retention_path() -> Iterator[None]:
+    """Open the audit tables inside this block only (PostgreSQL), in a transaction.
+
+    Set back as it was at the block's end: inside a savepoint a SET LOCAL would otherwise
+    last until the enclosing transaction ends, opening the tables for whatever it does next.
+    """
+    with transaction.atomic():
+        before = _switch("on")
+        yield
+        _switch(before)
+
+
+def _switch(state: str) -> str:
+    """Set the switch for this transaction; what it was before ('' when unset)."""
+    if connection.vendor != "postgresql":
+        return ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(current_setting('governance.retention', true), ''),"
+            " set_config('governance.retention', %s, true)",
+            [state],
+        )
+        return cursor.fetchone()[0]

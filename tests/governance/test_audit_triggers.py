@@ -109,8 +109,7 @@ def test_the_inference_log_cannot_be_changed_but_through_the_retention_path(
     assert refused("UPDATE models_registry_prediction SET prediction = 0.9")
     assert refused("DELETE FROM models_registry_prediction")
     assert refused("TRUNCATE models_registry_prediction")
-    with transaction.atomic():
-        retention_path()
+    with retention_path():
         Prediction.objects.filter(request_id="r1").delete()
     assert not Prediction.objects.exists()
 
@@ -125,3 +124,11 @@ def test_the_application_role_cannot_switch_the_triggers_off(chained):
         sql("ALTER TABLE governance_auditevent DISABLE TRIGGER audit_append_only_delete")
     with pytest.raises(DatabaseError, match="permission denied"), transaction.atomic():
         sql("TRUNCATE governance_auditevent")
+
+
+def test_the_retention_path_closes_again_when_its_block_ends(chained):
+    """Inside an enclosing transaction (a savepoint), the switch must not outlive the block."""
+    with retention_path():
+        assert not refused("UPDATE governance_auditevent SET data = data WHERE sequence = 1")
+    assert refused("DELETE FROM governance_auditevent WHERE sequence = 1")
+    assert AuditEvent.objects.count() == 2

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = {
     "PRODUCTION": "True",
@@ -31,16 +33,33 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_production_settings_pass_check_deploy():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+@pytest.fixture(scope="module")
+def production() -> dict[str, str]:
+    """A deployment's environment, with an audit signing key made as the docs say."""
+    printed = manage("audit_checkpoint", "--generate-key", "governance-test")
+    assert printed.returncode == 0, printed.stderr
+    name, key = printed.stdout.strip().splitlines()[-1].split("=", 1)
+    assert name == "AUDIT_SIGNING_KEY"
+    return {**PRODUCTION, "AUDIT_SIGNING_KEY": key}
+
+
+def test_production_settings_pass_check_deploy(production):
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **production)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
-def test_production_refuses_debug_and_a_missing_key():
-    with_debug = manage("check", **{**PRODUCTION, "DEBUG": "True"})
+def test_production_refuses_debug_and_missing_secrets(production):
+    with_debug = manage("check", **{**production, "DEBUG": "True"})
     assert with_debug.returncode != 0
     assert "DEBUG" in with_debug.stderr
-    without_key = manage("check", **{**PRODUCTION, "SECRET_KEY": ""})
-    assert without_key.returncode != 0
-    assert "SECRET_KEY" in without_key.stderr
+    for secret in ("SECRET_KEY", "AUDIT_SIGNING_KEY"):
+        without = manage("check", **{**production, secret: ""})
+        assert without.returncode != 0
+        assert secret in without.stderr
+
+
+def test_an_audit_key_that_does_not_parse_fails_the_check(production):
+    result = manage("check", **{**production, "AUDIT_SIGNING_KEY": "PRIVATE+KEY+nonsense"})
+    assert result.returncode != 0
+    assert "governance.E002" in result.stdout + result.stderr

@@ -212,3 +212,12 @@ def test_a_legacy_version_whose_files_cannot_be_read_is_not_regenerated_as_if_fi
     body = assert_json_error(api("ci").post(CARD + "regenerate/"), 409)
     assert "cannot be recorded" in body["detail"] and "FileNotFoundError" in body["detail"]
     assert "files" not in ModelVersion.objects.get().run_facts["logged_model"]
+
+
+def test_a_symbolic_link_in_a_model_is_never_trusted_even_if_recorded(tmp_path):
+    from models_registry.model_artifact import digest_mismatches, file_digests
+
+    (tmp_path / "MLmodel").write_text("flavors: {}")
+    (tmp_path / "model.skops").symlink_to("/etc/hostname")
+    recorded = file_digests(tmp_path)  # registration saw the same link
+    assert digest_mismatches(recorded, file_digests(tmp_path)) == {"model.skops": "a symbolic link"}
