@@ -172,3 +172,42 @@ def test_reference_data_files_past_their_period_are_deleted_keeping_their_hash(
     event = AuditEvent.objects.get(action="retention.deleted", object_type="reference_data")
     assert event.data["sha256"] == "ab" * 32
     assert retention_apply_all()[0].reference_files == 0
+
+
+def test_a_batch_from_before_salted_hashes_mixing_models_is_deleted_on_record(log, users):
+    """Before this release one batch held every model's rows of a commit, and its event named
+    no model: retention deleting one model's share must not read as tampering."""
+    from governance.services import audit_record
+    from models_registry.serving.inference_log import DIGESTED_FIELDS, inference_log_digest
+    from models_registry.serving.inference_log_verify import ROW_FIELDS
+
+    batch, at = uuid.uuid4(), log["now"] - timedelta(days=50)
+    for model in (log["model"], log["other"]):
+        Prediction.objects.create(
+            model=model,
+            version=model.versions.get(),
+            request_id=str(uuid.uuid4()),
+            source=Prediction.Source.LOGGED,
+            occurred_at=at,
+            features={"age": 50},
+            prediction=0.5,
+            batch=batch,
+        )
+    rows = Prediction.objects.filter(batch=batch).order_by("pk").values(*ROW_FIELDS)
+    digest = inference_log_digest([tuple(row[f] for f in DIGESTED_FIELDS) for row in rows])
+    event = audit_record(
+        action="predictions.recorded",
+        object_type="inference_log",
+        object_id="batch",
+        data={"batch": str(batch), "count": 2, "digest": digest},
+    )
+    # Legacy data as it was written, 50 days ago (this test does not verify the chain).
+    type(event).objects.filter(pk=event.pk).update(occurred_at=at)
+    assert inference_log_verify().intact
+
+    retention_policy_set(actor=users["compliance"], model=log["model"], inference_log_days=30)
+    retention_apply_all()
+    assert Prediction.objects.filter(batch=batch).count() == 1  # fraud's row stays
+    check = inference_log_verify()
+    assert check.intact, check.broken
+    assert check.legacy_partly_deleted == 1

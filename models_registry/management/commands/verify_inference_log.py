@@ -24,3 +24,13 @@ class Command(BaseCommand):
         if check.broken:
             raise CommandError(f"{len(check.broken)} batch(es) do not match the audit chain")
         self.stdout.write(f"{check.rows} row(s) in {check.batches} batch(es) match the audit chain")
+        if check.deleted_rows:
+            self.stdout.write(
+                f"{check.deleted_rows} row(s) deleted by retention on record"
+                + (
+                    f" ({check.legacy_partly_deleted} batch(es) from before salted hashes kept "
+                    "other models' rows, which their digest cannot check)"
+                    if check.legacy_partly_deleted
+                    else ""
+                )
+            )
