@@ -25,11 +25,12 @@ from __future__ import annotations
 from typing import Any
 
 from governance.errors import Conflict, NotAllowed
+from governance.models import ApprovalPolicy
 from governance.roles import Capability, Role, user_can, user_roles
 from models_registry.models import ModelVersion
 from reviews.models import PromotionRequest
 
-SIGNING_ROLES = (Role.VALIDATOR, Role.BOARD, Role.COMPLIANCE)
+SIGNING_ROLES = ApprovalPolicy.SIGNING_ROLES  # the roles a policy may require
 
 
 def is_run_author(user: Any, version: ModelVersion) -> bool:

@@ -1,7 +1,7 @@
 """PostgreSQL triggers: the inference log refuses UPDATE, DELETE and TRUNCATE.
 
 Only the retention and erasure services change it, inside a transaction that set
-`SET LOCAL governance.retention = 'on'` (see governance/migrations/0003). SQLite has none.
+`SET LOCAL governance.retention = 'on'` (see governance/migrations/0006). SQLite has none.
 """
 
 from django.db import migrations
