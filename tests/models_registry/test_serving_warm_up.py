@@ -112,6 +112,6 @@ def test_versions_refused_for_safety_are_warnings_with_their_reason(three_versio
     by_version = {r.args[0]: r for r in caplog.records}
     assert all(by_version[v.pk].levelname == "WARNING" for v in three_versions)
     assert all(by_version[v.pk].exc_info is None for v in three_versions)
-    assert "regenerate its card" in by_version[v1.pk].getMessage()
+    assert "record_artifact_digests" in by_version[v1.pk].getMessage()
     assert "model.skops (changed)" in by_version[v2.pk].getMessage()
     assert "runs the model author's code" in by_version[v3.pk].getMessage()
