@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 
-from governance.audit.chain import audit_sequence
+from governance.audit.chain import audit_sequence, event_entry_hash
 from governance.audit.checkpoints import (
     _parse_private,
     audit_checkpoint_create,
     signing_key_generate,
     verifier_key_text,
 )
-from governance.audit.hashing import entry_hash, link_hash
+from governance.audit.hashing import link_hash
 from governance.audit.verify import chain_walk
 from governance.models import AuditChainHead, AuditEvent
 from governance.services import audit_record
@@ -64,21 +64,9 @@ def row(sequence: int) -> AuditEvent:
     return AuditEvent.objects.get(sequence=sequence)
 
 
-def content_hash(event: AuditEvent) -> str:
-    return entry_hash(
-        occurred_at=event.occurred_at,
-        actor=event.actor_username,
-        origin=event.origin,
-        action=event.action,
-        object_type=event.object_type,
-        object_id=event.object_id,
-        data=event.data,
-    )
-
-
 def forge(event: AuditEvent, data: dict[str, Any]) -> str:
     event.data = data
-    return content_hash(event)
+    return event_entry_hash(event)
 
 
 def shift(above: int, by: int) -> None:
@@ -146,7 +134,7 @@ def insert(rng: random.Random) -> int:
         object_id="forged",
         data={"forged": True},
     )
-    forged.entry_hash = content_hash(forged)
+    forged.entry_hash = event_entry_hash(forged)
     forged.previous_hash = before
     forged.hash = link_hash(before, k, forged.entry_hash)
     forged.save()
