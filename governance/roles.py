@@ -34,6 +34,8 @@ class Capability(models.TextChoices):
     PREDICT = "predict", "Call predict and explain"
     USE_ADMIN = "use_admin", "Use the admin"
     CHANGE_RISK_TIER = "change_risk_tier", "Change a model's risk tier"
+    RUN_CHECKS = "run_checks", "Start drift, quality, fairness and estimation checks"
+    CONFIGURE_MONITORING = "configure_monitoring", "Change a model's monitoring config"
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -46,10 +48,18 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.ROLLBACK,
             Capability.EDIT_CARD,
             Capability.PREDICT,
+            Capability.RUN_CHECKS,
+            Capability.CONFIGURE_MONITORING,
         }
     ),
     Role.VALIDATOR: frozenset(
-        {Capability.READ, Capability.SIGN_OFF, Capability.EDIT_CARD, Capability.PREDICT}
+        {
+            Capability.READ,
+            Capability.SIGN_OFF,
+            Capability.EDIT_CARD,
+            Capability.PREDICT,
+            Capability.RUN_CHECKS,
+        }
     ),
     # Board members also take a release back (the rollback button beside compliance's).
     Role.BOARD: frozenset(
@@ -59,6 +69,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.EDIT_CARD,
             Capability.ROLLBACK,
             Capability.PREDICT,
+            Capability.RUN_CHECKS,
         }
     ),
     Role.COMPLIANCE: frozenset(
@@ -72,6 +83,8 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.PREDICT,
             # The tier decides which approval policy applies: changing it is a compliance act.
             Capability.CHANGE_RISK_TIER,
+            Capability.RUN_CHECKS,
+            Capability.CONFIGURE_MONITORING,
         }
     ),
     Role.CI: frozenset(
@@ -82,6 +95,8 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.EXECUTE_PROMOTION,
             Capability.LOG_PREDICTIONS,
             Capability.PREDICT,
+            Capability.RUN_CHECKS,
+            Capability.CONFIGURE_MONITORING,
         }
     ),
     # Least privilege for applications that only call the model.

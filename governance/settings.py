@@ -78,6 +78,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    # Check schedules (monitoring): per model and kind, editable in the admin.
+    "django_celery_beat",
     "axes",  # before governance: role groups get axes' admin permissions when they sync
     "governance",
     "models_registry",

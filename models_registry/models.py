@@ -276,6 +276,12 @@ class Prediction(models.Model):
     )
     occurred_at = models.DateTimeField()
     features = models.JSONField()
+    attributes = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Protected or segment attributes the model never sees (gender, region): "
+        "fairness checks and segments read them.",
+    )
     prediction = models.FloatField(null=True, blank=True)
     explanation = models.JSONField(
         null=True, blank=True, help_text='{"base_value": ..., "shap": {feature: value}}'

@@ -123,3 +123,148 @@ class CanaryGates(models.Model):
 
     def __str__(self) -> str:
         return f"canary gates of {self.model.name}"
+
+
+class MonitoringConfig(models.Model):
+    """What is monitored for one model: metrics, drift settings and alert rules.
+
+    `document` is the validated, normalized form every check and rule reads
+    (monitoring/config.py); `source` is the text as it was submitted (YAML or JSON), so GET
+    returns what the caller wrote. History keeps every earlier version.
+    """
+
+    class Format(models.TextChoices):
+        YAML = "yaml", "YAML"
+        JSON = "json", "JSON"
+
+    model = models.OneToOneField(
+        RegisteredModel, on_delete=models.PROTECT, related_name="monitoring_config"
+    )
+    document = models.JSONField(default=dict)
+    source = models.TextField(blank=True)
+    source_format = models.CharField(max_length=8, choices=Format.choices, default=Format.JSON)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    history = governed_history()
+
+    def __str__(self) -> str:
+        return f"monitoring config of {self.model.name}"
+
+
+class CheckRun(models.Model):
+    """One run of a check over one window: what was asked, what happened, what it found.
+
+    Results are the check's full output (per feature, per group); the numbers alert rules
+    and canary gates read are also stored one per row as CheckMetric, by name.
+    """
+
+    class Kind(models.TextChoices):
+        DRIFT = "drift", "Data drift"
+        QUALITY = "quality", "Quality (with ground truth)"
+        FAIRNESS = "fairness", "Fairness"
+        ESTIMATION = "estimation", "Estimated performance"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Trigger(models.TextChoices):
+        API = "api", "API call"
+        SCHEDULE = "schedule", "Schedule"
+        PAGE = "page", "Browser"
+        COMMAND = "command", "Management command"
+        RULE = "rule", "Alert rule"
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="check_runs")
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="check_runs")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    reference = models.ForeignKey(
+        "models_registry.ReferenceDataset",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The reference data set the window was compared with, if the kind uses one.",
+    )
+    reference_rows = models.PositiveIntegerField(null=True, blank=True)
+    current_rows = models.PositiveIntegerField(null=True, blank=True)
+    labelled_rows = models.PositiveIntegerField(null=True, blank=True)
+    results = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.API)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    queued_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.FloatField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Times a worker started it (more than one: a worker died mid-run)."
+    )
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        indexes = [
+            models.Index(fields=["model", "kind", "-queued_at"], name="check_model_kind_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} check #{self.pk} of {self.model.name}"
+
+
+class CheckMetric(models.Model):
+    """One named number a check produced (`drift_share`, `drift.age`, `f1`,
+    `demographic_parity_difference.gender`, `estimated_roc_auc`): what rules read."""
+
+    run = models.ForeignKey(CheckRun, on_delete=models.CASCADE, related_name="metrics")
+    model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="+")
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=CheckRun.Kind.choices)
+    name = models.CharField(max_length=200)
+    value = models.FloatField(null=True, blank=True, help_text="Empty: not computable here.")
+    computed_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-computed_at", "name"]
+        constraints = [models.UniqueConstraint(fields=["run", "name"], name="metric_once_per_run")]
+        indexes = [
+            models.Index(fields=["model", "name", "-computed_at"], name="metric_model_name_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
+
+
+class CheckReport(models.Model):
+    """A full Evidently HTML report of one check, rendered on demand from a bounded sample."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Rendering"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    run = models.OneToOneField(CheckRun, on_delete=models.CASCADE, related_name="report")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    file = models.FileField(upload_to="check-reports/", blank=True)
+    sample_rows = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"report of {self.run}"
