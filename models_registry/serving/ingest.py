@@ -20,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from governance.errors import Conflict, InvalidInput, NotFound
@@ -28,7 +29,7 @@ from governance.roles import Capability
 from governance.services import require
 from models_registry.models import ModelVersion, Prediction, RegisteredModel
 from models_registry.serving.attributes import attribute_problems
-from models_registry.serving.features import FeatureSpec, _coerce
+from models_registry.serving.features import NUMBER, NUMBER_MAX, FeatureSpec, _coerce
 from models_registry.serving.inference_log import inference_log_write
 from models_registry.serving.loader import feature_spec
 from models_registry.serving.logged_records import LoggedRecord
@@ -62,7 +63,12 @@ def _features(spec: FeatureSpec, features: Any) -> dict[str, Any]:
     errors: dict[str, str] = {}
     for name, kind in spec.columns:
         if name in features:
-            value, problem = _coerce(features[name], kind)
+            value = features[name]
+            # The common case without a call: a finite float in range (NaN fails the test).
+            if kind == NUMBER and type(value) is float and -NUMBER_MAX <= value <= NUMBER_MAX:
+                clean[name] = value
+                continue
+            value, problem = _coerce(value, kind)
             if problem:
                 errors[name] = problem
             else:
@@ -213,7 +219,14 @@ def _check(
 
 
 def _stored(model_id: int, request_ids: list[str]) -> dict[str, dict[str, Any]]:
-    rows = Prediction.objects.filter(model_id=model_id, request_id__in=request_ids).values(
+    """The rows of these ids logged already (one array parameter on PostgreSQL, not
+    10,000 placeholders to parse)."""
+    if connection.vendor == "postgresql":
+        ids = RawSQL("SELECT unnest(%s::text[])", (request_ids,))
+        found = Prediction.objects.filter(model_id=model_id, request_id__in=ids)
+    else:
+        found = Prediction.objects.filter(model_id=model_id, request_id__in=request_ids)
+    rows = found.values(
         "request_id",
         "version_id",
         "occurred_at",
