@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -46,7 +47,12 @@ class PredictionsIngestInput(StrictInputSerializer):
     """Documents the body; the service checks it, record by record."""
 
     version = serializers.IntegerField(min_value=1)
-    records = LoggedRecordInput(many=True, help_text="1 to INGEST_MAX_RECORDS (default 10,000).")
+    records = LoggedRecordInput(
+        many=True,
+        min_length=1,
+        max_length=settings.INGEST_MAX_RECORDS,
+        help_text="1 to INGEST_MAX_RECORDS (default 10,000).",
+    )
 
 
 class PredictionsIngestOutput(serializers.Serializer):

@@ -274,15 +274,15 @@ def predictions_ingest(*, actor: Any, model_name: str, version: Any, records: An
         raise InvalidInput("version must be a version number.", extra={"version": ["An integer."]})
     found = ModelVersion.objects.filter(model=model, version=version).first()
     if found is None:
-        raise InvalidInput(
+        raise NotFound(
             f"{model.name} has no version {version}.",
             extra={"version": [f"{model.name} has no version {version}."]},
         )
     limit = settings.INGEST_MAX_RECORDS
-    if not isinstance(records, list) or not 1 <= len(records) <= limit:
+    if not isinstance(records, list) or len(records) > limit:
         raise InvalidInput(
-            f"records must be a list of 1 to {limit} records.",
-            extra={"records": [f"A list of 1 to {limit} records."]},
+            f"records must be a list of at most {limit} records.",
+            extra={"records": [f"A list of at most {limit} records."]},
         )
     spec = feature_spec(found)
     base = {"model_id": model.pk, "version_id": found.pk, "actor_id": actor.pk}
