@@ -49,9 +49,8 @@ class PredictionsIngestInput(StrictInputSerializer):
     version = serializers.IntegerField(min_value=1)
     records = LoggedRecordInput(
         many=True,
-        min_length=1,
         max_length=settings.INGEST_MAX_RECORDS,
-        help_text="1 to INGEST_MAX_RECORDS (default 10,000).",
+        help_text="At most INGEST_MAX_RECORDS (default 10,000).",
     )
 
 
