@@ -276,6 +276,10 @@ INFERENCE_LOG_GROUP_COMMIT = envbool(
     "INFERENCE_LOG_GROUP_COMMIT", "True" if PRODUCTION else "False"
 )
 INFERENCE_LOG_MAX_BATCH = envint("INFERENCE_LOG_MAX_BATCH", "500")
+# Prediction ingest (POST /models/{name}/predictions/): records per request at most, and how
+# far a record's timestamp may lie ahead of this server's clock (the caller's clock skew).
+INGEST_MAX_RECORDS = envint("INGEST_MAX_RECORDS", "10000")
+INGEST_CLOCK_SKEW_SECONDS = envint("INGEST_CLOCK_SKEW_SECONDS", "300")
 
 # API tokens (governance.ApiToken): stored as SHA-256, named, expiring, revocable; all of a
 # user's tokens stop working when the password changes.

@@ -35,6 +35,12 @@ class PredictInput(StrictInputSerializer):
         help_text="Whom the call is about (optional): a consent withdrawal for this id "
         "erases the call's inputs and explanation from the inference log.",
     )
+    attributes = serializers.DictField(
+        required=False,
+        help_text="Protected or segment attributes the model never sees (gender, region), "
+        "stored with the call for fairness checks: at most 20, names of 1 to 50 characters, "
+        "values a string (at most 200 characters), a number or true/false.",
+    )
 
 
 class PredictOutput(serializers.Serializer):
@@ -75,7 +81,7 @@ class ServeView(APIView):
                 'The body must be {"features": {...}}.',
                 extra={"features": ["This field is required."]},
             )
-        unknown = sorted(set(body) - {"features", "subject_id"})
+        unknown = sorted(set(body) - {"features", "subject_id", "attributes"})
         if unknown:
             raise InvalidInput(
                 f"Unknown field(s): {', '.join(unknown)}.",
@@ -92,6 +98,7 @@ class ServeView(APIView):
             subject_id=subject_id,
             model_name=model_name,
             features=body["features"],
+            attributes=body.get("attributes"),
             explain=self.explain,
             routing_key=request.headers.get("X-Routing-Key") or f"user:{request.user.pk}",
         )

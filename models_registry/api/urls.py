@@ -1,6 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
+from models_registry.api.ingest import PredictionsIngestView
 from models_registry.api.serving import ExplainView, PredictView
 from models_registry.api.views import ModelViewSet, VersionViewSet
 
@@ -13,6 +14,11 @@ versions_router.register("versions", VersionViewSet, basename="version")
 urlpatterns = [
     path("models/<slug:model_name>/predict/", PredictView.as_view(), name="model-predict"),
     path("models/<slug:model_name>/explain/", ExplainView.as_view(), name="model-explain"),
+    path(
+        "models/<slug:model_name>/predictions/",
+        PredictionsIngestView.as_view(),
+        name="model-predictions",
+    ),
     path("", include(models_router.urls)),
     path("models/<slug:model_name>/", include(versions_router.urls)),
 ]

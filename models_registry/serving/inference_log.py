@@ -34,6 +34,7 @@ from models_registry.serving.inference_records import (
     new_salt,
     row_record_hash,
 )
+from models_registry.serving.logged_records import LoggedRecord, copy_logged_records
 
 logger = logging.getLogger(__name__)
 COMMIT_TIMEOUT_SECONDS = 30
@@ -55,8 +56,14 @@ def inference_log_digest(values: list[tuple[Any, ...]]) -> str:
     return sha256_hex(canonical_json([list(row) for row in values]))
 
 
-def _copy_rows(rows: list[Prediction]) -> None:
+def _copy_rows(rows: list[Any]) -> None:
     """PostgreSQL's COPY: one stream for the whole batch, no SQL to build or parse per row."""
+    if rows and isinstance(rows[0], LoggedRecord):  # an ingested batch: all of them are
+        with connection.cursor() as cursor, connection.wrap_database_errors:
+            copy_logged_records(
+                cursor.cursor, connection.ops.quote_name(Prediction._meta.db_table), rows
+            )
+        return
     fields = [f for f in Prediction._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     table = connection.ops.quote_name(Prediction._meta.db_table)
@@ -68,8 +75,14 @@ def _copy_rows(rows: list[Prediction]) -> None:
 
 
 @transaction.atomic
-def inference_log_write(rows: list[Prediction], *, use_copy: bool | None = None) -> None:
+def inference_log_write(
+    rows: list[Prediction] | list[LoggedRecord], *, use_copy: bool | None = None
+) -> None:
     """Store the rows and chain their digest into the audit trail, in one transaction.
+
+    The rows are served calls (Prediction instances) or records logged from a model served
+    elsewhere (LoggedRecord, models_registry/serving/ingest.py): both have the attributes
+    read here.
 
     The audit events take no lock (governance.audit.chain), so no lock order needs keeping
     here: the rows' foreign keys are checked at commit, as Django defers them.
@@ -84,7 +97,9 @@ def inference_log_write(rows: list[Prediction], *, use_copy: bool | None = None)
     if postgres and use_copy is not False:
         _copy_rows(rows)
     else:
-        Prediction.objects.bulk_create(rows)
+        Prediction.objects.bulk_create(
+            [row.as_prediction() if isinstance(row, LoggedRecord) else row for row in rows]
+        )
     for model_id, batch in batches.items():
         members = [row for row in rows if row.batch == batch]
         times = [row.occurred_at for row in members]

@@ -20,9 +20,20 @@ from governance.audit.chain import audit_sequence
 from governance.models import AuditEvent
 from models_registry.models import Prediction
 from models_registry.serving.inference_log import DIGESTED_FIELDS, inference_log_digest
-from models_registry.serving.inference_records import RECORD_FIELDS, batch_digest, record_hash
+from models_registry.serving.inference_records import (
+    ATTRIBUTES_FIELD,
+    RECORD_FIELDS,
+    batch_digest,
+    record_hash,
+    record_values,
+)
 
-ROW_FIELDS = ("batch", "salt", "record_hash", *dict.fromkeys(RECORD_FIELDS + DIGESTED_FIELDS))
+ROW_FIELDS = (
+    "batch",
+    "salt",
+    "record_hash",
+    *dict.fromkeys((*RECORD_FIELDS, ATTRIBUTES_FIELD, *DIGESTED_FIELDS)),
+)
 
 
 @dataclass
@@ -77,7 +88,7 @@ def _batch_problem(event: AuditEvent, values: list[dict[str, Any]], erased: set[
     hashes = []
     for row in values:
         if row["salt"]:
-            hashes.append(record_hash(row["salt"], tuple(row[name] for name in RECORD_FIELDS)))
+            hashes.append(record_hash(row["salt"], record_values(row.get)))
         elif row["record_hash"] in erased:
             hashes.append(row["record_hash"])
         else:

@@ -6,6 +6,12 @@ hashes in write order. Erasing a row's personal fields (consent withdrawal) stor
 record hash first and then removes the data and the salt: the batch still verifies, the
 hash alone says nothing about the data (no salt to try guesses with), and the erasure is
 itself on the chain. Retention deletes whole batches and records which.
+
+Format 3 (protected or segment attributes, issue 9): a record hash also covers the row's
+`attributes` when it has any. A row without attributes hashes exactly as in format 2, and
+format-2 rows were all written without any, so one rule checks both formats and a record
+hash never depends on its batch's format (consent erasure need not look it up); attributes
+slipped into a format-2 row later change its hash, so they show.
 """
 
 from __future__ import annotations
@@ -25,9 +31,19 @@ RECORD_FIELDS = (
     "prediction",
     "explanation",
 )
+# Format 3: appended to RECORD_FIELDS when the row has attributes.
+ATTRIBUTES_FIELD = "attributes"
 # What a consent withdrawal erases, and what it leaves instead.
-PERSONAL_FIELDS = {"subject_id": "", "features": {}, "explanation": None, "salt": ""}
-DIGEST_FORMAT = 2  # 1: the batch digest covered the rows' raw content (before salts)
+PERSONAL_FIELDS = {
+    "subject_id": "",
+    "features": {},
+    "attributes": {},
+    "explanation": None,
+    "salt": "",
+}
+# 1: the batch digest covered the rows' raw content (before salts); 2: salted record hashes;
+# 3: record hashes cover attributes too.
+DIGEST_FORMAT = 3
 
 
 def new_salt() -> str:
@@ -39,11 +55,25 @@ def record_hash(salt: str, values: tuple[Any, ...]) -> str:
     return sha256_hex(salt + canonical_json(list(values)))
 
 
+def record_values(get: Any) -> tuple[Any, ...]:
+    """What a record hash covers (formats 2 and 3), read with `get(name)` from a row."""
+    values = tuple(get(name) for name in RECORD_FIELDS)
+    attributes = get(ATTRIBUTES_FIELD)
+    return (*values, attributes) if attributes else values
+
+
 def row_record_hash(row: Any) -> str:
-    """The record hash of a row: stored once erased, else computed from its salt."""
+    """The record hash of a row: stored once erased, else computed from its salt.
+
+    A row that carries its record's canonical JSON already (`record_text`, ingested rows:
+    models_registry/serving/logged_records.py) is not encoded a second time.
+    """
     if not row.salt:
         return row.record_hash
-    return record_hash(row.salt, tuple(getattr(row, name) for name in RECORD_FIELDS))
+    text = getattr(row, "record_text", None)
+    if text is not None:
+        return sha256_hex(row.salt + text)
+    return record_hash(row.salt, record_values(lambda name: getattr(row, name)))
 
 
 def batch_digest(record_hashes: list[str]) -> str:

@@ -16,6 +16,7 @@ from governance.errors import ApplicationError
 from governance.roles import Capability
 from governance.services import canonical_json, require, sha256_hex
 from models_registry.models import Prediction
+from models_registry.serving.attributes import attributes_validate
 from models_registry.serving.inference_log import record_prediction
 from models_registry.serving.loader import loaded_version
 from models_registry.serving.routing import live_state, route
@@ -85,6 +86,7 @@ def serve(
     explain: bool,
     routing_key: str,
     subject_id: str = "",
+    attributes: dict[str, Any] | None = None,
 ) -> Answer:
     """Answer one call. Its record is committed before this returns."""
     started = time.perf_counter()
@@ -93,6 +95,7 @@ def serve(
     version_id, number, stage = route(state, routing_key)
     loaded = loaded_version(version_id)
     clean = loaded.validate(features)
+    attributes = attributes_validate(attributes) if attributes is not None else {}
     row = Prediction(
         model_id=state.model_id,
         version_id=version_id,
@@ -103,6 +106,7 @@ def serve(
         occurred_at=timezone.now(),
         features=clean,
         subject_id=subject_id,
+        attributes=attributes,
     )
     try:
         result = _compute(loaded, clean, explain)

@@ -371,3 +371,34 @@ def test_a_category_the_model_refuses_is_a_400_naming_it_and_stores_nothing(
     assert good.json()["prediction"] == pytest.approx(
         strict.predict_proba(frame(ROW))[0, 1], abs=1e-12
     )
+
+
+@pytest.mark.parametrize("url", [PREDICT, EXPLAIN])
+def test_predict_and_explain_store_the_calls_attributes_and_the_log_verifies(api, served, url):
+    from models_registry.serving.inference_log_verify import inference_log_verify
+
+    attributes = {"gender": "f", "age_band": "30-39", "vip": True, "score": 2.5}
+    response = api("ci").post(url, {"features": ROW, "attributes": attributes}, format="json")
+    assert response.status_code == 200, response.content
+    record = Prediction.objects.get(request_id=response.json()["request_id"])
+    assert record.attributes == attributes
+    plain = api("ci").post(url, {"features": ROW}, format="json").json()
+    assert Prediction.objects.get(request_id=plain["request_id"]).attributes == {}
+    assert inference_log_verify().intact
+
+
+@pytest.mark.parametrize(
+    ("attributes", "named"),
+    [
+        ({"gender": ["f"]}, {"gender": "expected a string, a number or true/false"}),
+        ({"region": "x" * 201}, {"region": "at most 200 characters"}),
+        ("female", ["expected an object"]),
+        ({f"a{i}": i for i in range(21)}, ["at most 20 attributes"]),
+    ],
+)
+def test_bad_attributes_are_a_400_naming_them_and_nothing_is_recorded(
+    api, served, attributes, named
+):
+    response = api("ci").post(PREDICT, {"features": ROW, "attributes": attributes}, format="json")
+    assert assert_json_error(response, 400)["attributes"] == named
+    assert not Prediction.objects.exists()
