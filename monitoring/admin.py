@@ -13,8 +13,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from governance.admin import GovernedHistoryAdmin, ReadOnlyAdminMixin, pretty_json
-from monitoring.canary import GATE_FIELDS
 from governance.errors import InvalidInput
+from monitoring.canary import GATE_FIELDS
 from monitoring.models import CanaryGates, GroundTruth, Incident, IncidentEvent, MonitoringConfig
 from monitoring.services import (
     canary_gates_problems,

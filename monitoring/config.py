@@ -145,6 +145,13 @@ def document_yaml(document: dict) -> str:
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
 
 
+def _as_float(value: int | float) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
 def _one(path: str, message: str) -> ConfigErrors:
     return ConfigErrors(f"{path}: {message}", extra={path: [message]})
 
@@ -203,7 +210,7 @@ class _Checker:
         integer: bool = False,
     ) -> float | None:
         ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
-        if isinstance(value, bool) or not ok_type or not math.isfinite(value):
+        if isinstance(value, bool) or not ok_type or not math.isfinite(_as_float(value)):
             self.error(path, "Expected an integer." if integer else "Expected a finite number.")
             return None
         too_low = value <= low if open_low else value < low
@@ -367,7 +374,7 @@ def _override(check: _Checker, spec: dict, path: str, name: str | None) -> dict[
     method_name = spec.get("method")
     method = None
     if method_name is not None:
-        if method_name not in DRIFT_METHODS:
+        if not isinstance(method_name, str) or method_name not in DRIFT_METHODS:
             check.error(
                 f"{path}.method",
                 f"Unknown drift method {method_name!r}; expected one "

@@ -30,7 +30,7 @@ FEATURE_OVERRIDE = _object(
     {
         "name": NAME,
         "method": {"type": "string", "enum": list(DRIFT_METHODS)},
-        "threshold": {"type": "number", "exclusiveMinimum": 0},
+        "threshold": {"type": "number", "minimum": 0, "exclusiveMinimum": True},
     },
     ("name",),
 )
@@ -38,7 +38,13 @@ FEATURE_OVERRIDE = _object(
 DOCUMENT_SCHEMA = _object(
     {
         "task": {"type": "string", "enum": list(TASKS)},
-        "threshold": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+        "threshold": {
+            "type": "number",
+            "minimum": 0,
+            "exclusiveMinimum": True,
+            "maximum": 1,
+            "exclusiveMaximum": True,
+        },
         "window": _object({"hours": {"type": "integer", "minimum": 1, "maximum": 24 * 366}}),
         "metrics": {
             "type": "array",
@@ -56,7 +62,12 @@ DOCUMENT_SCHEMA = _object(
         "drift": _object(
             {
                 "features": {"type": "array", "items": {"oneOf": [NAME, FEATURE_OVERRIDE]}},
-                "drift_share": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                "drift_share": {
+                    "type": "number",
+                    "minimum": 0,
+                    "exclusiveMinimum": True,
+                    "maximum": 1,
+                },
             }
         ),
         "fairness": _object(

@@ -94,7 +94,7 @@ class MonitoringConfigView(APIView):
         ],
         responses={
             (200, "application/json"): MonitoringConfigSerializer,
-            (200, "application/yaml"): OpenApiTypes.STR,
+            (200, "application/yaml"): OpenApiTypes.OBJECT,
         },
     )
     def get(self, request: Request, model_name: str) -> HttpResponse:
@@ -108,7 +108,7 @@ class MonitoringConfigView(APIView):
         return _answer(model_get(name=model_name), fmt)
 
     @extend_schema(
-        request={"application/json": DOCUMENT_SCHEMA, "application/yaml": OpenApiTypes.STR},
+        request={"application/json": DOCUMENT_SCHEMA, "application/yaml": DOCUMENT_SCHEMA},
         responses={200: MonitoringConfigSerializer},
     )
     def put(self, request: Request, model_name: str) -> Response:

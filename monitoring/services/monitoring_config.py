@@ -31,6 +31,8 @@ def monitoring_config_validate(*, model: RegisteredModel, source: str, source_fo
     """The normalized document of `source`, or InvalidInput naming each bad path."""
     if len(source.encode()) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
         raise InvalidInput("The config is too large.", extra={"source": ["Too large."]})
+    if "\x00" in source:
+        raise InvalidInput("The config holds a NUL character.", extra={"source": ["NUL."]})
     data = source_load(source, source_format)
     return config_normalize(
         data, features=model_features(model), protected=list(model.protected_attributes)

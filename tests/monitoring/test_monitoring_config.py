@@ -187,35 +187,119 @@ def test_a_model_without_a_config_gets_the_defaults(api, model):
 @pytest.mark.parametrize(
     ("document", "path", "words"),
     [
-        ({"metrics": [{"name": "a", "type": "nonsense"}]}, "metrics[0].type", "Unknown metric type"),
-        ({"metrics": [{"name": "a", "type": "fairness", "colour": 1}]}, "metrics[0].colour", "Unknown key"),
-        ({"metrics": [{"name": "accuracy", "type": "binary_classification"}]}, "metrics[0].name", "built-in"),
-        ({"metrics": [{"name": "a", "type": "regression", "measure": "f1"}]}, "metrics[0].measure", "Unknown measure"),
-        ({"drift": {"features": ["age", "income", "height"]}}, "drift.features[2]", "no feature 'height'"),
-        ({"drift": {"features": [{"name": "age", "method": "magic"}]}}, "drift.features[0].method", "Unknown drift method"),
-        ({"drift": {"features": [{"name": "gender", "method": "ks"}]}}, "drift.features[0].method", "does not apply"),
-        ({"drift": {"features": [{"name": "income", "method": "chisquare"}]}}, "drift.features[0].method", "does not apply"),
-        ({"drift": {"features": [{"name": "age", "method": "ks", "threshold": 1.5}]}}, "drift.features[0].threshold", "Out of range"),
-        ({"drift": {"features": [{"name": "age", "method": "psi", "threshold": 0}]}}, "drift.features[0].threshold", "Out of range"),
+        (
+            {"metrics": [{"name": "a", "type": "nonsense"}]},
+            "metrics[0].type",
+            "Unknown metric type",
+        ),
+        (
+            {"metrics": [{"name": "a", "type": "fairness", "colour": 1}]},
+            "metrics[0].colour",
+            "Unknown key",
+        ),
+        (
+            {"metrics": [{"name": "accuracy", "type": "binary_classification"}]},
+            "metrics[0].name",
+            "built-in",
+        ),
+        (
+            {"metrics": [{"name": "a", "type": "regression", "measure": "f1"}]},
+            "metrics[0].measure",
+            "Unknown measure",
+        ),
+        (
+            {"drift": {"features": ["age", "income", "height"]}},
+            "drift.features[2]",
+            "no feature 'height'",
+        ),
+        (
+            {"drift": {"features": [{"name": "age", "method": "magic"}]}},
+            "drift.features[0].method",
+            "Unknown drift method",
+        ),
+        (
+            {"drift": {"features": [{"name": "gender", "method": "ks"}]}},
+            "drift.features[0].method",
+            "does not apply",
+        ),
+        (
+            {"drift": {"features": [{"name": "income", "method": "chisquare"}]}},
+            "drift.features[0].method",
+            "does not apply",
+        ),
+        (
+            {"drift": {"features": [{"name": "age", "method": "ks", "threshold": 1.5}]}},
+            "drift.features[0].threshold",
+            "Out of range",
+        ),
+        (
+            {"drift": {"features": [{"name": "age", "method": "psi", "threshold": 0}]}},
+            "drift.features[0].threshold",
+            "Out of range",
+        ),
         ({"drift": {"drift_share": 1.2}}, "drift.drift_share", "Out of range"),
         ({"drift": {"features": ["age", "age"]}}, "drift.features[1]", "twice"),
         ({"threshold": 1}, "threshold", "Out of range"),
         ({"window": {"hours": 0}}, "window.hours", "Out of range"),
         ({"fairness": {"min_group_size": -1}}, "fairness.min_group_size", "Out of range"),
         ({"colour": "red"}, "colour", "Unknown key"),
-        ({"alerts": [{"metric": "drift_share", "threshold": 2, "severity": "warning"}]}, "alerts[0].threshold", "Out of range"),
-        ({"alerts": [{"metric": "rmse", "threshold": -1, "severity": "warning"}]}, "alerts[0].threshold", "Out of range"),
-        ({"alerts": [{"metric": "nothing", "threshold": 0.1, "severity": "warning"}]}, "alerts[0].metric", "Unknown metric"),
-        ({"alerts": [{"metric": "drift.height", "threshold": 0.1, "severity": "warning"}]}, "alerts[0].metric", "no feature"),
-        ({"alerts": [{"metric": "f1", "threshold": 0.1, "severity": "dire"}]}, "alerts[0].severity", "Unknown severity"),
+        (
+            {"alerts": [{"metric": "drift_share", "threshold": 2, "severity": "warning"}]},
+            "alerts[0].threshold",
+            "Out of range",
+        ),
+        (
+            {"alerts": [{"metric": "rmse", "threshold": -1, "severity": "warning"}]},
+            "alerts[0].threshold",
+            "Out of range",
+        ),
+        (
+            {"alerts": [{"metric": "nothing", "threshold": 0.1, "severity": "warning"}]},
+            "alerts[0].metric",
+            "Unknown metric",
+        ),
+        (
+            {"alerts": [{"metric": "drift.height", "threshold": 0.1, "severity": "warning"}]},
+            "alerts[0].metric",
+            "no feature",
+        ),
+        (
+            {"alerts": [{"metric": "f1", "threshold": 0.1, "severity": "dire"}]},
+            "alerts[0].severity",
+            "Unknown severity",
+        ),
         ({"alerts": [{"metric": "f1", "severity": "info"}]}, "alerts[0].threshold", "Required"),
-        ({"alerts": [{"metric": "f1", "threshold": "x", "severity": "info"}]}, "alerts[0].threshold", "finite number"),
-        ({"alerts": [{"metric": "f1", "threshold": 0.5, "severity": "info", "comparison": "=="}]}, "alerts[0].comparison", "Unknown comparison"),
-        ({"alerts": [{"metric": "f1", "threshold": 0.5, "severity": "info", "action": "panic"}]}, "alerts[0].action", "Unknown action"),
-        ({"alerts": [{"metric": "f1", "threshold": 0.5, "severity": "info", "consecutive": 0}]}, "alerts[0].consecutive", "Out of range"),
-        ({"task": "regression", "metrics": [{"name": "a", "type": "binary_classification"}]}, "task", "not regression"),
+        (
+            {"alerts": [{"metric": "f1", "threshold": "x", "severity": "info"}]},
+            "alerts[0].threshold",
+            "finite number",
+        ),
+        (
+            {
+                "alerts": [
+                    {"metric": "f1", "threshold": 0.5, "severity": "info", "comparison": "=="}
+                ]
+            },
+            "alerts[0].comparison",
+            "Unknown comparison",
+        ),
+        (
+            {"alerts": [{"metric": "f1", "threshold": 0.5, "severity": "info", "action": "panic"}]},
+            "alerts[0].action",
+            "Unknown action",
+        ),
+        (
+            {"alerts": [{"metric": "f1", "threshold": 0.5, "severity": "info", "consecutive": 0}]},
+            "alerts[0].consecutive",
+            "Out of range",
+        ),
+        (
+            {"task": "regression", "metrics": [{"name": "a", "type": "binary_classification"}]},
+            "task",
+            "not regression",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_bad_document_is_refused_naming_the_path(api, model, document, path, words):
     response = put_json(api, document)
 
@@ -286,8 +370,14 @@ def test_each_change_is_history_and_audit_and_an_unchanged_put_is_not(api, users
     first, second = (event.data for event in events)
     assert first["previous_sha256"] is None
     assert set(first["changed"]) == {
-        "task", "threshold", "window", "metrics", "drift", "fairness", "alerts"
-    }  # fmt: skip
+        "task",
+        "threshold",
+        "window",
+        "metrics",
+        "drift",
+        "fairness",
+        "alerts",
+    }
     assert second["changed"] == ["alerts"]
     assert second["previous_sha256"] == first["sha256"]
     assert second["sha256"] == document_hash(config.document)
@@ -334,4 +424,18 @@ def test_other_roles_cannot_edit_it_in_the_admin(users, model, role):
     )
 
     assert response.status_code in (302, 403)
+    assert not MonitoringConfig.objects.exists()
+
+
+def test_numbers_beyond_a_float_and_nul_characters_are_refused_in_the_admin(users, model):
+    client = admin_client(users["compliance"])
+    huge = "alerts:\n  - {metric: f1, threshold: 1" + "0" * 400 + ", severity: info}\n"
+
+    for source in (huge, "metrics: []\x00\n"):
+        response = client.post(
+            reverse("admin:monitoring_monitoringconfig_add"),
+            {"model": model.pk, "source_format": "yaml", "source": source},
+        )
+        assert response.status_code == 200
+        assert response.context["adminform"].form.errors["source"]
     assert not MonitoringConfig.objects.exists()
