@@ -6,7 +6,7 @@ by the service, which answers 400 naming the path.
 
 from __future__ import annotations
 
-from monitoring.config import (
+from monitoring.config_document import (
     ACTIONS,
     COMPARISONS,
     METRIC_TYPES,
