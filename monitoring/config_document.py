@@ -259,7 +259,7 @@ def _metrics(check: _Checker, value: Any) -> list[dict]:
         if not isinstance(raw, dict):
             continue
         name = check.text(entry.get("name"), f"{path}.name")
-        if name is not None and (name in seen or _builtin_kind(name) is not None):
+        if name is not None and (name in seen or metric_kind(name) is not None):
             what = "is used by another entry" if name in seen else "is a built-in metric name"
             check.error(f"{path}.name", f"{name!r} {what}.")
             name = None
@@ -398,7 +398,7 @@ def _alert(
     target = None
     if metric is not None:
         target = _alias_target(aliases[metric]) if metric in aliases else metric
-        if _builtin_kind(target) is None:
+        if metric_kind(target) is None:
             check.error(
                 f"{path}.metric",
                 f"Unknown metric {metric!r}: neither a built-in "
@@ -457,7 +457,7 @@ def _alias_target(entry: dict) -> str:
     return entry["measure"]
 
 
-def _builtin_kind(name: str) -> str | None:
+def metric_kind(name: str) -> str | None:
     """The check kind (or "window") that produces the built-in metric `name`, else None."""
     if name in DRIFT_MEASURES or (name.startswith("drift.") and len(name) > 6):
         return "drift"
