@@ -11,6 +11,10 @@ from monitoring.services.canary_decisions import (
 from monitoring.services.canary_gates import canary_gates_problems, canary_gates_save
 from monitoring.services.ground_truth import GroundTruthReceipt, ground_truth_record
 from monitoring.services.incidents import incident_acknowledge, incident_open, incident_resolve
+from monitoring.services.monitoring_config import (
+    monitoring_config_put,
+    monitoring_config_validate,
+)
 
 __all__ = [
     "CANARY_REFERENCE",
@@ -26,4 +30,6 @@ __all__ = [
     "incident_open",
     "incident_open_for_changed_artifact",
     "incident_resolve",
+    "monitoring_config_put",
+    "monitoring_config_validate",
 ]

@@ -60,6 +60,9 @@ ACCEPTANCE_NOT_CHECKED = {
         "canary_traffic goes only with strategy canary"
     ),
     "POST /api/v1/models/{model_name}/ground-truth/": ("request ids are unique within one upload"),
+    "PUT /api/v1/models/{model_name}/monitoring-config/": (
+        "features and metric names must be the model's; the body may not be empty"
+    ),
 }
 CONFIG = schemathesis.Config.from_dict(
     {
