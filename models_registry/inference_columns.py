@@ -2,7 +2,7 @@
 
 Prediction (one JSON object of features per row) stays the system of record. Beside it,
 `PredictionSegment` rows hold the answered rows of one version as an Arrow IPC stream
-(compressed, settings.INFERENCE_COLUMNS_COMPRESSION), one typed column each:
+(lz4-compressed from 10,000 rows on, settings.INFERENCE_COLUMNS_COMPRESSION), one typed column each:
 
     request_id      utf8
     occurred_at     timestamp[us, UTC]
@@ -139,21 +139,36 @@ def _fits(value: Any, kind: str) -> Any:
     return float(value)
 
 
-def _feature_array(values: list[Any], kind: str) -> pa.Array:
+ALLOWED_TYPES = {
+    NUMBER: {float, int, type(None)},
+    INTEGER: {int, type(None)},
+    BOOLEAN: {bool, type(None)},
+    STRING: {str, type(None)},
+}
+# Below this many rows a segment is written uncompressed: compressing a handful of values
+# costs more than it saves, and compaction compresses the merged segment.
+COMPRESS_FROM_ROWS = 10_000
+
+
+def _arrow_type(kind: str) -> pa.DataType:
     import pyarrow as pa
 
-    arrow_type = {NUMBER: pa.float64(), INTEGER: pa.int64(), BOOLEAN: pa.bool_()}.get(
-        kind, pa.string()
-    )
-    try:
-        array = pa.array(values, type=arrow_type)
-        if kind == INTEGER and any(isinstance(v, bool) for v in values):
-            raise TypeError("booleans are no integers")
-        if kind in (NUMBER, INTEGER) and any(isinstance(v, bool | str) for v in values):
-            raise TypeError("not a number")
-    except (pa.ArrowException, TypeError, ValueError, OverflowError):
-        array = pa.array([_fits(v, kind) for v in values], type=arrow_type)
-    return array.dictionary_encode() if kind == STRING else array
+    if kind == NUMBER:
+        return pa.float64()
+    if kind == INTEGER:
+        return pa.int64()
+    if kind == BOOLEAN:
+        return pa.bool_()
+    return pa.dictionary(pa.int32(), pa.string())
+
+
+def _fitting(values: list[Any], kind: str) -> list[Any]:
+    """The values, with None for each that does not fit the kind (checked by exact type)."""
+    if set(map(type, values)) <= ALLOWED_TYPES[kind] and (
+        kind != INTEGER or all(-(2**63) <= v < 2**63 for v in values if v is not None)
+    ):
+        return values
+    return [_fits(v, kind) for v in values]
 
 
 def segment_table(
@@ -166,36 +181,47 @@ def segment_table(
     attributes: Sequence[dict[str, Any]],
     kinds: dict[str, str] | None,
 ) -> pa.Table:
-    """The Arrow table of these rows (one list entry per row in every argument)."""
+    """The Arrow table of these rows (one list entry per row in every argument).
+
+    Built in one call from the lists and a schema: per column, a Python call into Arrow
+    costs more than converting a thousand values.
+    """
     import pyarrow as pa
 
-    columns: dict[str, pa.Array] = {
-        "request_id": pa.array(request_ids, type=pa.string()),
-        "occurred_at": pa.array(occurred_at, type=pa.timestamp("us", tz="UTC")),
-        "prediction": pa.array(predictions, type=pa.float64()),
-        "_batch": pa.array(
-            [None if b is None else str(b) for b in batches], type=pa.string()
-        ).dictionary_encode(),
+    text = pa.dictionary(pa.int32(), pa.string())
+    columns: dict[str, Any] = {
+        "request_id": list(request_ids),
+        "occurred_at": list(occurred_at),
+        "prediction": list(predictions),
+        "_batch": [None if b is None else str(b) for b in batches],
     }
+    fields = [
+        ("request_id", pa.string()),
+        ("occurred_at", pa.timestamp("us", tz="UTC")),
+        ("prediction", pa.float64()),
+        ("_batch", text),
+    ]
     if kinds is None:
         names = sorted({name for row in features for name in row})
         kinds = {name: _inferred_kind(row.get(name) for row in features) for name in names}
     for name, kind in kinds.items():
-        columns[FEATURE + name] = _feature_array([row.get(name) for row in features], kind)
+        columns[FEATURE + name] = _fitting([row.get(name) for row in features], kind)
+        fields.append((FEATURE + name, _arrow_type(kind)))
     for name in sorted({name for row in attributes for name in row}):
-        values = [attribute_text(row.get(name)) for row in attributes]
-        columns[ATTRIBUTE + name] = pa.array(values, type=pa.string()).dictionary_encode()
-    return pa.table(columns)
+        columns[ATTRIBUTE + name] = [attribute_text(row.get(name)) for row in attributes]
+        fields.append((ATTRIBUTE + name, text))
+    return pa.Table.from_pydict(columns, schema=pa.schema(fields))
 
 
 def segment_bytes(table: pa.Table) -> bytes:
-    """An Arrow IPC stream of one record batch, compressed."""
+    """An Arrow IPC stream of one record batch (compressed from COMPRESS_FROM_ROWS rows)."""
     import pyarrow as pa
 
     if table.num_columns and any(c.num_chunks > 1 for c in table.columns):
         table = table.unify_dictionaries().combine_chunks()
     sink = pa.BufferOutputStream()
-    options = pa.ipc.IpcWriteOptions(compression=settings.INFERENCE_COLUMNS_COMPRESSION or None)
+    codec = settings.INFERENCE_COLUMNS_COMPRESSION if table.num_rows >= COMPRESS_FROM_ROWS else ""
+    options = pa.ipc.IpcWriteOptions(compression=codec or None)
     with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
         writer.write_table(table, max_chunksize=max(table.num_rows, 1))
     return sink.getvalue().to_pybytes()
