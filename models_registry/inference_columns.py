@@ -210,7 +210,22 @@ def segment_table(
     for name in sorted({name for row in attributes for name in row}):
         columns[ATTRIBUTE + name] = [attribute_text(row.get(name)) for row in attributes]
         fields.append((ATTRIBUTE + name, text))
-    return pa.Table.from_pydict(columns, schema=pa.schema(fields))
+    return pa.Table.from_pydict(columns, schema=_schema(tuple(fields)))
+
+
+_schemas: dict[tuple[Any, ...], pa.Schema] = {}
+
+
+def _schema(fields: tuple[tuple[str, Any], ...]) -> pa.Schema:
+    """One schema object per layout (a version's columns seldom change)."""
+    import pyarrow as pa
+
+    found = _schemas.get(fields)
+    if found is None:
+        if len(_schemas) > 1000:
+            _schemas.clear()
+        found = _schemas[fields] = pa.schema(list(fields))
+    return found
 
 
 def segment_bytes(table: pa.Table) -> bytes:
@@ -240,16 +255,24 @@ def segment_decode(data: bytes | memoryview, names: Iterable[str] | None = None)
     return pa.ipc.open_stream(buffer, options=options).read_all()
 
 
-def segment_new(*, model_id: int, version_id: int, table: pa.Table) -> PredictionSegment:
-    """An unsaved segment of the table's rows."""
-    import pyarrow.compute as pc
+def segment_new(
+    *,
+    model_id: int,
+    version_id: int,
+    table: pa.Table,
+    span: tuple[datetime, datetime] | None = None,
+) -> PredictionSegment:
+    """An unsaved segment of the table's rows (`span`: their first and last time, if known)."""
+    if span is None:
+        import pyarrow.compute as pc
 
-    span = pc.min_max(table["occurred_at"])
+        found = pc.min_max(table["occurred_at"])
+        span = (found["min"].as_py(), found["max"].as_py())
     return PredictionSegment(
         model_id=model_id,
         version_id=version_id,
-        first_at=span["min"].as_py(),
-        last_at=span["max"].as_py(),
+        first_at=span[0],
+        last_at=span[1],
         rows=table.num_rows,
         format=FORMAT,
         data=segment_bytes(table),
@@ -284,7 +307,15 @@ def segments_write(rows: list[Prediction]) -> None:
                 attributes=[r.attributes or {} for r in members],
                 kinds=version_kinds(version_id),
             )
-            segments.append(segment_new(model_id=model_id, version_id=version_id, table=table))
+            times = [r.occurred_at for r in members]
+            segments.append(
+                segment_new(
+                    model_id=model_id,
+                    version_id=version_id,
+                    table=table,
+                    span=(min(times), max(times)),
+                )
+            )
         except Exception:  # the record is written regardless; the layout is rebuildable
             logger.exception("inference columns: %d row(s) of version %d", len(members), version_id)
     if segments:
