@@ -27,6 +27,7 @@ from django.db import connection, transaction
 
 from governance.errors import ServiceUnavailable
 from governance.services import audit_record, canonical_json, sha256_hex
+from models_registry.inference_columns import segments_write
 from models_registry.models import Prediction
 from models_registry.serving.inference_records import (
     DIGEST_FORMAT,
@@ -100,6 +101,7 @@ def inference_log_write(
         Prediction.objects.bulk_create(
             [row.as_prediction() if isinstance(row, LoggedRecord) else row for row in rows]
         )
+    segments_write(rows)  # the columnar copy checks read (models_registry/inference_columns.py)
     for model_id, batch in batches.items():
         members = [row for row in rows if row.batch == batch]
         times = [row.occurred_at for row in members]
