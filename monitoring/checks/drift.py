@@ -209,10 +209,8 @@ def _prepare(
     elif cur_name in ("object", "string", "str"):
         kind = column_types.column_type(cur_values) if cur.size == 0 else None
         if cur.size and cur_name == "object":
-            present = cur[~pd.isna(cur)]
-            if present.size == 0 or not (
-                isinstance(present[0], str) and isinstance(present[-1], str)
-            ):
+            first, last = _first_present(cur), _first_present(cur[::-1])
+            if first is None or not (isinstance(first, str) and isinstance(last, str)):
                 return _not_tested(cur_values)
     else:
         return _not_tested(cur_values)
@@ -234,6 +232,13 @@ def _prepare(
             "domain classifier, not a stat test; not computed here"
         )
     return categorical
+
+
+def _first_present(values: np.ndarray) -> object:
+    for value in values:
+        if value is not None and not (isinstance(value, float) and np.isnan(value)):
+            return value
+    return None
 
 
 def _not_tested(values: np.ndarray | pd.Series) -> str:

@@ -93,6 +93,18 @@ class Prepared:
         """Distinct values over reference and current together (Evidently's n_values)."""
         return int(self.counts[0].size)
 
+    def distinct_above(self, limit: int) -> bool:
+        """Whether reference and current together hold more than `limit` distinct values.
+
+        Numerical sides are sorted: their own distinct counts are one comparison pass each,
+        and either one above the limit settles it without counting the union.
+        """
+        if self.column_type == NUMERICAL and "counts" not in self.__dict__:
+            for side in (self.ref, self.cur):
+                if side.size > limit and np.count_nonzero(side[1:] != side[:-1]) + 1 > limit:
+                    return True
+        return self.distinct > limit
+
     def values(self, side: str) -> np.ndarray:
         """The values themselves (categorical: decoded), for tests that take samples."""
         data = self.ref if side == "ref" else self.cur
@@ -151,10 +163,9 @@ def _wasserstein(prep: Prepared) -> float:
     merged = np.concatenate((ref, cur))
     order = np.argsort(merged, kind="stable")
     merged = merged[order]
-    from_ref = order < ref.size
-    ref_cdf = np.cumsum(from_ref[:-1]) / ref.size
-    cur_cdf = np.cumsum(~from_ref[:-1]) / cur.size
-    distance = float(np.dot(np.abs(ref_cdf - cur_cdf), np.diff(merged)))
+    ref_count = np.cumsum(order[:-1] < ref.size)
+    cur_count = np.arange(1, merged.size, dtype=np.int64) - ref_count
+    distance = float(np.dot(np.abs(ref_count / ref.size - cur_count / cur.size), np.diff(merged)))
     norm = max(float(np.std(ref)), 0.001)
     return distance / norm
 
@@ -437,12 +448,11 @@ _IMPLEMENTATIONS: dict[str, Callable[[Prepared], float]] = {
 
 def default_method(prep: Prepared) -> str:
     """registry.py::_get_default_stattest: by column type, reference rows, distinct values."""
-    n_values = prep.distinct
     if prep.n_ref <= 1000:
-        if prep.column_type == NUMERICAL and n_values > 5:
+        if prep.column_type == NUMERICAL and prep.distinct_above(5):
             return "ks"
-        return "chisquare" if n_values > 2 else "z"
-    if prep.column_type == NUMERICAL and n_values > 5:
+        return "chisquare" if prep.distinct_above(2) else "z"
+    if prep.column_type == NUMERICAL and prep.distinct_above(5):
         return "wasserstein"
     return "jensenshannon"
 
