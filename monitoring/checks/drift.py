@@ -12,13 +12,18 @@ What Evidently does that this does not:
   (Evidently counts them in it);
 - columns Evidently cannot test (unknown or datetime types, no finite value on a side, a
   method that does not apply to the type or refuses the data) are `untested` too, where
-  Evidently's report fails or leaves them out.
+  Evidently's report fails or leaves them out;
+- infinities: Evidently's per-column ValueDrift always drops them with NaN, but its
+  DriftedColumnsCount (the drift share) drops them only from a side that also holds a NaN,
+  and its report then fails (histogram bins of an infinite range) or counts a NaN score.
+  Here they are always dropped, as ValueDrift does; the parity tests put a NaN beside
+  every infinity so that both of Evidently's paths agree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -31,6 +36,7 @@ from monitoring.checks.stattests import (
     Prepared,
     default_method,
     method_run,
+    sorted_histogram,
 )
 
 __all__ = [
@@ -77,7 +83,6 @@ class DriftResult:
     drift_share_threshold: float
     rows: int
     reference_rows: int = 0
-    _order: list[str] = field(default_factory=list, repr=False)
 
     @property
     def number_of_columns(self) -> int:
@@ -326,13 +331,11 @@ def _picture(prepared: Prepared) -> dict:
             if high > low
             else np.array([low - 0.5, low + 0.5])
         )
-        from monitoring.checks.stattests import _sorted_histogram
-
         return {
             "kind": "histogram",
             "edges": [float(edge) for edge in edges],
-            "reference": (_sorted_histogram(prepared.ref, edges) / prepared.n_ref).tolist(),
-            "current": (_sorted_histogram(prepared.cur, edges) / prepared.n_cur).tolist(),
+            "reference": (sorted_histogram(prepared.ref, edges) / prepared.n_ref).tolist(),
+            "current": (sorted_histogram(prepared.cur, edges) / prepared.n_cur).tolist(),
         }
     keys, ref_counts, cur_counts = prepared.counts
     ref_shares = ref_counts / prepared.n_ref

@@ -124,7 +124,7 @@ def _sorted_value_counts(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndar
 # --- binning, as evidently/legacy/calculations/stattests/utils.py::get_binned_data ---
 
 
-def _sorted_histogram(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def sorted_histogram(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """np.histogram(values, edges)[0] for an array of edges, on already sorted values."""
     cumulative = np.concatenate(
         (
@@ -138,8 +138,8 @@ def _sorted_histogram(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarra
 def _binned(prep: Prepared, feel_zeroes: bool) -> tuple[np.ndarray, np.ndarray]:
     if prep.column_type == NUMERICAL and prep.ref_distinct > 20:
         edges = np.histogram_bin_edges(np.concatenate((prep.ref, prep.cur)), bins="sturges")
-        ref_percents = _sorted_histogram(prep.ref, edges) / prep.n_ref
-        cur_percents = _sorted_histogram(prep.cur, edges) / prep.n_cur
+        ref_percents = sorted_histogram(prep.ref, edges) / prep.n_ref
+        cur_percents = sorted_histogram(prep.cur, edges) / prep.n_cur
     else:
         _, ref_counts, cur_counts = prep.counts
         ref_percents = ref_counts / prep.n_ref
@@ -237,8 +237,8 @@ def _hellinger(prep: Prepared) -> float:
     keys = prep.counts[0]
     edges = np.histogram_bin_edges(keys, bins="sturges")
     widths = np.diff(edges).astype(float)
-    ref_hist = _sorted_histogram(prep.ref, edges)
-    cur_hist = _sorted_histogram(prep.cur, edges)
+    ref_hist = sorted_histogram(prep.ref, edges)
+    cur_hist = sorted_histogram(prep.cur, edges)
     h1 = (ref_hist / widths / ref_hist.sum()).tolist()
     h2 = (cur_hist / widths / cur_hist.sum()).tolist()
     bin_width = (max(edges) - min(edges)) / (len(edges) - 1)

@@ -55,7 +55,7 @@ def scenario_frames(name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     if name.startswith("small"):
         return base_frames(800, 3000, drift=True)
     if name == "tvd_no_drift":
-        return base_frames(1200, 1500, drift=False, seed=11)
+        return base_frames(400, 500, drift=False, seed=11)
     if name.startswith("large_no_drift"):
         return base_frames(3000, 3000, drift=False)
     if name == "cut_after_nan":
@@ -117,7 +117,7 @@ SCENARIOS: dict[str, dict[str, tuple[str | None, float | None]]] = {
     "tvd_no_drift": {
         "num": ("psi", None),
         "wideint": ("kl_div", None),
-        "lowint": ("TVD", None),
+        "lowint": ("chisquare", 0.2),
         "cat": ("TVD", None),
         "flag": ("hellinger", None),
         "union": ("ed", 0.05),
