@@ -163,9 +163,13 @@ def _wasserstein(prep: Prepared) -> float:
     merged = np.concatenate((ref, cur))
     order = np.argsort(merged, kind="stable")
     merged = merged[order]
-    ref_count = np.cumsum(order[:-1] < ref.size)
-    cur_count = np.arange(1, merged.size, dtype=np.int64) - ref_count
-    distance = float(np.dot(np.abs(ref_count / ref.size - cur_count / cur.size), np.diff(merged)))
+    # |ref_count / n_ref - cur_count / n_cur| with cur_count = (i + 1) - ref_count, kept in
+    # exact integers times n_ref * n_cur until the one division at the end
+    ref_count = np.cumsum(order[:-1] < ref.size, dtype=np.int64)
+    gap = ref_count * (ref.size + cur.size)
+    gap -= np.arange(1, merged.size, dtype=np.int64) * ref.size
+    np.abs(gap, out=gap)
+    distance = float(np.dot(gap, np.diff(merged))) / (ref.size * cur.size)
     norm = max(float(np.std(ref)), 0.001)
     return distance / norm
 
