@@ -202,6 +202,8 @@ SPECTACULAR_SETTINGS = {
         "VersionStageEnum": "models_registry.models.ModelVersion.Stage",
         "ServedStageEnum": ["production", "canary"],
         "RiskTierEnum": "governance.models.RiskTier",
+        "CheckKindEnum": "monitoring.models.CheckRun.Kind",
+        "CheckStatusEnum": "monitoring.models.CheckRun.Status",
     },
     # The schema and the docs follow the contract: anonymous callers get 401, readers get them.
     "SERVE_PERMISSIONS": ["governance.api.permissions.HasCapability"],

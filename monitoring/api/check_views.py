@@ -98,6 +98,7 @@ class ModelCheckListView(generics.ListAPIView):
 
     serializer_class = CheckRunSerializer
     filterset_class = CheckRunFilter
+    queryset = CheckRun.objects.none()  # for the schema; get_queryset reads the model's
 
     def get_queryset(self) -> QuerySet[CheckRun]:
         return selectors.check_run_list(model=model_get(name=self.kwargs["model_name"]))
@@ -107,6 +108,7 @@ class ModelMetricListView(generics.ListAPIView):
     """Named metrics of the model's checks: the latest value of each, or one's history."""
 
     serializer_class = CheckMetricSerializer
+    queryset = CheckMetric.objects.none()  # for the schema; get_queryset reads the model's
     filter_backends: ClassVar[list[Any]] = []
 
     @extend_schema(
