@@ -148,7 +148,8 @@ class QualityCheckSerializer(CheckRunSerializer):
         )
     )
     def get_metrics(self, run: CheckRun) -> dict[str, float | None]:
-        return _metrics(run, skip=("rows", "labelled"))
+        computed = _result(run, "metrics")
+        return computed if isinstance(computed, dict) else _metrics(run, skip=("rows", "labelled"))
 
 
 class FairnessCheckSerializer(CheckRunSerializer):
