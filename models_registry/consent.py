@@ -21,6 +21,7 @@ from governance.audit.retention_path import retention_path
 from governance.errors import InvalidInput
 from governance.roles import Capability
 from governance.services import audit_record, require, sha256_hex
+from models_registry.inference_columns_upkeep import segments_forget_requests
 from models_registry.models import ConsentWithdrawal, Prediction
 from models_registry.serving.inference_records import PERSONAL_FIELDS, new_salt, row_record_hash
 
@@ -78,6 +79,7 @@ def consent_erase(*, withdrawal_id: int) -> int:
             Prediction.objects.bulk_update(
                 rows, ["record_hash", *PERSONAL_FIELDS, "erased_at"], batch_size=CHUNK
             )
+            segments_forget_requests(rows=rows)  # erased rows leave the columnar copy
             audit_record(
                 action="consent.erased",
                 object_type="consent_withdrawal",

@@ -1,43 +1,375 @@
-"""The logged inputs of one version over a time window, column by column.
+"""The inference log, column by column: what checks read a window of logged inputs from.
 
-INTERIM (runner branch): a simple implementation of the storage engineer's interface that
-reads Prediction rows through the ORM and parses their JSON per row. It is correct but slow
-on large windows; the columnar implementation on the `columns` branch replaces this module
-at merge, with the same `Window` and `window_read`.
+Prediction (one JSON object of features per row) stays the system of record. Beside it,
+`PredictionSegment` rows hold the answered rows of one version as an Arrow IPC stream
+(lz4-compressed from 10,000 rows on, settings.INFERENCE_COLUMNS_COMPRESSION), one typed column each:
+
+    request_id      utf8
+    occurred_at     timestamp[us, UTC]
+    prediction      float64
+    _batch          dictionary<utf8>: the inference-log batch of the row (retention, verify)
+    f:<feature>     by the version's feature kind: number float64, integer int64,
+                    boolean bool, string dictionary<utf8>
+    a:<attribute>   dictionary<utf8>, null where the record had none
+
+Attribute values are stored as text: strings as they are, booleans as "true"/"false" (their
+JSON spelling), numbers as Python's str() (3 -> "3", 0.5 -> "0.5"), anything else as
+canonical JSON. A value that does not fit its feature's kind (never, for inputs checked by
+predict or ingest) is stored as null and read as NaN (number), None (string), or makes the
+window's column float64 with NaN (integer) or an object array with None (boolean).
+
+Segments are written from the in-memory rows inside `inference_log_write`, in its
+transaction: no JSON is parsed again, and a row is in the layout exactly when it is in the
+record. Served calls commit in tiny batches, so `segments_compact`
+(inference_columns_upkeep.py) merges a version's small segments, in time order, up to
+settings.INFERENCE_COLUMNS_SEGMENT_ROWS. The version's feature kinds come from its
+signature or reference data (serving's FeatureSpec), else from the values themselves.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from django.conf import settings
+from django.db import connection
 
-from models_registry.models import ModelVersion, Prediction
-from models_registry.serving.features import BOOLEAN, INTEGER, NUMBER
+from governance.errors import Conflict
+from models_registry.models import ModelVersion, Prediction, PredictionSegment
+from models_registry.serving.features import BOOLEAN, INTEGER, NUMBER, STRING
 
-DTYPES = {NUMBER: np.float64, INTEGER: np.int64, BOOLEAN: np.bool_}
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+logger = logging.getLogger(__name__)
+FORMAT = 1
+FEATURE, ATTRIBUTE = "f:", "a:"
+BASE_COLUMNS = ("request_id", "occurred_at", "prediction", "_batch")
 
 
 @dataclass(frozen=True)
 class Window:
+    """The answered rows of one version in (start, end], column by column (not sorted)."""
+
     rows: int
-    request_id: np.ndarray
-    occurred_at: np.ndarray
-    prediction: np.ndarray
+    request_id: np.ndarray  # object array of str
+    occurred_at: np.ndarray  # datetime64[us] (UTC)
+    prediction: np.ndarray  # float64
     features: dict[str, np.ndarray]
     attributes: dict[str, np.ndarray]
 
 
-def _column(values: list, kind: str) -> np.ndarray:
-    dtype = DTYPES.get(kind)
-    if dtype is None:
-        return np.array([None if v is None else str(v) for v in values], dtype=object)
-    if dtype is np.int64 and any(v is None for v in values):
-        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-    if dtype is np.float64:
-        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-    return np.array(values, dtype=dtype)
+# -- feature kinds -----------------------------------------------------------------------
+
+KINDS_RETRY_SECONDS = 60.0  # a version without a spec is asked again after this long
+_kinds: dict[int, tuple[float, dict[str, str] | None]] = {}
+
+
+def version_kinds(version_id: int, *, fresh: bool = False) -> dict[str, str] | None:
+    """Feature name -> kind of the version (serving's FeatureSpec), None if it has none.
+
+    Kept in process memory: the hot path asks once per version (a version without a
+    signature or reference data is asked again a minute later).
+    """
+    found = None if fresh else _kinds.get(version_id)
+    if found is not None and (found[1] is not None or time.monotonic() < found[0]):
+        return found[1]
+    from models_registry.serving.loader import feature_spec
+
+    try:
+        version = ModelVersion.objects.get(pk=version_id)
+        kinds: dict[str, str] | None = dict(feature_spec(version).columns)
+    except (Conflict, ModelVersion.DoesNotExist):
+        kinds = None
+    _kinds[version_id] = (time.monotonic() + KINDS_RETRY_SECONDS, kinds)
+    return kinds
+
+
+def _inferred_kind(values: Iterable[Any]) -> str:
+    kinds = set()
+    for value in values:
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            kinds.add(BOOLEAN)
+        elif isinstance(value, int):
+            kinds.add(INTEGER)
+        elif isinstance(value, float):
+            kinds.add(NUMBER)
+        else:
+            kinds.add(STRING)
+    if len(kinds) == 1:
+        return kinds.pop()
+    return NUMBER if kinds == {INTEGER, NUMBER} else STRING
+
+
+# -- encoding ----------------------------------------------------------------------------
+
+
+def attribute_text(value: Any) -> str | None:
+    """How an attribute value is stored (see the module's docstring)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _fits(value: Any, kind: str) -> Any:
+    """The value as its kind takes it, or None."""
+    if kind == STRING:
+        return value if isinstance(value, str) else None
+    if kind == BOOLEAN:
+        return value if isinstance(value, bool) else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if kind == INTEGER:
+        if isinstance(value, float) and not value.is_integer():
+            return None
+        value = int(value)
+        return value if -(2**63) <= value < 2**63 else None
+    return float(value)
+
+
+ALLOWED_TYPES = {
+    NUMBER: {float, int, type(None)},
+    INTEGER: {int, type(None)},
+    BOOLEAN: {bool, type(None)},
+    STRING: {str, type(None)},
+}
+# Below this many rows a segment is written uncompressed: compressing a handful of values
+# costs more than it saves, and compaction compresses the merged segment.
+COMPRESS_FROM_ROWS = 10_000
+
+
+def _arrow_type(kind: str) -> pa.DataType:
+    import pyarrow as pa
+
+    if kind == NUMBER:
+        return pa.float64()
+    if kind == INTEGER:
+        return pa.int64()
+    if kind == BOOLEAN:
+        return pa.bool_()
+    return pa.dictionary(pa.int32(), pa.string())
+
+
+def _fitting(values: list[Any], kind: str) -> list[Any]:
+    """The values, with None for each that does not fit the kind (checked by exact type)."""
+    if set(map(type, values)) <= ALLOWED_TYPES[kind] and (
+        kind != INTEGER or all(-(2**63) <= v < 2**63 for v in values if v is not None)
+    ):
+        return values
+    return [_fits(v, kind) for v in values]
+
+
+def segment_table(
+    *,
+    request_ids: Sequence[str],
+    occurred_at: Sequence[datetime],
+    predictions: Sequence[float],
+    batches: Sequence[Any],
+    features: Sequence[dict[str, Any]],
+    attributes: Sequence[dict[str, Any]],
+    kinds: dict[str, str] | None,
+) -> pa.Table:
+    """The Arrow table of these rows (one list entry per row in every argument).
+
+    Built in one call from the lists and a schema: per column, a Python call into Arrow
+    costs more than converting a thousand values.
+    """
+    import pyarrow as pa
+
+    text = pa.dictionary(pa.int32(), pa.string())
+    columns: dict[str, Any] = {
+        "request_id": list(request_ids),
+        "occurred_at": list(occurred_at),
+        "prediction": list(predictions),
+        "_batch": [None if b is None else str(b) for b in batches],
+    }
+    fields = [
+        ("request_id", pa.string()),
+        ("occurred_at", pa.timestamp("us", tz="UTC")),
+        ("prediction", pa.float64()),
+        ("_batch", text),
+    ]
+    if kinds is None:
+        names = sorted({name for row in features for name in row})
+        kinds = {name: _inferred_kind(row.get(name) for row in features) for name in names}
+    for name, kind in kinds.items():
+        columns[FEATURE + name] = _fitting([row.get(name) for row in features], kind)
+        fields.append((FEATURE + name, _arrow_type(kind)))
+    for name in sorted({name for row in attributes for name in row}):
+        columns[ATTRIBUTE + name] = [attribute_text(row.get(name)) for row in attributes]
+        fields.append((ATTRIBUTE + name, text))
+    return pa.Table.from_pydict(columns, schema=_schema(tuple(fields)))
+
+
+_schemas: dict[tuple[Any, ...], pa.Schema] = {}
+
+
+def _schema(fields: tuple[tuple[str, Any], ...]) -> pa.Schema:
+    """One schema object per layout (a version's columns seldom change)."""
+    import pyarrow as pa
+
+    found = _schemas.get(fields)
+    if found is None:
+        if len(_schemas) > 1000:
+            _schemas.clear()
+        found = _schemas[fields] = pa.schema(list(fields))
+    return found
+
+
+def segment_bytes(table: pa.Table) -> bytes:
+    """An Arrow IPC stream of one record batch (compressed from COMPRESS_FROM_ROWS rows)."""
+    import pyarrow as pa
+
+    if table.num_columns and any(c.num_chunks > 1 for c in table.columns):
+        table = table.unify_dictionaries().combine_chunks()
+    sink = pa.BufferOutputStream()
+    codec = settings.INFERENCE_COLUMNS_COMPRESSION if table.num_rows >= COMPRESS_FROM_ROWS else ""
+    options = pa.ipc.IpcWriteOptions(compression=codec or None)
+    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
+        writer.write_table(table, max_chunksize=max(table.num_rows, 1))
+    return sink.getvalue().to_pybytes()
+
+
+def segment_decode(data: bytes | memoryview, names: Iterable[str] | None = None) -> pa.Table:
+    """A segment's table; only the `names` columns (that it has) are decompressed."""
+    import pyarrow as pa
+
+    buffer = pa.py_buffer(data)
+    if names is None:
+        return pa.ipc.open_stream(buffer).read_all()
+    schema = pa.ipc.open_stream(buffer).schema
+    fields = sorted({schema.get_field_index(n) for n in names if n in schema.names})
+    options = pa.ipc.IpcReadOptions(included_fields=fields)
+    return pa.ipc.open_stream(buffer, options=options).read_all()
+
+
+def segment_new(
+    *,
+    model_id: int,
+    version_id: int,
+    table: pa.Table,
+    span: tuple[datetime, datetime] | None = None,
+) -> PredictionSegment:
+    """An unsaved segment of the table's rows (`span`: their first and last time, if known)."""
+    if span is None:
+        import pyarrow.compute as pc
+
+        found = pc.min_max(table["occurred_at"])
+        span = (found["min"].as_py(), found["max"].as_py())
+    return PredictionSegment(
+        model_id=model_id,
+        version_id=version_id,
+        first_at=span[0],
+        last_at=span[1],
+        rows=table.num_rows,
+        format=FORMAT,
+        data=segment_bytes(table),
+    )
+
+
+def answered(row: Prediction) -> bool:
+    return not row.error and row.prediction is not None
+
+
+def segments_write(rows: list[Prediction]) -> None:
+    """Store the answered rows of this inference-log write as one segment per version.
+
+    Called inside `inference_log_write`'s transaction, after its rows are in, from the
+    same in-memory objects. A row that cannot be encoded (a bug, never bad input: null
+    stands for what does not fit) leaves its batch out of the layout, with a log line;
+    `inference_columns_verify` finds it and `inference_columns_rebuild` repairs it.
+    """
+    groups: dict[tuple[int, int], list[Prediction]] = {}
+    for row in rows:
+        if answered(row):
+            groups.setdefault((row.model_id, row.version_id), []).append(row)
+    segments = []
+    for (model_id, version_id), members in groups.items():
+        try:
+            table = segment_table(
+                request_ids=[r.request_id for r in members],
+                occurred_at=[r.occurred_at for r in members],
+                predictions=[r.prediction for r in members],
+                batches=[r.batch for r in members],
+                features=[r.features or {} for r in members],
+                attributes=[r.attributes or {} for r in members],
+                kinds=version_kinds(version_id),
+            )
+            times = [r.occurred_at for r in members]
+            segments.append(
+                segment_new(
+                    model_id=model_id,
+                    version_id=version_id,
+                    table=table,
+                    span=(min(times), max(times)),
+                )
+            )
+        except Exception:  # the record is written regardless; the layout is rebuildable
+            logger.exception("inference columns: %d row(s) of version %d", len(members), version_id)
+    if segments:
+        PredictionSegment.objects.bulk_create(segments)
+
+
+# -- reading -----------------------------------------------------------------------------
+
+
+def _segment_data(version: ModelVersion, start: datetime, end: datetime) -> list[bytes]:
+    """The data of the version's segments that overlap (start, end], in time order.
+
+    On PostgreSQL the bytes come in the binary protocol (no hex text to decode).
+    """
+    table = connection.ops.quote_name(PredictionSegment._meta.db_table)
+    query = (
+        f"SELECT data FROM {table} WHERE version_id = %s AND first_at <= %s AND last_at > %s "
+        "ORDER BY first_at, id"
+    )
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        connection.ensure_connection()  # Django's cursors bind on the client: text only
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(query, [version.pk, end, start], binary=True)
+            return [row[0] for row in cursor.fetchall()]
+    with connection.cursor() as cursor:
+        cursor.execute(query, [version.pk, end, start])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _numpy(column: Any) -> np.ndarray:
+    """One column of the window as numpy (see Window for the types)."""
+    import pyarrow as pa
+
+    parts = []
+    for chunk in column.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            values = chunk.dictionary.to_numpy(zero_copy_only=False).astype(object)
+            values = np.concatenate([values, np.array([None], dtype=object)])
+            indices = chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+            parts.append(values[indices])
+        elif pa.types.is_timestamp(chunk.type):
+            parts.append(chunk.to_numpy(zero_copy_only=False).astype("datetime64[us]"))
+        else:
+            parts.append(chunk.to_numpy(zero_copy_only=False))
+    if not parts:
+        return np.array([], dtype=object)
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def _empty(kind: str) -> np.ndarray:
+    dtype = {NUMBER: "float64", INTEGER: "int64", BOOLEAN: "bool"}.get(kind, object)
+    return np.array([], dtype=dtype)
 
 
 def window_read(
@@ -48,39 +380,79 @@ def window_read(
     features: list[str] | None = None,
     attributes: list[str] | None = None,
 ) -> Window:
-    """Answered calls and logged records of `version` with start < occurred_at <= end."""
-    from models_registry.serving.loader import feature_spec
+    """The version's answered, not erased rows with start < occurred_at <= end.
 
-    spec = dict(feature_spec(version).columns) if features is None or features else {}
-    names = list(spec) if features is None else features
-    rows = list(
-        Prediction.objects.filter(
-            version=version,
-            occurred_at__gt=start,
-            occurred_at__lte=end,
-            error="",
-            prediction__isnull=False,
-            erased_at__isnull=True,
+    `features`/`attributes`: which to read (None: all the version has); only those columns
+    are decompressed. A name the window has no value for reads as an empty-valued column
+    (NaN or None per row).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kinds = version_kinds(version.pk) or {}
+    tables = []
+    bounds = (
+        pa.scalar(start, pa.timestamp("us", tz="UTC")),
+        pa.scalar(end, pa.timestamp("us", tz="UTC")),
+    )
+    for data in _segment_data(version, start, end):
+        schema = pa.ipc.open_stream(pa.py_buffer(data)).schema
+        wanted = ["request_id", "occurred_at", "prediction"]
+        wanted += [
+            n
+            for n in schema.names
+            if n.startswith(FEATURE) and (features is None or n[2:] in features)
+        ]
+        wanted += [
+            n
+            for n in schema.names
+            if n.startswith(ATTRIBUTE) and (attributes is None or n[2:] in attributes)
+        ]
+        table = segment_decode(data, wanted)
+        times = table["occurred_at"]
+        inside = pc.and_(pc.greater(times, bounds[0]), pc.less_equal(times, bounds[1]))
+        if not pc.all(inside).as_py():
+            table = table.filter(inside)
+        if table.num_rows:
+            tables.append(table)
+    if tables:
+        table = (
+            pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
         )
-        .order_by("occurred_at", "id")
-        .values_list("request_id", "occurred_at", "prediction", "features", "attributes")
+    else:
+        table = None
+    rows = table.num_rows if table is not None else 0
+    names = table.column_names if table is not None else []
+    feature_names = (
+        features
+        if features is not None
+        else list(dict.fromkeys(list(kinds) + [n[2:] for n in names if n.startswith(FEATURE)]))
     )
-    if attributes is None:
-        attributes = sorted({key for row in rows for key in (row[4] or {})})
+    attribute_names = (
+        attributes if attributes is not None else [n[2:] for n in names if n.startswith(ATTRIBUTE)]
+    )
+
+    def column(name: str, kind: str) -> np.ndarray:
+        if table is None:
+            return _empty(kind)
+        if name in names:
+            return _numpy(table[name])
+        if kind in (NUMBER, INTEGER):
+            return np.full(rows, np.nan)
+        return np.full(rows, None, dtype=object)
+
     return Window(
-        rows=len(rows),
-        request_id=np.array([row[0] for row in rows], dtype=object),
-        occurred_at=np.array([row[1].replace(tzinfo=None) for row in rows], dtype="datetime64[us]"),
-        prediction=np.array([row[2] for row in rows], dtype=np.float64),
-        features={
-            name: _column([(row[3] or {}).get(name) for row in rows], spec.get(name, ""))
-            for name in names
-        },
-        attributes={
-            name: np.array(
-                [None if (row[4] or {}).get(name) is None else str(row[4][name]) for row in rows],
-                dtype=object,
-            )
-            for name in attributes
-        },
+        rows=rows,
+        request_id=column("request_id", STRING),
+        occurred_at=column("occurred_at", "")
+        if table is not None
+        else np.array([], dtype="datetime64[us]"),
+        prediction=column("prediction", NUMBER),
+        features={n: column(FEATURE + n, kinds.get(n, STRING)) for n in feature_names},
+        attributes={n: column(ATTRIBUTE + n, STRING) for n in attribute_names},
     )
+
+
+def forget_version_kinds() -> None:
+    """Ask every version for its feature kinds again (tests; a process that must reload)."""
+    _kinds.clear()

@@ -400,3 +400,35 @@ class ConsentWithdrawal(models.Model):
     def __str__(self) -> str:
         done = f"erased {self.erased_at:%Y-%m-%d}" if self.erased_at else "pending"
         return f"consent withdrawal {self.pk} ({done})"
+
+
+class PredictionSegment(models.Model):
+    """A columnar copy of answered inference-log rows of one version, for checks to read.
+
+    Derived from Prediction (the system of record) and rebuildable from it
+    (`manage.py inference_columns_rebuild`); `data` is an Arrow IPC stream, one column per
+    feature and attribute (models_registry/inference_columns.py describes the layout).
+    Written with the rows, merged by compaction, reached by retention and consent erasure.
+    """
+
+    model = models.ForeignKey(
+        RegisteredModel, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    first_at = models.DateTimeField(help_text="The earliest occurred_at of its rows.")
+    last_at = models.DateTimeField(help_text="The latest occurred_at of its rows.")
+    rows = models.PositiveIntegerField()
+    format = models.PositiveSmallIntegerField(default=1)
+    data = models.BinaryField()
+    written_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["version", "first_at"], name="segment_version_time"),
+            models.Index(fields=["model", "first_at"], name="segment_model_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"segment {self.pk} of version {self.version_id} ({self.rows} rows)"

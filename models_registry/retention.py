@@ -16,12 +16,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from governance.audit.retention_path import retention_path
 from governance.history import set_change_reason
 from governance.roles import Capability
 from governance.services import audit_record, require
+from models_registry.inference_columns_upkeep import segments_forget_batches
 from models_registry.models import Prediction, ReferenceDataset, RegisteredModel, RetentionPolicy
 
 CHUNK = 20_000
@@ -123,7 +125,15 @@ def retention_apply(*, policy: RetentionPolicy, now: datetime | None = None) -> 
                 doomed = Prediction.objects.filter(model_id=policy.model_id, batch__in=ids)
                 if None in oldest:  # rows written outside any batch
                     doomed = doomed | old.filter(batch=None)
+                span = doomed.aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
                 deleted, _ = doomed.delete()
+                segments_forget_batches(  # the columnar copy checks read
+                    model_id=policy.model_id,
+                    batches=ids,
+                    first_at=span["first"],
+                    last_at=span["last"],
+                    unbatched_before=before if None in oldest else None,
+                )
                 # In the same transaction: no deletion without its record, even after a crash.
                 audit_record(
                     action="retention.deleted",

@@ -66,3 +66,11 @@ def consent_erase_all() -> int:
     """The daily run (beat): records logged since a withdrawal are erased too."""
     with acting_as(origin=Origin.TASK):
         return consent.consent_erase_all()
+
+
+@shared_task(name="models_registry.inference_columns_compact", autoretry_for=(OperationalError,))
+def inference_columns_compact() -> int:
+    """Merge small inference-log segments (beat); `manage.py inference_columns_compact`."""
+    from models_registry.inference_columns_upkeep import segments_compact
+
+    return segments_compact()

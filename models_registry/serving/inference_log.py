@@ -27,6 +27,7 @@ from django.db import connection, transaction
 
 from governance.errors import ServiceUnavailable
 from governance.services import audit_record, canonical_json, sha256_hex
+from models_registry.inference_columns import segments_write
 from models_registry.models import Prediction
 from models_registry.serving.inference_records import (
     DIGEST_FORMAT,
@@ -85,6 +86,7 @@ def inference_log_write(rows: list[Prediction], *, use_copy: bool | None = None)
         _copy_rows(rows)
     else:
         Prediction.objects.bulk_create(rows)
+    segments_write(rows)  # the columnar copy checks read (models_registry/inference_columns.py)
     for model_id, batch in batches.items():
         members = [row for row in rows if row.batch == batch]
         times = [row.occurred_at for row in members]
