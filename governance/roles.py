@@ -117,6 +117,8 @@ ROLE_MODEL_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "governance.change_approvalpolicy",
         "monitoring.add_canarygates",
         "monitoring.change_canarygates",
+        "monitoring.add_monitoringconfig",
+        "monitoring.change_monitoringconfig",
         # Login lockouts: see who failed from where, and unlock by deleting the attempt.
         "axes.view_accessattempt",
         "axes.delete_accessattempt",

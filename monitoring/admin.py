@@ -1,5 +1,6 @@
 """Monitoring as compliance officers read it: incidents with their timeline, ground truth,
-and the canary gates of each model, the one thing edited here (through its service).
+and the two things edited here, each through its service: the canary gates of each model
+and its monitoring config (the YAML or JSON source, validated as the API validates it).
 """
 
 from __future__ import annotations
@@ -12,9 +13,15 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from governance.admin import GovernedHistoryAdmin, ReadOnlyAdminMixin, pretty_json
+from governance.errors import InvalidInput
 from monitoring.canary import GATE_FIELDS
-from monitoring.models import CanaryGates, GroundTruth, Incident, IncidentEvent
-from monitoring.services import canary_gates_problems, canary_gates_save
+from monitoring.models import CanaryGates, GroundTruth, Incident, IncidentEvent, MonitoringConfig
+from monitoring.services import (
+    canary_gates_problems,
+    canary_gates_save,
+    monitoring_config_put,
+    monitoring_config_validate,
+)
 
 
 class IncidentEventInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -115,3 +122,67 @@ class CanaryGatesAdmin(GovernedHistoryAdmin):
         self, request: HttpRequest, obj: CanaryGates, form: forms.ModelForm, change: bool
     ) -> None:
         canary_gates_save(actor=request.user, gates=obj, origin_label="admin")
+
+
+class MonitoringConfigForm(forms.ModelForm):
+    """The source as text; the service's validation errors shown on the form, by path."""
+
+    source = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 24, "cols": 100, "spellcheck": "false"}),
+        help_text="YAML or JSON, as PUT /api/v1/models/{name}/monitoring-config/ takes it.",
+    )
+
+    class Meta:
+        model = MonitoringConfig
+        fields = ["model", "source_format", "source"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        model = cleaned.get("model") or getattr(self.instance, "model", None)
+        if model is None or "source" not in cleaned or "source_format" not in cleaned:
+            return cleaned
+        try:
+            monitoring_config_validate(
+                model=model, source=cleaned["source"], source_format=cleaned["source_format"]
+            )
+        except InvalidInput as exc:
+            problems = exc.extra or {"source": [exc.detail]}
+            self.add_error(
+                "source", [f"{path}: {msg}" for path, msgs in problems.items() for msg in msgs]
+            )
+        return cleaned
+
+
+@admin.register(MonitoringConfig)
+class MonitoringConfigAdmin(GovernedHistoryAdmin):
+    """What is monitored per model; a model without a row gets the defaults."""
+
+    form = MonitoringConfigForm
+    list_display = ["model", "source_format", "updated_at", "updated_by"]
+    search_fields = ["model__name"]
+    list_select_related = ["model", "updated_by"]
+    readonly_fields = ["document_pretty", "updated_at", "updated_by"]
+
+    @admin.display(description="normalized document")
+    def document_pretty(self, config: MonitoringConfig) -> str:
+        return pretty_json(config.document)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # A config belongs to its model; moving it to another model is not an edit.
+        return ["model", *self.readonly_fields] if obj is not None else self.readonly_fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: MonitoringConfig, form: forms.ModelForm, change: bool
+    ) -> None:
+        saved = monitoring_config_put(
+            actor=request.user,
+            model=obj.model,
+            source=obj.source,
+            source_format=obj.source_format,
+            origin_label="admin",
+        )
+        obj.pk = saved.pk
+        obj.document = saved.document

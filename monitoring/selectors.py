@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from governance.errors import Conflict, NotFound
 from models_registry.models import ModelVersion, RegisteredModel
 from monitoring.canary import CanaryEvaluation, canary_evaluate, gates_for
-from monitoring.models import CheckMetric, CheckRun, Incident, IncidentEvent
+from monitoring.models import CheckMetric, CheckRun, Incident, IncidentEvent, MonitoringConfig
 
 
 def incident_list() -> QuerySet[Incident]:
@@ -84,3 +86,28 @@ def check_metric_history(*, model: RegisteredModel, name: str) -> QuerySet[Check
         .select_related("version")
         .order_by("-computed_at", "-id")
     )
+
+
+def monitoring_config_shown(*, model: RegisteredModel) -> dict[str, Any]:
+    """The model's config as the API and pages show it; the defaults when none is stored."""
+    from monitoring.config import default_document, document_yaml
+
+    config = MonitoringConfig.objects.select_related("updated_by").filter(model=model).first()
+    if config is None:
+        document = default_document(model)
+        return {
+            "configured": False,
+            "document": document,
+            "source": document_yaml(document),
+            "source_format": "yaml",
+            "updated_at": None,
+            "updated_by": None,
+        }
+    return {
+        "configured": True,
+        "document": config.document,
+        "source": config.source,
+        "source_format": config.source_format,
+        "updated_at": config.updated_at,
+        "updated_by": config.updated_by.username if config.updated_by else None,
+    }

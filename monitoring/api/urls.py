@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from monitoring.api.check_views import CHECK_VIEWS, ModelCheckListView, ModelMetricListView
+from monitoring.api.config_views import MonitoringConfigView
 from monitoring.api.views import CanaryEvaluationView, GroundTruthView, IncidentViewSet
 
 router = SimpleRouter()
@@ -13,6 +14,11 @@ urlpatterns = [
         "models/<slug:model_name>/ground-truth/",
         GroundTruthView.as_view(),
         name="model-ground-truth",
+    ),
+    path(
+        "models/<slug:model_name>/monitoring-config/",
+        MonitoringConfigView.as_view(),
+        name="model-monitoring-config",
     ),
     path(
         "models/<slug:model_name>/canary/",

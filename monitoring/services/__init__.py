@@ -17,6 +17,10 @@ from monitoring.services.check_schedules import (
 from monitoring.services.checks import check_execute, check_request
 from monitoring.services.ground_truth import GroundTruthReceipt, ground_truth_record
 from monitoring.services.incidents import incident_acknowledge, incident_open, incident_resolve
+from monitoring.services.monitoring_config import (
+    monitoring_config_put,
+    monitoring_config_validate,
+)
 
 __all__ = [
     "CANARY_REFERENCE",
@@ -37,4 +41,6 @@ __all__ = [
     "incident_open",
     "incident_open_for_changed_artifact",
     "incident_resolve",
+    "monitoring_config_put",
+    "monitoring_config_validate",
 ]

@@ -67,6 +67,9 @@ ACCEPTANCE_NOT_CHECKED = {
         )
         for kind in ("drift", "quality", "fairness", "estimation")
     },
+    "PUT /api/v1/models/{model_name}/monitoring-config/": (
+        "features and metric names must be the model's; the body may not be empty"
+    ),
 }
 CONFIG = schemathesis.Config.from_dict(
     {

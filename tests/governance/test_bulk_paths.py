@@ -20,7 +20,7 @@ from governance.history import GovernedQuerySet
 from governance.models import AuditEvent
 from models_registry.models import RegisteredModel, RetentionPolicy
 from models_registry.retention import retention_policy_set
-from monitoring.models import CanaryGates
+from monitoring.models import CanaryGates, MonitoringConfig
 from monitoring.services.incidents import incident_open
 from reviews import services as reviews
 
@@ -48,6 +48,7 @@ def world(users: dict[str, Any], make_model: Any, make_version: Any) -> None:
         reviews.signoff_create(actor=users["board"], request_id=request.pk, decision="approve")
     incident_open(model=model, severity="warning", source="manual", title="t", description="d")
     CanaryGates.objects.create(model=model)
+    MonitoringConfig.objects.create(model=model)
     retention_policy_set(actor=users["compliance"], model=model, inference_log_days=30)
 
 
@@ -58,7 +59,7 @@ def governed(label: str) -> Any:
 def test_every_model_with_history_is_governed():
     with_history = sorted(m._meta.label for m in apps.get_models() if hasattr(m, "history"))
     assert with_history == LABELS
-    assert len(LABELS) == 8
+    assert len(LABELS) == 9
 
 
 @pytest.mark.parametrize("label", LABELS)
