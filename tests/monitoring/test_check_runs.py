@@ -14,6 +14,7 @@ from governance.audit.chain import audit_sequence
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.models import AuditEvent
 from monitoring.checks.runner import CheckKind, CheckOutcome, check_kind_register
+from monitoring.config import config_normalize
 from monitoring.models import CheckMetric, CheckRun, GroundTruth, MonitoringConfig
 from monitoring.services import check_execute, check_request
 from monitoring.signals import check_completed
@@ -26,6 +27,14 @@ __all__ = ["check_kinds"]
 def version(make_model, make_version) -> Any:
     model = make_model(protected_attributes=["gender"])
     return make_version(model)
+
+
+def configure(model: Any, data: dict[str, Any], **raw: Any) -> None:
+    """A normalized config document; `raw` keys bypass validation (a task no kind knows)."""
+    document = config_normalize(data, features=None, protected=list(model.protected_attributes))
+    MonitoringConfig.objects.update_or_create(
+        model=model, defaults={"document": {**document, **raw}}
+    )
 
 
 def request(users: dict[str, Any], version: Any, kind: str = "test", **kwargs: Any) -> CheckRun:
@@ -83,7 +92,7 @@ def test_the_default_window_is_the_configs_window_hours_ending_now(users, versio
     assert abs((timezone.now() - run.window_end).total_seconds()) < 60
     assert run.window_end - run.window_start == timedelta(hours=24)
 
-    MonitoringConfig.objects.create(model=version.model, document={"window_hours": 48})
+    configure(version.model, {"window": {"hours": 48}})
     wider = request(users, version)
     wider.refresh_from_db()
     assert wider.window_end - wider.window_start == timedelta(hours=48)
@@ -154,11 +163,11 @@ def test_estimation_needs_labels_in_the_reference(users, version):
 
 
 def test_quality_fairness_and_estimation_need_a_task_they_apply_to(users, version):
-    MonitoringConfig.objects.create(model=version.model, document={"task": "ranking"})
+    configure(version.model, {}, task="ranking")
     for kind in ("quality", "fairness", "estimation"):
         with pytest.raises(Conflict, match="ranking"):
             request(users, version, kind=kind)
-    MonitoringConfig.objects.filter(model=version.model).update(document={"task": "regression"})
+    configure(version.model, {"task": "regression"})
     with pytest.raises(Conflict, match="binary classification"):
         request(users, version, kind="estimation")
 
@@ -226,7 +235,7 @@ def test_a_failing_check_ends_failed_with_a_readable_error(users, version, check
 
 def test_a_drift_check_whose_reference_lacks_a_feature_fails_readably(users, version):
     upload_reference(users["ds"], version, pd.DataFrame({"tenure": [1.0, 2.0, 3.0]}))
-    MonitoringConfig.objects.create(model=version.model, document={"drift_features": ["age"]})
+    configure(version.model, {"drift": {"features": ["age"]}})
     log_window(version, [{"features": {"tenure": 1.0}, "prediction": 0.5}])
     run = request(users, version, kind="drift")
     run.refresh_from_db()
