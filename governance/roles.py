@@ -126,6 +126,14 @@ ROLE_MODEL_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "models_registry.add_retentionpolicy",
         "models_registry.change_retentionpolicy",
         "models_registry.add_consentwithdrawal",
+        # Check schedules per model and kind (monitoring/services/check_schedules.py).
+        "django_celery_beat.view_periodictask",
+        "django_celery_beat.change_periodictask",
+        "django_celery_beat.view_crontabschedule",
+        "django_celery_beat.add_crontabschedule",
+        "django_celery_beat.change_crontabschedule",
+        "django_celery_beat.view_intervalschedule",
+        "django_celery_beat.add_intervalschedule",
     ),
 }
 

@@ -202,6 +202,8 @@ SPECTACULAR_SETTINGS = {
         "VersionStageEnum": "models_registry.models.ModelVersion.Stage",
         "ServedStageEnum": ["production", "canary"],
         "RiskTierEnum": "governance.models.RiskTier",
+        "CheckKindEnum": "monitoring.models.CheckRun.Kind",
+        "CheckStatusEnum": "monitoring.models.CheckRun.Status",
     },
     # The schema and the docs follow the contract: anonymous callers get 401, readers get them.
     "SERVE_PERMISSIONS": ["governance.api.permissions.HasCapability"],
@@ -219,6 +221,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_DEFAULT_QUEUE = os.getenv("CELERY_QUEUE", "governance")
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Checks (drift, quality, fairness, estimation) run long: a queue of their own, so they never
+# hold short tasks back (`celery -A governance worker -Q checks --prefetch-multiplier 1`).
+CHECKS_QUEUE = os.getenv("CHECKS_QUEUE", "checks")
+CELERY_TASK_ROUTES = {"monitoring.check_execute": {"queue": CHECKS_QUEUE}}
+# With a broker, beat reads its schedules from the database (django-celery-beat): the check
+# schedules per model and kind, editable in the admin, and the entries of
+# CELERY_BEAT_SCHEDULE below, which the scheduler copies there when it starts.
+if REDIS_URL:
+    CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Promote or stop canaries against their gates (monitoring/canary.py).
     "every-minute-evaluate-canaries": {

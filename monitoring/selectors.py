@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from governance.errors import Conflict, NotFound
 from models_registry.models import ModelVersion, RegisteredModel
 from monitoring.canary import CanaryEvaluation, canary_evaluate, gates_for
-from monitoring.models import Incident, IncidentEvent, MonitoringConfig
+from monitoring.models import CheckMetric, CheckRun, Incident, IncidentEvent, MonitoringConfig
 
 
 def incident_list() -> QuerySet[Incident]:
@@ -51,6 +51,40 @@ def canary_evaluation_current(*, model: RegisteredModel) -> CanaryEvaluation:
         )
     return canary_evaluate(
         model=canary.model, canary=canary, production=production, gates=gates_for(model)
+    )
+
+
+def check_run_list(*, model: RegisteredModel | None = None) -> QuerySet[CheckRun]:
+    runs = CheckRun.objects.select_related("model", "version", "requested_by")
+    return runs if model is None else runs.filter(model=model)
+
+
+def check_run_get(*, run_id: int, kind: str) -> CheckRun:
+    """A run of that kind (a drift run through the quality route is not found)."""
+    try:
+        return check_run_list().prefetch_related("metrics").get(pk=run_id, kind=kind)
+    except (CheckRun.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"No {kind} check #{run_id}.") from None
+
+
+def check_metrics_latest(*, model: RegisteredModel) -> QuerySet[CheckMetric]:
+    """The newest value of each metric name the model's checks produced."""
+    newest = CheckMetric.objects.filter(model=model, name=OuterRef("name")).order_by(
+        "-computed_at", "-id"
+    )
+    return (
+        CheckMetric.objects.filter(model=model, pk=Subquery(newest.values("pk")[:1]))
+        .select_related("version")
+        .order_by("name")
+    )
+
+
+def check_metric_history(*, model: RegisteredModel, name: str) -> QuerySet[CheckMetric]:
+    """Every value of one metric, newest first."""
+    return (
+        CheckMetric.objects.filter(model=model, name=name)
+        .select_related("version")
+        .order_by("-computed_at", "-id")
     )
 
 

@@ -3,6 +3,11 @@
 `canary_evaluate_all` runs every minute from beat (CELERY_BEAT_SCHEDULE); without a broker,
 `python manage.py evaluate_canaries` does the same. It is not retried: the next run is a
 minute away, and a retry could overlap it.
+
+`check_execute` runs one check on the `checks` queue (CELERY_TASK_ROUTES): acks late and
+reject on worker lost (global settings) re-deliver it when its worker process dies, and the
+service is idempotent, so the run is stored once. `check_scheduled` is what a check
+schedule (django-celery-beat PeriodicTask) calls.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from celery import shared_task
 
 from governance.audit_context import Origin, acting_as
 from monitoring.services import canary_decide_all
+from monitoring.services.check_schedules import check_scheduled_request
+from monitoring.services.checks import check_execute as check_execute_service
 
 
 @shared_task(name="monitoring.canary_evaluate_all")
@@ -19,3 +26,18 @@ def canary_evaluate_all() -> dict[str, str]:
     with acting_as(origin=Origin.TASK):
         outcomes = canary_decide_all()
     return {outcome.model: outcome.action for outcome in outcomes}
+
+
+@shared_task(name="monitoring.check_execute")
+def check_execute(run_id: int) -> str:
+    """Run one queued check; returns its status."""
+    with acting_as(origin=Origin.TASK):
+        return check_execute_service(run_id=run_id).status
+
+
+@shared_task(name="monitoring.check_scheduled")
+def check_scheduled(model: str, kind: str) -> str:
+    """Queue the scheduled check of the model's production version."""
+    with acting_as(origin=Origin.TASK):
+        outcome = check_scheduled_request(model_name=model, kind=kind)
+    return f"queued run {outcome.run.pk}" if outcome.run else f"skipped: {outcome.skipped}"

@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from monitoring.api.check_views import CHECK_VIEWS, ModelCheckListView, ModelMetricListView
 from monitoring.api.config_views import MonitoringConfigView
 from monitoring.api.views import CanaryEvaluationView, GroundTruthView, IncidentViewSet
 
@@ -24,4 +25,15 @@ urlpatterns = [
         CanaryEvaluationView.as_view(),
         name="model-canary",
     ),
+    path("models/<slug:model_name>/checks/", ModelCheckListView.as_view(), name="model-checks"),
+    path("models/<slug:model_name>/metrics/", ModelMetricListView.as_view(), name="model-metrics"),
 ]
+for _kind, (_requester, _detail) in CHECK_VIEWS.items():
+    urlpatterns += [
+        path(
+            f"models/<slug:model_name>/{_kind}-checks/",
+            _requester.as_view(),
+            name=f"model-{_kind}-checks",
+        ),
+        path(f"{_kind}-checks/<int:pk>/", _detail.as_view(), name=f"{_kind}-check"),
+    ]

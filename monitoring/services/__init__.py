@@ -9,6 +9,12 @@ from monitoring.services.canary_decisions import (
     canary_decide_all,
 )
 from monitoring.services.canary_gates import canary_gates_problems, canary_gates_save
+from monitoring.services.check_schedules import (
+    check_schedules_ensure,
+    check_schedules_ensure_all,
+    check_schedules_run_due,
+)
+from monitoring.services.checks import check_execute, check_request
 from monitoring.services.ground_truth import GroundTruthReceipt, ground_truth_record
 from monitoring.services.incidents import incident_acknowledge, incident_open, incident_resolve
 from monitoring.services.monitoring_config import (
@@ -25,6 +31,11 @@ __all__ = [
     "canary_decide_all",
     "canary_gates_problems",
     "canary_gates_save",
+    "check_execute",
+    "check_request",
+    "check_schedules_ensure",
+    "check_schedules_ensure_all",
+    "check_schedules_run_due",
     "ground_truth_record",
     "incident_acknowledge",
     "incident_open",

@@ -38,6 +38,7 @@ from governance.services import user_token
 from monitoring.services import incident_open
 from reviews.services import promotion_request_create
 from tests.conftest import assert_json_error, make_user
+from tests.governance.test_url_permissions import check_runs
 
 # Per operation, role and generation mode; about a minute for all of them on a slow machine.
 MAX_EXAMPLES = 15
@@ -60,6 +61,12 @@ ACCEPTANCE_NOT_CHECKED = {
         "canary_traffic goes only with strategy canary"
     ),
     "POST /api/v1/models/{model_name}/ground-truth/": ("request ids are unique within one upload"),
+    **{
+        f"POST /api/v1/models/{{model_name}}/{kind}-checks/": (
+            "the version must exist, the window lie in the past and the kind apply to it"
+        )
+        for kind in ("drift", "quality", "fairness", "estimation")
+    },
     "PUT /api/v1/models/{model_name}/monitoring-config/": (
         "features and metric names must be the model's; the body may not be empty"
     ),
@@ -113,6 +120,7 @@ def path_values(users: dict[str, Any], make_model: Any, make_version: Any) -> di
         "version": first.version,
         "promotion-requests": request.pk,
         "incidents": incident.pk,
+        **check_runs(first),
     }
 
 

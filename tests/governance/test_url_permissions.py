@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client, TestCase
 from django.urls import resolve
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from governance.api.permissions import HasCapability, required_capability
@@ -30,7 +32,7 @@ from governance.checks import Route, url_routes
 from governance.pages import PUBLIC, page_capability
 from governance.roles import Role, user_can
 from governance.services import user_token
-from monitoring.models import Incident
+from monitoring.models import CheckRun, Incident
 from monitoring.services import incident_open
 from reviews.services import promotion_request_create
 from tests.conftest import make_user
@@ -93,8 +95,24 @@ def world(users, make_model, make_version) -> World:
         "version": version.version,
         "request_id": request.pk,
         "pk": request.pk,  # promotion-requests/<pk>/; incidents/<pk>/ get the incident's
+        **check_runs(version),  # <kind>-checks/<pk>/ get a run of that kind
     }
     return World(users=users, values=values, incident=incident)
+
+
+def check_runs(version: Any) -> dict[str, int]:
+    """One stored run per kind of check, by its route: {"drift-checks": id, ...}."""
+    now = timezone.now()
+    return {
+        f"{kind}-checks": CheckRun.objects.create(
+            model=version.model,
+            version=version,
+            kind=kind,
+            window_start=now - timedelta(hours=1),
+            window_end=now,
+        ).pk
+        for kind in CheckRun.Kind.values
+    }
 
 
 # The admin refuses non-staff before it looks anything up: placeholders fill its routes.
@@ -112,6 +130,9 @@ def route_url(route: Route, world: World) -> str:
     values = dict(world.values)
     if "incidents/" in route.route:
         values["pk"] = world.incident.pk
+    check_route = re.search(r"(\w+-checks)/<int:pk>", route.route)
+    if check_route:
+        values["pk"] = world.values[check_route.group(1)]
     if route.is_admin:
         values = {**values, **ADMIN_VALUES, "url": "nowhere/"}
 

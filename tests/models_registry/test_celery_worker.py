@@ -53,11 +53,20 @@ def require_redis() -> str:
 
 
 class Worker:
-    """`celery worker --pool=solo` on its own queue, started on first use."""
+    """`celery worker --pool=solo` on its own queue, started on first use (another app module
+    or pool when a test needs them: the check worker-kill test kills a prefork child)."""
 
     def __init__(
-        self, queue: str, redis_url: str, log_path: Path, env: dict[str, str] | None = None
+        self,
+        queue: str,
+        redis_url: str,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        app: str = "governance",
+        pool: str = "solo",
     ) -> None:
+        self.app = app
+        self.pool = pool
         self.queue = queue
         self.redis_url = redis_url
         self.log_path = log_path
@@ -86,9 +95,10 @@ class Worker:
             "-m",
             "celery",
             "-A",
-            "governance",
+            self.app,
             "worker",
-            "--pool=solo",
+            f"--pool={self.pool}",
+            "--concurrency=1",
             "-Q",
             self.queue,
             "-n",
