@@ -123,9 +123,14 @@ def quality_run(run: CheckRun, settings: MonitoringSettings) -> CheckOutcome:
 
 def _fairness_attributes(run: CheckRun, names: list[str]) -> tuple[Any, dict[str, np.ndarray]]:
     """Each attribute from the records' `attributes`, else from the feature of that name."""
+    from governance.errors import Conflict
     from models_registry.serving.loader import feature_spec
 
-    features = [name for name in names if name in feature_spec(run.version).names]
+    try:
+        known = feature_spec(run.version).names
+    except Conflict:  # no declared inputs: the records' attributes are all there is
+        known = []
+    features = [name for name in names if name in known]
     window = inputs.run_window(run, features=features, attributes=names)
     columns: dict[str, np.ndarray] = {}
     for name in names:

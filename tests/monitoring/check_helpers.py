@@ -26,19 +26,24 @@ def log_window(
     prefix: str = "req",
 ) -> list[str]:
     """Logged records of `version`; each row {"features", "prediction", "attributes"?}."""
+    from models_registry.serving.inference_log import inference_log_write
+
     now = timezone.now()
-    Prediction.objects.bulk_create(
-        Prediction(
-            model=version.model,
-            version=version,
-            request_id=f"{prefix}-{i}",
-            source=Prediction.Source.LOGGED,
-            occurred_at=now - timedelta(minutes=minutes_ago) + timedelta(milliseconds=i),
-            features=row["features"],
-            attributes=row.get("attributes", {}),
-            prediction=row["prediction"],
-        )
-        for i, row in enumerate(rows)
+    # Through the inference log's write path: the rows, their columnar segment, the chain.
+    inference_log_write(
+        [
+            Prediction(
+                model=version.model,
+                version=version,
+                request_id=f"{prefix}-{i}",
+                source=Prediction.Source.LOGGED,
+                occurred_at=now - timedelta(minutes=minutes_ago) + timedelta(milliseconds=i),
+                features=row["features"],
+                attributes=row.get("attributes", {}),
+                prediction=row["prediction"],
+            )
+            for i, row in enumerate(rows)
+        ]
     )
     return [f"{prefix}-{i}" for i in range(len(rows))]
 

@@ -14,7 +14,7 @@ from governance.audit.chain import audit_sequence
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.models import AuditEvent
 from monitoring.checks.runner import CheckKind, CheckOutcome, check_kind_register
-from monitoring.config import config_normalize
+from monitoring.config import config_normalize, model_features
 from monitoring.models import CheckMetric, CheckRun, GroundTruth, MonitoringConfig
 from monitoring.services import check_execute, check_request
 from monitoring.signals import check_completed
@@ -31,7 +31,9 @@ def version(make_model, make_version) -> Any:
 
 def configure(model: Any, data: dict[str, Any], **raw: Any) -> None:
     """A normalized config document; `raw` keys bypass validation (a task no kind knows)."""
-    document = config_normalize(data, features=None, protected=list(model.protected_attributes))
+    document = config_normalize(
+        data, features=model_features(model), protected=list(model.protected_attributes)
+    )
     MonitoringConfig.objects.update_or_create(
         model=model, defaults={"document": {**document, **raw}}
     )
@@ -234,8 +236,11 @@ def test_a_failing_check_ends_failed_with_a_readable_error(users, version, check
 
 
 def test_a_drift_check_whose_reference_lacks_a_feature_fails_readably(users, version):
-    upload_reference(users["ds"], version, pd.DataFrame({"tenure": [1.0, 2.0, 3.0]}))
+    frame = pd.DataFrame({"tenure": [1.0, 2.0, 3.0], "age": [30.0, 40.0, 50.0]})
+    upload_reference(users["ds"], version, frame)
     configure(version.model, {"drift": {"features": ["age"]}})
+    # A later reference data set (the one checks read) lacks the configured feature.
+    upload_reference(users["ds"], version, frame[["tenure"]])
     log_window(version, [{"features": {"tenure": 1.0}, "prediction": 0.5}])
     run = request(users, version, kind="drift")
     run.refresh_from_db()

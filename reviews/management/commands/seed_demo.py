@@ -108,7 +108,7 @@ class Command(BaseCommand):
         )
         data = demo_model.customers(rows=3000, seed=11)
         releases = [(60, 2, "3f2a9c1"), (120, 3, "8b41d07"), (200, 3, "c09e4a2")]
-        versions = []
+        versions, models = [], []
         for n_estimators, depth, commit in releases:
             self.stdout.write(f"Training churn-classifier ({n_estimators} trees) ...")
             trained = demo_model.train_churn_model(data, n_estimators=n_estimators, max_depth=depth)
@@ -129,6 +129,7 @@ class Command(BaseCommand):
                 upload=SimpleUploadedFile("churn-holdout.csv", reference, "text/csv"),
             )
             versions.append(version)
+            models.append(trained.model)
         registry.version_update_notes(
             actor=dana,
             version=versions[-1],
@@ -152,6 +153,7 @@ class Command(BaseCommand):
             comment="Validation report attached to the run; metrics reproduce.",
         )
         self._serve_traffic(people, churn)
+        self._log_drifted_window(people, versions[1], models[1])
 
     def _serve_traffic(self, people: dict[str, Any], churn: Any) -> None:
         """Real calls to the production model by the application, most later labelled."""
@@ -169,10 +171,57 @@ class Command(BaseCommand):
                 features={name: row[name] for name in demo_model.FEATURES},
                 explain=index % 10 == 0,
                 routing_key=f"customer-{index}",
+                attributes={name: str(row[name]) for name in demo_model.PROTECTED},
             )
             if index % 4:  # outcomes arrive for most customers, not all
                 labels.append({"request_id": answer.request_id, "label": int(row["label"])})
         ground_truth_record(actor=people["ci-bot"], model=churn, records=labels)
+
+    def _log_drifted_window(self, people: dict[str, Any], version: Any, model: Any) -> None:
+        """A second region's app, served elsewhere, logs a day of calls whose customers have
+        drifted (higher charges, more support calls); the checks of that window say so."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from models_registry import demo_model
+        from models_registry.serving.ingest import predictions_ingest
+        from monitoring.services import check_request, ground_truth_record
+
+        rows = 2000
+        self.stdout.write(f"Logging {rows} drifted predictions from outside and checking them ...")
+        traffic = demo_model.customers(rows=rows, seed=31, shift=2.0)
+        scores = model.predict_proba(traffic[demo_model.FEATURES])[:, 1]
+        start = timezone.now() - timedelta(hours=6)
+        records = [
+            {
+                "request_id": f"eu-west-{index}",
+                "features": {name: row[name] for name in demo_model.FEATURES},
+                "prediction": float(score),
+                "timestamp": (start + timedelta(seconds=10 * index)).isoformat(),
+                "attributes": {name: str(row[name]) for name in demo_model.PROTECTED},
+            }
+            for index, (row, score) in enumerate(
+                zip(traffic.to_dict(orient="records"), scores, strict=True)
+            )
+        ]
+        ci = people["ci-bot"]
+        predictions_ingest(
+            actor=ci, model_name=version.model.name, version=version.version, records=records
+        )
+        labels = [
+            {"request_id": record["request_id"], "label": int(label)}
+            for record, label in zip(records, traffic[demo_model.LABEL], strict=True)
+        ][: rows * 3 // 4]
+        ground_truth_record(actor=ci, model=version.model, records=labels)
+        for kind in ("drift", "quality", "fairness", "estimation"):
+            check_request(
+                actor=people["dana"],
+                model=version.model,
+                version=version.version,
+                kind=kind,
+                trigger="command",
+            )
 
     def _approve_and_execute(
         self, version: Any, people: dict[str, Any], signers: list[str]
