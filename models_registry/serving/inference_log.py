@@ -34,6 +34,7 @@ from models_registry.serving.inference_records import (
     new_salt,
     row_record_hash,
 )
+from models_registry.serving.prometheus import predictions_count_on_commit
 
 logger = logging.getLogger(__name__)
 COMMIT_TIMEOUT_SECONDS = 30
@@ -105,6 +106,7 @@ def inference_log_write(rows: list[Prediction], *, use_copy: bool | None = None)
             },
             sequence_on_commit=False,  # the periodic sequencer takes it: no extra transaction
         )
+    predictions_count_on_commit(rows)
 
 
 Item = tuple[Prediction | None, threading.Event, list[Any]]  # row None: stop
