@@ -7,7 +7,7 @@ from django.db.models import Prefetch, QuerySet
 from governance.errors import Conflict, NotFound
 from models_registry.models import ModelVersion, RegisteredModel
 from monitoring.canary import CanaryEvaluation, canary_evaluate, gates_for
-from monitoring.models import Incident, IncidentEvent
+from monitoring.models import CheckReport, CheckRun, Incident, IncidentEvent
 
 
 def incident_list() -> QuerySet[Incident]:
@@ -50,3 +50,30 @@ def canary_evaluation_current(*, model: RegisteredModel) -> CanaryEvaluation:
     return canary_evaluate(
         model=canary.model, canary=canary, production=production, gates=gates_for(model)
     )
+
+
+def check_list(*, model: RegisteredModel) -> QuerySet[CheckRun]:
+    return CheckRun.objects.filter(model=model).select_related("version", "requested_by", "report")
+
+
+def check_get(*, model: RegisteredModel, check_id: int) -> CheckRun:
+    """One check of the model, with what its page shows; 404 for another model's check."""
+    try:
+        return (
+            CheckRun.objects.select_related("model", "version", "reference", "requested_by")
+            .prefetch_related("metrics")
+            .get(pk=check_id, model=model)
+        )
+    except (CheckRun.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"{model.name} has no check #{check_id}.") from None
+
+
+def check_report_get(*, run: CheckRun) -> CheckReport | None:
+    return CheckReport.objects.filter(run=run).select_related("requested_by").first()
+
+
+def check_report_of(*, check_id: int) -> CheckReport:
+    report = CheckReport.objects.select_related("run__model").filter(run_id=check_id).first()
+    if report is None:
+        raise NotFound(f"No report of check #{check_id} was asked for.")
+    return report

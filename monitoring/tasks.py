@@ -2,7 +2,8 @@
 
 `canary_evaluate_all` runs every minute from beat (CELERY_BEAT_SCHEDULE); without a broker,
 `python manage.py evaluate_canaries` does the same. It is not retried: the next run is a
-minute away, and a retry could overlap it.
+minute away, and a retry could overlap it. `check_report_render` runs on the `checks` queue
+and records its own failure on the report.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from celery import shared_task
 
 from governance.audit_context import Origin, acting_as
 from monitoring.services import canary_decide_all
+from monitoring.services import check_report_render as check_report_render_service
 
 
 @shared_task(name="monitoring.canary_evaluate_all")
@@ -19,3 +21,10 @@ def canary_evaluate_all() -> dict[str, str]:
     with acting_as(origin=Origin.TASK):
         outcomes = canary_decide_all()
     return {outcome.model: outcome.action for outcome in outcomes}
+
+
+@shared_task(name="monitoring.check_report_render", queue="checks")
+def check_report_render(report_id: int) -> str:
+    """Render one check's Evidently report (monitoring/reports.py); returns its status."""
+    with acting_as(origin=Origin.TASK):
+        return check_report_render_service(report_id=report_id).status

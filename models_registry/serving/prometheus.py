@@ -79,4 +79,4 @@ def predictions_count(rows: list[Prediction]) -> None:
 
 def predictions_count_on_commit(rows: list[Prediction]) -> None:
     """Count `rows` once the transaction that writes them commits (never if it rolls back)."""
-    transaction.on_commit(lambda: predictions_count(rows))
+    transaction.on_commit(lambda: predictions_count(rows), robust=True)

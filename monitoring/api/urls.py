@@ -1,7 +1,12 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from monitoring.api.views import CanaryEvaluationView, GroundTruthView, IncidentViewSet
+from monitoring.api.views import (
+    CanaryEvaluationView,
+    CheckReportView,
+    GroundTruthView,
+    IncidentViewSet,
+)
 
 router = SimpleRouter()
 router.register("incidents", IncidentViewSet, basename="incident")
@@ -18,4 +23,5 @@ urlpatterns = [
         CanaryEvaluationView.as_view(),
         name="model-canary",
     ),
+    path("checks/<int:check_id>/report/", CheckReportView.as_view(), name="check-report"),
 ]

@@ -9,6 +9,7 @@ from monitoring.services.canary_decisions import (
     canary_decide_all,
 )
 from monitoring.services.canary_gates import canary_gates_problems, canary_gates_save
+from monitoring.services.check_reports import check_report_render, check_report_request
 from monitoring.services.ground_truth import GroundTruthReceipt, ground_truth_record
 from monitoring.services.incidents import incident_acknowledge, incident_open, incident_resolve
 
@@ -21,6 +22,8 @@ __all__ = [
     "canary_decide_all",
     "canary_gates_problems",
     "canary_gates_save",
+    "check_report_render",
+    "check_report_request",
     "ground_truth_record",
     "incident_acknowledge",
     "incident_open",

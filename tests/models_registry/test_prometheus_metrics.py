@@ -20,14 +20,14 @@ from governance.services import user_token
 from models_registry import services as registry
 from models_registry.models import Prediction
 from models_registry.serving.inference_log import inference_log_write
+from tests.models_registry import test_serving_processes as serving_processes
 from tests.models_registry.serving_data import PREDICT, ROW
-from tests.models_registry.test_serving_processes import (  # noqa: F401 (fixtures)
-    call,
-    gunicorn,
-    production,
-)
 
 pytestmark = pytest.mark.django_db
+# The served model and the gunicorn server (2 workers) of the multi-process serving tests.
+production = serving_processes.production
+gunicorn = serving_processes.gunicorn
+call = serving_processes.call
 
 
 def count(name: str, model: str, version: int, slot: str) -> float:
@@ -106,10 +106,13 @@ def test_a_logged_batch_counts_its_rows_under_the_logged_slot(served):
 def test_a_rolled_back_batch_counts_nothing(served):
     model, version = served
     before = count("governance_predictions_total", model.name, version.version, "logged")
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        with pytest.raises(RuntimeError), transaction.atomic():
-            inference_log_write(logged_rows(version, 5))
-            raise RuntimeError("the caller's transaction fails after the write")
+    with (
+        TestCase.captureOnCommitCallbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        inference_log_write(logged_rows(version, 5))
+        raise RuntimeError("the caller's transaction fails after the write")
     assert count("governance_predictions_total", model.name, version.version, "logged") == before
 
 
