@@ -23,7 +23,7 @@ def canary_evaluate_all() -> dict[str, str]:
     return {outcome.model: outcome.action for outcome in outcomes}
 
 
-@shared_task(name="monitoring.check_report_render", queue="checks")
+@shared_task(name="monitoring.check_report_render")
 def check_report_render(report_id: int) -> str:
     """Render one check's Evidently report (monitoring/reports.py); returns its status."""
     with acting_as(origin=Origin.TASK):

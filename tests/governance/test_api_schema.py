@@ -38,6 +38,7 @@ from governance.services import user_token
 from monitoring.services import incident_open
 from reviews.services import promotion_request_create
 from tests.conftest import assert_json_error, make_user
+from tests.monitoring.check_data import make_check
 
 # Per operation, role and generation mode; about a minute for all of them on a slow machine.
 MAX_EXAMPLES = 15
@@ -110,6 +111,7 @@ def path_values(users: dict[str, Any], make_model: Any, make_version: Any) -> di
         "version": first.version,
         "promotion-requests": request.pk,
         "incidents": incident.pk,
+        "check_id": make_check(first, "drift", with_report=True).pk,
     }
 
 

@@ -34,6 +34,7 @@ from monitoring.models import Incident
 from monitoring.services import incident_open
 from reviews.services import promotion_request_create
 from tests.conftest import make_user
+from tests.monitoring.check_data import make_check
 
 # One signed-in principal per role (the `users` fixture's keys), plus `service`.
 ROLE_PRINCIPALS = {
@@ -93,6 +94,7 @@ def world(users, make_model, make_version) -> World:
         "version": version.version,
         "request_id": request.pk,
         "pk": request.pk,  # promotion-requests/<pk>/; incidents/<pk>/ get the incident's
+        "check_id": make_check(version, "drift", with_report=True).pk,
     }
     return World(users=users, values=values, incident=incident)
 

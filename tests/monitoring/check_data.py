@@ -11,7 +11,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from monitoring.models import CheckMetric, CheckRun
+from monitoring.models import CheckMetric, CheckReport, CheckRun
 
 DRIFT_RESULTS: dict[str, Any] = {
     "dataset_drift": True,
@@ -78,9 +78,11 @@ def make_check(
     status: str = CheckRun.Status.DONE,
     ago: timedelta = timedelta(0),
     requested_by=None,
+    with_report: bool = False,
     **fields: Any,
 ) -> CheckRun:
-    """A finished run of `kind` on `version`, `ago` in the past, with its metric rows."""
+    """A finished run of `kind` on `version`, `ago` in the past, with its metric rows (and
+    a report that failed, `with_report`)."""
     end = timezone.now() - ago
     run = CheckRun.objects.create(
         model=version.model,
@@ -109,4 +111,8 @@ def make_check(
         )
         for name, value in (metrics or {}).items()
     )
+    if with_report:
+        CheckReport.objects.create(
+            run=run, status=CheckReport.Status.FAILED, error="No labels yet."
+        )
     return run

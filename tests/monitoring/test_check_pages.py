@@ -77,9 +77,7 @@ def test_every_reader_sees_a_drift_check_per_feature_with_its_picture(users, ver
     assert " style=" not in html and "<script" not in html  # the site's CSP
 
 
-def test_a_fairness_check_shows_groups_and_differences_against_the_alert_thresholds(
-    users, version
-):
+def test_a_fairness_check_shows_groups_and_differences_against_the_alert_thresholds(users, version):
     run = make_check(
         version,
         CheckRun.Kind.FAIRNESS,
@@ -120,6 +118,7 @@ def test_an_estimation_check_shows_estimated_beside_realized(users, version):
         metrics={"estimated_accuracy": 0.88, "realized_accuracy": 0.86, "estimated_roc_auc": 0.9},
     )
     status, html = page(users["ci"], check_url(run))
+    assert status == 200
     table = re.search(r'id="estimation">(.*?)</table>', html, re.S).group(1)
     assert re.search(r"<td>accuracy</td><td>0.8800</td><td>0.8600</td>", table)
     assert re.search(r"<td>roc_auc</td><td>0.9000</td><td>not yet</td>", table)
