@@ -9,11 +9,15 @@ worker that exits keeps its counts in the sums; `child_exit` drops its live gaug
 """
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
+# A directory made here is removed again when the server stops.
+_made_here = ""
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="prometheus-")
+    _made_here = tempfile.mkdtemp(prefix="prometheus-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _made_here
 
 
 def on_starting(server):
@@ -27,3 +31,8 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _made_here:
+        shutil.rmtree(_made_here, ignore_errors=True)
