@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
@@ -150,8 +151,13 @@ class Chart:
     rows: list[tuple[datetime, int, str, float]] = field(default_factory=list)
 
 
-def _charted(name: str, charted: tuple[str, ...]) -> bool:
-    return any(name == c or (c.endswith(".") and name.startswith(c)) for c in charted)
+def _names(charted: tuple[str, ...]) -> Q:
+    """The charted metric names as a filter: exact names, and prefixes ending in a dot."""
+    exact = [c for c in charted if not c.endswith(".")]
+    query = Q(name__in=exact)
+    for prefix in (c for c in charted if c.endswith(".")):
+        query |= Q(name__startswith=prefix)
+    return query
 
 
 def monitoring_charts(model: RegisteredModel) -> list[Chart]:
@@ -173,13 +179,13 @@ def monitoring_charts(model: RegisteredModel) -> list[Chart]:
     for key, title, kind, charted in groups:
         history = (
             CheckMetric.objects.filter(
-                model=model, kind=kind, computed_at__gte=since, value__isnull=False
+                _names(charted), model=model, kind=kind, computed_at__gte=since
             )
+            .exclude(value__isnull=True)
             .order_by("-computed_at", "-id")
             .values_list("computed_at", "version__version", "name", "value")
         )
-        rows = [row for row in history[: HISTORY_POINTS * 20] if _charted(row[2], charted)]
-        rows = sorted(rows[:HISTORY_POINTS])
+        rows = sorted(history[:HISTORY_POINTS])
         versions = {version for _, version, _, _ in rows}
         points: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
         for when, version, name, value in rows:
