@@ -394,6 +394,14 @@ LOGGING = {
     },
 }
 
+# Evidently reports of checks (monitoring/reports.py) are drawn from a seeded random sample of
+# at most this many rows of the reference and as many of the window.
+CHECK_REPORT_SAMPLE_ROWS = envint("CHECK_REPORT_SAMPLE_ROWS", "10000")
+
+# /metrics (Prometheus) is open like /healthz; set METRICS_TOKEN to require
+# `Authorization: Bearer <token>` (Prometheus' `authorization: {credentials: ...}`).
+METRICS_TOKEN = os.getenv("METRICS_TOKEN", "")
+
 # Content-Security-Policy (django-csp 4): pages, admin, API docs and JSON answers alike.
 # No inline script or style anywhere (Swagger UI starts from a script file, see urls.py);
 # img-src allows data: for the icons inside Swagger UI's stylesheet.

@@ -9,7 +9,14 @@ from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from governance.errors import Conflict, NotFound
 from models_registry.models import ModelVersion, RegisteredModel
 from monitoring.canary import CanaryEvaluation, canary_evaluate, gates_for
-from monitoring.models import CheckMetric, CheckRun, Incident, IncidentEvent, MonitoringConfig
+from monitoring.models import (
+    CheckMetric,
+    CheckReport,
+    CheckRun,
+    Incident,
+    IncidentEvent,
+    MonitoringConfig,
+)
 
 
 def incident_list() -> QuerySet[Incident]:
@@ -111,3 +118,30 @@ def monitoring_config_shown(*, model: RegisteredModel) -> dict[str, Any]:
         "updated_at": config.updated_at,
         "updated_by": config.updated_by.username if config.updated_by else None,
     }
+
+
+def check_list(*, model: RegisteredModel) -> QuerySet[CheckRun]:
+    return CheckRun.objects.filter(model=model).select_related("version", "requested_by", "report")
+
+
+def check_get(*, model: RegisteredModel, check_id: int) -> CheckRun:
+    """One check of the model, with what its page shows; 404 for another model's check."""
+    try:
+        return (
+            CheckRun.objects.select_related("model", "version", "reference", "requested_by")
+            .prefetch_related("metrics")
+            .get(pk=check_id, model=model)
+        )
+    except (CheckRun.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"{model.name} has no check #{check_id}.") from None
+
+
+def check_report_get(*, run: CheckRun) -> CheckReport | None:
+    return CheckReport.objects.filter(run=run).select_related("requested_by").first()
+
+
+def check_report_of(*, check_id: int) -> CheckReport:
+    report = CheckReport.objects.select_related("run__model").filter(run_id=check_id).first()
+    if report is None:
+        raise NotFound(f"No report of check #{check_id} was asked for.")
+    return report

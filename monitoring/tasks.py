@@ -7,7 +7,8 @@ minute away, and a retry could overlap it.
 `check_execute` runs one check on the `checks` queue (CELERY_TASK_ROUTES): acks late and
 reject on worker lost (global settings) re-deliver it when its worker process dies, and the
 service is idempotent, so the run is stored once. `check_scheduled` is what a check
-schedule (django-celery-beat PeriodicTask) calls.
+schedule (django-celery-beat PeriodicTask) calls. `check_report_render` runs on the `checks` queue
+and records its own failure on the report.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from celery import shared_task
 
 from governance.audit_context import Origin, acting_as
 from monitoring.services import canary_decide_all
+from monitoring.services import check_report_render as check_report_render_service
 from monitoring.services.check_schedules import check_scheduled_request
 from monitoring.services.checks import check_execute as check_execute_service
 
@@ -41,3 +43,10 @@ def check_scheduled(model: str, kind: str) -> str:
     with acting_as(origin=Origin.TASK):
         outcome = check_scheduled_request(model_name=model, kind=kind)
     return f"queued run {outcome.run.pk}" if outcome.run else f"skipped: {outcome.skipped}"
+
+
+@shared_task(name="monitoring.check_report_render")
+def check_report_render(report_id: int) -> str:
+    """Render one check's Evidently report (monitoring/reports.py); returns its status."""
+    with acting_as(origin=Origin.TASK):
+        return check_report_render_service(report_id=report_id).status

@@ -36,6 +36,7 @@ from models_registry.serving.inference_records import (
     row_record_hash,
 )
 from models_registry.serving.logged_records import LoggedRecord, copy_logged_records
+from models_registry.serving.prometheus import predictions_count_on_commit
 
 logger = logging.getLogger(__name__)
 COMMIT_TIMEOUT_SECONDS = 30
@@ -122,6 +123,7 @@ def inference_log_write(
             },
             sequence_on_commit=False,  # the periodic sequencer takes it: no extra transaction
         )
+    predictions_count_on_commit(rows)
 
 
 Item = tuple[Prediction | None, threading.Event, list[Any]]  # row None: stop

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from governance.api.serializers import StrictInputSerializer
 from monitoring.canary import CheckStatus, Verdict
-from monitoring.models import Incident, IncidentEvent
+from monitoring.models import CheckReport, Incident, IncidentEvent
 
 MAX_GROUND_TRUTH_RECORDS = 10_000
 
@@ -156,3 +157,31 @@ class CanaryEvaluationSerializer(serializers.Serializer):
     checks = GateCheckSerializer(many=True)
     fairness = GroupRatesSerializer(many=True)
     gates = GatesSerializer()
+
+
+class CheckReportRequestSerializer(StrictInputSerializer):
+    """No fields: the check in the path says which report to render."""
+
+
+class CheckReportSerializer(serializers.ModelSerializer):
+    check_id = serializers.IntegerField(source="run_id", read_only=True)
+    url = serializers.SerializerMethodField(help_text="The page serving the HTML once done.")
+
+    class Meta:
+        model = CheckReport
+        fields = [
+            "id",
+            "check_id",
+            "status",
+            "sample_rows",
+            "error",
+            "requested_at",
+            "finished_at",
+            "url",
+        ]
+
+    def get_url(self, report: CheckReport) -> str:
+        return reverse(
+            "monitoring:check-report",
+            kwargs={"name": report.run.model.name, "check_id": report.run_id},
+        )

@@ -3,7 +3,12 @@ from rest_framework.routers import SimpleRouter
 
 from monitoring.api.check_views import CHECK_VIEWS, ModelCheckListView, ModelMetricListView
 from monitoring.api.config_views import MonitoringConfigView
-from monitoring.api.views import CanaryEvaluationView, GroundTruthView, IncidentViewSet
+from monitoring.api.views import (
+    CanaryEvaluationView,
+    CheckReportView,
+    GroundTruthView,
+    IncidentViewSet,
+)
 
 router = SimpleRouter()
 router.register("incidents", IncidentViewSet, basename="incident")
@@ -27,6 +32,7 @@ urlpatterns = [
     ),
     path("models/<slug:model_name>/checks/", ModelCheckListView.as_view(), name="model-checks"),
     path("models/<slug:model_name>/metrics/", ModelMetricListView.as_view(), name="model-metrics"),
+    path("checks/<int:check_id>/report/", CheckReportView.as_view(), name="check-report"),
 ]
 for _kind, (_requester, _detail) in CHECK_VIEWS.items():
     urlpatterns += [

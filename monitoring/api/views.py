@@ -16,6 +16,8 @@ from models_registry.selectors import model_get
 from monitoring import selectors, services
 from monitoring.api.serializers import (
     CanaryEvaluationSerializer,
+    CheckReportRequestSerializer,
+    CheckReportSerializer,
     GroundTruthReceiptSerializer,
     GroundTruthUploadSerializer,
     IncidentCommentSerializer,
@@ -109,3 +111,26 @@ class CanaryEvaluationView(APIView):
         """Verdict, measurements and gates; 409 when the model has no canary."""
         evaluation = selectors.canary_evaluation_current(model=model_get(name=model_name))
         return Response(CanaryEvaluationSerializer(evaluation.as_dict()).data)
+
+
+class CheckReportView(APIView):
+    """A check's full Evidently HTML report, rendered on demand on the `checks` queue."""
+
+    required_capabilities = {"post": Capability.RUN_CHECKS}
+
+    @extend_schema(responses={200: CheckReportSerializer})
+    def get(self, request: Request, check_id: int) -> Response:
+        """Where the report stands; 404 when none was asked for."""
+        report = selectors.check_report_of(check_id=check_id)
+        return Response(CheckReportSerializer(report).data)
+
+    @extend_schema(
+        request=CheckReportRequestSerializer,
+        responses={202: CheckReportSerializer, **errors(409)},
+    )
+    def post(self, request: Request, check_id: int) -> Response:
+        """Queue the rendering (again, when it was done or failed); 409 until the check is
+        done. Asking while it renders returns the same report."""
+        CheckReportRequestSerializer(data=request.data).is_valid(raise_exception=True)
+        report = services.check_report_request(actor=request.user, run_id=check_id)
+        return Response(CheckReportSerializer(report).data, status=status.HTTP_202_ACCEPTED)

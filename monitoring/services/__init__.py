@@ -9,6 +9,7 @@ from monitoring.services.canary_decisions import (
     canary_decide_all,
 )
 from monitoring.services.canary_gates import canary_gates_problems, canary_gates_save
+from monitoring.services.check_reports import check_report_render, check_report_request
 from monitoring.services.check_schedules import (
     check_schedules_ensure,
     check_schedules_ensure_all,
@@ -32,6 +33,8 @@ __all__ = [
     "canary_gates_problems",
     "canary_gates_save",
     "check_execute",
+    "check_report_render",
+    "check_report_request",
     "check_request",
     "check_schedules_ensure",
     "check_schedules_ensure_all",

@@ -39,6 +39,7 @@ from monitoring.services import incident_open
 from reviews.services import promotion_request_create
 from tests.conftest import assert_json_error, make_user
 from tests.governance.test_url_permissions import check_runs
+from tests.monitoring.check_data import make_check
 
 # Per operation, role and generation mode; about a minute for all of them on a slow machine.
 MAX_EXAMPLES = 15
@@ -121,6 +122,7 @@ def path_values(users: dict[str, Any], make_model: Any, make_version: Any) -> di
         "promotion-requests": request.pk,
         "incidents": incident.pk,
         **check_runs(first),
+        "check_id": make_check(first, "drift", with_report=True).pk,
     }
 
 

@@ -36,6 +36,7 @@ from monitoring.models import CheckRun, Incident
 from monitoring.services import incident_open
 from reviews.services import promotion_request_create
 from tests.conftest import make_user
+from tests.monitoring.check_data import make_check
 
 # One signed-in principal per role (the `users` fixture's keys), plus `service`.
 ROLE_PRINCIPALS = {
@@ -96,6 +97,7 @@ def world(users, make_model, make_version) -> World:
         "request_id": request.pk,
         "pk": request.pk,  # promotion-requests/<pk>/; incidents/<pk>/ get the incident's
         **check_runs(version),  # <kind>-checks/<pk>/ get a run of that kind
+        "check_id": make_check(version, "drift", with_report=True).pk,
     }
     return World(users=users, values=values, incident=incident)
 
