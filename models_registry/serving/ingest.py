@@ -108,6 +108,23 @@ def _timestamp(value: Any, now: datetime, skew: timedelta) -> datetime:
     return moment
 
 
+def _timestamp_cached(value: Any, now: datetime, skew: timedelta) -> datetime:
+    """_timestamp, parsed once per distinct string of a batch (clients often send one)."""
+    if type(value) is not str:
+        return _timestamp(value, now, skew)
+    found = _parsed.get(value)
+    if found is None or found[0] is not now:
+        found = _parsed[value] = (now, _timestamp(value, now, skew))
+        if len(_parsed) > 20_000:
+            _parsed.clear()
+            _parsed[value] = found
+    return found[1]
+
+
+# string -> (the batch's `now` it was checked against, the moment); bad strings raise.
+_parsed: dict[str, tuple[datetime, datetime]] = {}
+
+
 def _text(record: dict[str, Any], name: str, limit: int, required: bool) -> str:
     value = record.get(name, "")
     if not isinstance(value, str) or len(value) > limit or (required and not value):
@@ -140,7 +157,7 @@ def _record(
     if not math.isfinite(prediction):
         raise _BadRecord({"prediction": "must be a finite number"}, "prediction is not finite")
     stamped = "timestamp" in record
-    occurred_at = _timestamp(record["timestamp"], now, skew) if stamped else now
+    occurred_at = _timestamp_cached(record["timestamp"], now, skew) if stamped else now
     attributes = record.get("attributes", {})
     if attributes != {}:
         problems = attribute_problems(attributes)
