@@ -329,13 +329,18 @@ def full(args: argparse.Namespace) -> None:
             "window_start": (start - timedelta(seconds=1)).isoformat(),
             "window_end": end.isoformat(),
         }
-        print("POST drift-checks/, polling until done ...", flush=True)
-        began = time.perf_counter()
-        run = _api("POST", f"{base}/models/{model.name}/drift-checks/", token, body)
-        while run["status"] not in ("done", "failed"):
-            time.sleep(0.05)
-            run = _api("GET", f"{base}/drift-checks/{run['id']}/", token)
-        seconds = time.perf_counter() - began
+        timings = []
+        for attempt in ("first after the worker booted", "second, warm worker"):
+            print(f"POST drift-checks/ ({attempt}), polling until done ...", flush=True)
+            began = time.perf_counter()
+            run = _api("POST", f"{base}/models/{model.name}/drift-checks/", token, body)
+            while run["status"] not in ("done", "failed"):
+                time.sleep(0.05)
+                run = _api("GET", f"{base}/drift-checks/{run['id']}/", token)
+            timings.append(time.perf_counter() - began)
+            if run["status"] != "done":
+                break
+        seconds = timings[-1]
         peak_mb = _status_mb(child_pid, "VmHWM")
         if run["status"] != "done":
             raise SystemExit(f"the check failed: {run.get('error')}")
@@ -351,7 +356,11 @@ def full(args: argparse.Namespace) -> None:
 
     theirs = run_side("evidently-verdicts", args.rows, args.reference)
     ours = {name: feature["drifted"] for name, feature in results["features"].items()}
-    print(f"full path: {seconds:8.2f} s  (POST -> done, polled every 50 ms)")
+    print(
+        f"full path: {seconds:8.2f} s  (POST -> done, polled every 50 ms, warm worker; "
+        f"the first check after boot: {timings[0]:.2f} s, "
+        f"{theirs['seconds'] / timings[0]:.1f}x)"
+    )
     print(f"evidently: {theirs['seconds']:8.2f} s  (Report(DataDriftPreset()) with its tests)")
     print(f"ratio evidently/full path: {theirs['seconds'] / seconds:.1f}x")
     print(f"worker pool child peak RSS (VmHWM): {peak_mb:.0f} MB (idle before: {idle_mb:.0f} MB)")
