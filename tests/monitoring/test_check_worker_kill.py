@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from governance.audit.chain import audit_sequence
@@ -28,6 +30,7 @@ from tests.models_registry.test_celery_worker import (
     require_redis,
     wait_for,
 )
+from tests.monitoring.check_helpers import log_window, upload_reference
 
 pytestmark = pytest.mark.celery_worker
 
@@ -96,13 +99,21 @@ def test_a_check_whose_worker_process_is_killed_re_runs_and_is_stored_once(
     from monitoring.checks.runner import CheckKind, CheckOutcome, check_kind_register
 
     # The request validates the kind here too; this process never runs it.
-    check_kind_register(CheckKind("slow", lambda run, settings: CheckOutcome({}, {}, 0)))
+    check_kind_register(
+        CheckKind("slow-drift", lambda run, settings: CheckOutcome({}, {}, 0), needs_reference=True)
+    )
     worker = checks_via_worker
     worker.start()
     marker_path.unlink(missing_ok=True)
     version = make_version(make_model())
+    rng = np.random.default_rng(3)
+    upload_reference(users["ds"], version, pd.DataFrame({"tenure": rng.normal(10, 2, 2000)}))
+    log_window(
+        version,
+        [{"features": {"tenure": float(t)}, "prediction": 0.5} for t in rng.normal(16, 2, 500)],
+    )
 
-    run = check_request(actor=users["ds"], model=version.model, version=1, kind="slow")
+    run = check_request(actor=users["ds"], model=version.model, version=1, kind="slow-drift")
 
     wait_for(lambda: len(attempts(marker_path)) >= 1, worker, "the first attempt to start")
     (first_pid, first_attempt), *_ = attempts(marker_path)
@@ -122,11 +133,13 @@ def test_a_check_whose_worker_process_is_killed_re_runs_and_is_stored_once(
     assert run.attempts == 2
     second_pid, second_attempt = attempts(marker_path)[1]
     assert second_attempt == 2 and second_pid != first_pid
-    assert run.results == {"finished_by": second_pid, "attempt": 2}
-    assert dict(CheckMetric.objects.filter(run=run).values_list("name", "value")) == {
-        "rows": 0.0,
-        "attempt": 2.0,
-    }
+    # The real drift check, computed once, by the second process.
+    assert run.results["finished_by"] == second_pid
+    assert run.results["features"]["tenure"]["drifted"] is True
+    assert (run.reference_rows, run.current_rows) == (2000, 500)
+    metrics = dict(CheckMetric.objects.filter(run=run).values_list("name", "value"))
+    assert metrics["rows"] == 500.0 and metrics["drift_share"] == 1.0
+    assert CheckMetric.objects.filter(run=run, name="drift_share").count() == 1
     audit_sequence()
     completed = AuditEvent.objects.filter(action="check.completed", object_id=str(run.pk))
     assert completed.count() == 1
