@@ -14,7 +14,6 @@ from governance.api.serializers import StrictInputSerializer
 from governance.errors import InvalidInput
 from governance.roles import Capability
 from models_registry.api.serving import LenientJSONParser
-from models_registry.serving.collector import collector_paused
 from models_registry.serving.ingest import predictions_ingest
 
 
@@ -73,10 +72,6 @@ class PredictionsIngestView(APIView):
     )
     def post(self, request: Request, model_name: str) -> Response:
         """Log predictions made elsewhere: all records or none; retries are safe."""
-        with collector_paused():  # a batch is many small acyclic objects (collector.py)
-            return self._ingest(request, model_name)
-
-    def _ingest(self, request: Request, model_name: str) -> Response:
         body = request.data
         if not isinstance(body, dict):
             raise InvalidInput(
