@@ -17,7 +17,10 @@ class AwareDateTimeField(serializers.DateTimeField):
 
     def to_internal_value(self, value: Any) -> Any:
         if isinstance(value, str):
-            parsed = parse_datetime(value.strip()) if value.strip() else None
+            try:
+                parsed = parse_datetime(value.strip()) if value.strip() else None
+            except ValueError:  # well formed but impossible (minute 60): DRF says invalid
+                parsed = None
             if parsed is not None and parsed.tzinfo is None:
                 self.fail("naive")
         return super().to_internal_value(value)
