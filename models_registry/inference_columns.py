@@ -67,18 +67,21 @@ class Window:
 
 # -- feature kinds -----------------------------------------------------------------------
 
-KINDS_RETRY_SECONDS = 60.0  # a version without a spec is asked again after this long
+# How long a process trusts its copy of a version's feature kinds: a new reference data set
+# can change them (a version without a signature takes them from its reference data).
+KINDS_RETRY_SECONDS = 60.0
 _kinds: dict[int, tuple[float, dict[str, str] | None]] = {}
 
 
 def version_kinds(version_id: int, *, fresh: bool = False) -> dict[str, str] | None:
     """Feature name -> kind of the version (serving's FeatureSpec), None if it has none.
 
-    Kept in process memory: the hot path asks once per version (a version without a
-    signature or reference data is asked again a minute later).
+    Kept in process memory for KINDS_RETRY_SECONDS: the hot path asks about once a minute
+    per version; a reference upload forgets this process's copy at once
+    (`version_kinds_forget`).
     """
     found = None if fresh else _kinds.get(version_id)
-    if found is not None and (found[1] is not None or time.monotonic() < found[0]):
+    if found is not None and time.monotonic() < found[0]:
         return found[1]
     from models_registry.serving.loader import feature_spec
 
@@ -89,6 +92,14 @@ def version_kinds(version_id: int, *, fresh: bool = False) -> dict[str, str] | N
         kinds = None
     _kinds[version_id] = (time.monotonic() + KINDS_RETRY_SECONDS, kinds)
     return kinds
+
+
+def version_kinds_forget(version_id: int | None = None) -> None:
+    """Drop this process's copy of a version's feature kinds (all versions: None)."""
+    if version_id is None:
+        _kinds.clear()
+    else:
+        _kinds.pop(version_id, None)
 
 
 def _inferred_kind(values: Iterable[Any]) -> str:

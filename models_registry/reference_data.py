@@ -96,9 +96,11 @@ def _store(dataset: ReferenceDataset, upload: UploadedFile) -> ReferenceDataset:
         object_id=f"{version.model.name}:{version.version}",
         data={"rows": dataset.rows, "sha256": dataset.sha256, "file": dataset.original_name},
     )
+    from models_registry.inference_columns import version_kinds_forget
     from models_registry.model_loading import analysis_queue
     from models_registry.tasks import version_analyze
 
+    transaction.on_commit(lambda: version_kinds_forget(version.pk))
     queue = analysis_queue(version)
     transaction.on_commit(
         lambda: version_analyze.apply_async((version.pk,), queue=queue), robust=True

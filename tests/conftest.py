@@ -32,6 +32,10 @@ def _tasks_in_process(settings: Any) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = True
     # No background loading threads: their connections would see none of a test's data.
     settings.SERVING_WARM_UP = False
+    # Test databases reuse primary keys: no version's feature kinds outlive its test.
+    from models_registry.inference_columns import version_kinds_forget
+
+    version_kinds_forget()
 
 
 def make_user(username: str, *roles: str, password: str = "pw-for-tests-1") -> Any:
