@@ -349,7 +349,7 @@ def _override(check: _Checker, spec: dict, path: str, name: str | None) -> dict[
     threshold = None
     if "threshold" in spec:
         at = f"{path}.threshold"
-        if method is not None and method.statistic == P_VALUE:
+        if method is not None and method.kind == P_VALUE:
             threshold = check.number(spec["threshold"], at, 0, 1, open_low=True, open_high=True)
         else:
             threshold = check.number(spec["threshold"], at, 0, math.inf, open_low=True)
@@ -482,7 +482,7 @@ def _drift_p_value(target: str, drift: dict[str, Any]) -> bool:
     if parts[0] != "drift" or len(parts) != 2:
         return False
     method = (drift["overrides"].get(parts[1]) or {}).get("method")
-    return bool(method and DRIFT_METHODS[method].statistic == P_VALUE)
+    return bool(method and DRIFT_METHODS[method].kind == P_VALUE)
 
 
 def metric_direction(target: str | None, *, p_value: bool = False) -> str:

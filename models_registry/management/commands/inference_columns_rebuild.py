@@ -6,8 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from governance.errors import NotFound
 from models_registry.inference_columns_upkeep import segments_rebuild
-from models_registry.models import RegisteredModel
+from models_registry.selectors import model_get
 
 
 class Command(BaseCommand):
@@ -22,9 +23,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         model = None
         if options["model"]:
-            model = RegisteredModel.objects.filter(name=options["model"]).first()
-            if model is None:
-                raise CommandError(f"No model named {options['model']!r}.")
+            try:
+                model = model_get(name=options["model"])
+            except NotFound as error:
+                raise CommandError(str(error.detail)) from None
         outcome = segments_rebuild(model=model)
         self.stdout.write(
             f"{outcome.rows} row(s) of {outcome.versions} version(s) in "
