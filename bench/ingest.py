@@ -38,6 +38,21 @@ import harness
 FEATURES = [f"f{i:02d}" for i in range(20)]
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (all cores), from /proc/stat."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / harness.TICKS
+
+
+def measured(run: Any, *args: Any) -> tuple[float, float]:
+    """(wall seconds, machine CPU seconds) of one run."""
+    busy = machine_busy_seconds()
+    took = run(*args)
+    return took, machine_busy_seconds() - busy
+
+
 def bodies(prefix: str, total: int, batch: int) -> list[bytes]:
     rng = random.Random(prefix)
     out = []
@@ -222,36 +237,44 @@ def main() -> None:
             f"{args.records} records per run, {args.clients} concurrent clients; gunicorn "
             f"gthread {args.workers} workers x 2 threads; {world.database}\n"
         )
-        print(f"  {'round':<7}{'API rec/s':>11}{'COPY write_row':>16}{'COPY text':>11}{'ratio':>8}")
+        print(
+            f"  {'round':<7}{'API rec/s':>11}{'COPY write_row':>16}{'COPY text':>11}{'ratio':>8}"
+            f"{'CPU us/rec API':>16}{'COPY text':>11}"
+        )
         ratios, api_rates, sent = [], [], args.batch
+        cpu: dict[str, list[float]] = {"api": [], "text": []}
         for round_no in range(1, args.rounds + 1):
             work = bodies(f"r{round_no}", args.records, args.batch)
             rows = copy_rows(work, baseline_model.pk, versions[1].pk, ci.pk)
             for batch_rows in rows:  # the baseline's own request ids
                 batch_rows[:] = [(r[0], r[1], "b" + r[2], *r[3:]) for r in batch_rows]
-            rates = {}
+            rates, used = {}, {}
             order = ["api", "row", "text"] if round_no % 2 else ["text", "row", "api"]
             for what in order:
                 if what == "api":
-                    took = run_api(port, token, work, args.clients)
+                    took, used[what] = measured(run_api, port, token, work, args.clients)
                     sent += args.records
                 else:
-                    took = run_copy(dsn, rows, args.clients, what)
+                    took, used[what] = measured(run_copy, dsn, rows, args.clients, what)
                     for batch_rows in rows:  # fresh ids for the next variant
                         batch_rows[:] = [(*r[:2], r[2] + what, *r[3:]) for r in batch_rows]
                 rates[what] = args.records / took
+            for what in cpu:
+                cpu[what].append(1e6 * used[what] / args.records)
             baseline = max(rates["row"], rates["text"])
             ratios.append(rates["api"] / baseline)
             api_rates.append(rates["api"])
             print(
                 f"  {round_no:<7}{rates['api']:>11.0f}{rates['row']:>16.0f}{rates['text']:>11.0f}"
-                f"{ratios[-1]:>8.2f}",
+                f"{ratios[-1]:>8.2f}{cpu['api'][-1]:>16.0f}{cpu['text'][-1]:>11.0f}",
                 flush=True,
             )
         print(
             f"\n  median: API {statistics.median(api_rates):.0f} records/s, "
             f"API / best COPY {statistics.median(ratios):.2f}x "
-            f"(goals: 20,000 records/s and 0.75x)"
+            f"(goals: 20,000 records/s and 0.75x)\n"
+            f"  machine CPU per record (both cores, all processes): API "
+            f"{statistics.median(cpu['api']):.0f} us, COPY text {statistics.median(cpu['text']):.0f} us"
         )
         with retention_path():
             Prediction.objects.filter(model=baseline_model).delete()

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
+import operator
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -200,11 +201,12 @@ def segment_table(
     import pyarrow as pa
 
     text = pa.dictionary(pa.int32(), pa.string())
+    batch_text = {b: None if b is None else str(b) for b in set(batches)}
     columns: dict[str, Any] = {
         "request_id": list(request_ids),
         "occurred_at": list(occurred_at),
         "prediction": list(predictions),
-        "_batch": [None if b is None else str(b) for b in batches],
+        "_batch": [batch_text[b] for b in batches],
     }
     fields = [
         ("request_id", pa.string()),
@@ -215,13 +217,25 @@ def segment_table(
     if kinds is None:
         names = sorted({name for row in features for name in row})
         kinds = {name: _inferred_kind(row.get(name) for row in features) for name in names}
-    for name, kind in kinds.items():
-        columns[FEATURE + name] = _fitting([row.get(name) for row in features], kind)
+    for (name, kind), values in zip(kinds.items(), _columns(features, list(kinds)), strict=True):
+        columns[FEATURE + name] = _fitting(values, kind)
         fields.append((FEATURE + name, _arrow_type(kind)))
     for name in sorted({name for row in attributes for name in row}):
         columns[ATTRIBUTE + name] = [attribute_text(row.get(name)) for row in attributes]
         fields.append((ATTRIBUTE + name, text))
     return pa.Table.from_pydict(columns, schema=_schema(tuple(fields)))
+
+
+def _columns(rows: Sequence[dict[str, Any]], names: list[str]) -> list[Sequence[Any]]:
+    """The values of each name, row by row (None where a row lacks it)."""
+    if len(names) < 2:
+        return [[row.get(name) for row in rows] for name in names]
+    try:  # every row has every name: transposed in C
+        return list(zip(*map(operator.itemgetter(*names), rows), strict=True)) or [
+            [] for _ in names
+        ]
+    except KeyError:
+        return [[row.get(name) for row in rows] for name in names]
 
 
 _schemas: dict[tuple[Any, ...], pa.Schema] = {}

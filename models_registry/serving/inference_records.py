@@ -50,6 +50,12 @@ def new_salt() -> str:
     return secrets.token_hex(16)
 
 
+def new_salts(count: int) -> list[str]:
+    """`count` salts like new_salt's, from one read of the system's random source."""
+    text = secrets.token_hex(16 * count)
+    return [text[start : start + 32] for start in range(0, 32 * count, 32)]
+
+
 def record_hash(salt: str, values: tuple[Any, ...]) -> str:
     """SHA-256 of a row's salt and its RECORD_FIELDS values."""
     return sha256_hex(salt + canonical_json(list(values)))
