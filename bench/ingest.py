@@ -42,8 +42,8 @@ def machine_busy_seconds() -> float:
     """CPU seconds the whole machine has spent busy (all cores), from /proc/stat."""
     with open("/proc/stat") as stat:
         fields = [int(value) for value in stat.readline().split()[1:]]
-    idle = fields[3] + fields[4]  # idle, iowait
-    return (sum(fields[:8]) - idle) / harness.TICKS
+    idle = fields[3] + fields[4]  # idle, iowait (steal, the 8th, is not ours)
+    return (sum(fields[:7]) - idle) / harness.TICKS
 
 
 def measured(run: Any, *args: Any) -> tuple[float, float]:
@@ -273,8 +273,9 @@ def main() -> None:
             f"\n  median: API {statistics.median(api_rates):.0f} records/s, "
             f"API / best COPY {statistics.median(ratios):.2f}x "
             f"(goals: 20,000 records/s and 0.75x)\n"
-            f"  machine CPU per record (both cores, all processes): API "
-            f"{statistics.median(cpu['api']):.0f} us, COPY text {statistics.median(cpu['text']):.0f} us"
+            f"  machine CPU per record (both cores, all processes): "
+            f"API {statistics.median(cpu['api']):.0f} us, "
+            f"COPY text {statistics.median(cpu['text']):.0f} us"
         )
         with retention_path():
             Prediction.objects.filter(model=baseline_model).delete()
