@@ -36,6 +36,9 @@ class Capability(models.TextChoices):
     CHANGE_RISK_TIER = "change_risk_tier", "Change a model's risk tier"
     RUN_CHECKS = "run_checks", "Start drift, quality, fairness and estimation checks"
     CONFIGURE_MONITORING = "configure_monitoring", "Change a model's monitoring config"
+    MANAGE_ALERTS = "manage_alerts", "Acknowledge and silence alerts"
+    WORK_INCIDENTS = "work_incidents", "Assign, comment on and change the status of incidents"
+    REQUEST_RETRAINING = "request_retraining", "Start retraining runs"
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -50,6 +53,9 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.PREDICT,
             Capability.RUN_CHECKS,
             Capability.CONFIGURE_MONITORING,
+            Capability.MANAGE_ALERTS,
+            Capability.WORK_INCIDENTS,
+            Capability.REQUEST_RETRAINING,
         }
     ),
     Role.VALIDATOR: frozenset(
@@ -70,6 +76,8 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.ROLLBACK,
             Capability.PREDICT,
             Capability.RUN_CHECKS,
+            Capability.MANAGE_ALERTS,
+            Capability.WORK_INCIDENTS,
         }
     ),
     Role.COMPLIANCE: frozenset(
@@ -85,6 +93,9 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.CHANGE_RISK_TIER,
             Capability.RUN_CHECKS,
             Capability.CONFIGURE_MONITORING,
+            Capability.MANAGE_ALERTS,
+            Capability.WORK_INCIDENTS,
+            Capability.REQUEST_RETRAINING,
         }
     ),
     Role.CI: frozenset(
@@ -97,6 +108,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.PREDICT,
             Capability.RUN_CHECKS,
             Capability.CONFIGURE_MONITORING,
+            Capability.REQUEST_RETRAINING,
         }
     ),
     # Least privilege for applications that only call the model.

@@ -224,7 +224,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Checks (drift, quality, fairness, estimation) run long: a queue of their own, so they never
 # hold short tasks back (`celery -A governance worker -Q checks --prefetch-multiplier 1`).
 CHECKS_QUEUE = os.getenv("CHECKS_QUEUE", "checks")
-CELERY_TASK_ROUTES = {"monitoring.check_execute": {"queue": CHECKS_QUEUE}}
+# Retraining fits models (minutes); notifications wait on other people's servers: each has
+# its own queue, so neither holds a check or a card back.
+RETRAINING_QUEUE = os.getenv("RETRAINING_QUEUE", "retraining")
+NOTIFICATIONS_QUEUE = os.getenv("NOTIFICATIONS_QUEUE", "notifications")
+CELERY_TASK_ROUTES = {
+    "monitoring.check_execute": {"queue": CHECKS_QUEUE},
+    "monitoring.retraining_execute": {"queue": RETRAINING_QUEUE},
+    "monitoring.notification_deliver": {"queue": NOTIFICATIONS_QUEUE},
+}
 # With a broker, beat reads its schedules from the database (django-celery-beat): the check
 # schedules per model and kind, editable in the admin, and the entries of
 # CELERY_BEAT_SCHEDULE below, which the scheduler copies there when it starts.

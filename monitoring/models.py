@@ -268,3 +268,18 @@ class CheckReport(models.Model):
 
     def __str__(self) -> str:
         return f"report of {self.run}"
+
+
+from monitoring.alert_models import Alert  # noqa: E402  (Django finds models here)
+
+__all__ = [
+    "Alert",
+    "CanaryGates",
+    "CheckMetric",
+    "CheckReport",
+    "CheckRun",
+    "GroundTruth",
+    "Incident",
+    "IncidentEvent",
+    "MonitoringConfig",
+]
