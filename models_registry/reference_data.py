@@ -21,14 +21,27 @@ def _invalid(message: str, field: str = "file") -> InvalidInput:
     return InvalidInput(message, extra={field: [message]})
 
 
+def signature_inputs(version: ModelVersion) -> list[dict[str, Any]]:
+    """The input columns of the logged model's signature, if the run had one.
+
+    MLflow stores them as a JSON string; run facts may hold that string or its parse.
+    Anything else (no signature, text that does not parse) is no signature.
+    """
+    signature = ((version.run_facts or {}).get("logged_model") or {}).get("signature") or {}
+    inputs = signature.get("inputs") if isinstance(signature, dict) else None
+    if isinstance(inputs, str):
+        try:
+            inputs = json.loads(inputs)
+        except ValueError:
+            return []
+    if not isinstance(inputs, list):
+        return []
+    return [column for column in inputs if isinstance(column, dict) and column.get("name")]
+
+
 def signature_features(version: ModelVersion) -> list[str]:
     """Input column names from the logged model's signature, if the run had one."""
-    signature = ((version.run_facts or {}).get("logged_model") or {}).get("signature") or {}
-    inputs = signature.get("inputs")
-    if not inputs:
-        return []
-    columns = json.loads(inputs) if isinstance(inputs, str) else inputs
-    return [column["name"] for column in columns if column.get("name")]
+    return [column["name"] for column in signature_inputs(version)]
 
 
 def _feature_columns(

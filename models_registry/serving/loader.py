@@ -10,7 +10,7 @@ from typing import Any
 from governance.errors import Conflict
 from models_registry.model_loading import ArtifactChanged, LoadPurpose, model_load
 from models_registry.models import ModelVersion
-from models_registry.reference_data import reference_frame, signature_features
+from models_registry.reference_data import reference_frame, signature_inputs
 from models_registry.serving.features import (
     INTEGER,
     NUMBER,
@@ -27,9 +27,8 @@ PANDAS_DTYPES = {INTEGER: "int64", NUMBER: "float64", STRING: "object", "boolean
 
 def feature_spec(version: ModelVersion) -> FeatureSpec:
     """From the logged model's signature, else from the latest reference data's columns."""
-    signature = ((version.run_facts or {}).get("logged_model") or {}).get("signature") or {}
-    inputs = signature.get("inputs") or []
-    if inputs and signature_features(version):
+    inputs = signature_inputs(version)
+    if inputs:
         return FeatureSpec(
             tuple((c["name"], SIGNATURE_TYPES.get(c.get("type", ""), STRING)) for c in inputs)
         )

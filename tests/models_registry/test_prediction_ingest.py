@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import threading
 from datetime import timedelta
 from typing import Any
@@ -336,3 +337,59 @@ def test_two_identical_batches_racing_store_each_row_once_and_both_succeed(api, 
     assert Prediction.objects.count() == 200
     assert sum(event.data["count"] for event in events()) == 200
     assert inference_log_verify().intact
+
+
+FLOAT_NAMES = [f"x{i}" for i in range(6)]
+UNUSUAL_FLOATS = [1e-05, -0.0, 1e16, 5e-324, 0.1, -123456.789, 3.4e38, 1.5e-07]
+
+
+@pytest.fixture
+def float_model(make_model, make_version) -> Any:
+    """A version whose signature says every input is a double (the ingest's fast path),
+    stored the way MLflow writes it: the inputs as a JSON string."""
+    model = make_model(name="float-model", risk_tier="low")
+    version = make_version(model)
+    inputs = json.dumps([{"name": name, "type": "double"} for name in FLOAT_NAMES])
+    version.run_facts = {"logged_model": {"signature": {"inputs": inputs}}}
+    version.save(update_fields=["run_facts"])
+    return model
+
+
+def float_record(i: int, values: list[Any]) -> dict[str, Any]:
+    return {
+        "request_id": f"f-{i}",
+        "features": dict(zip(FLOAT_NAMES, values, strict=True)),
+        "prediction": 0.5,
+        "timestamp": "2026-11-27T10:00:00Z",
+    }
+
+
+def test_all_float_records_are_stored_as_sent_and_their_hashes_verify(api, float_model):
+    """The fast path's canonical JSON (orjson's text) must be what the verifier recomputes."""
+    records = [
+        float_record(i, [UNUSUAL_FLOATS[(i + j) % len(UNUSUAL_FLOATS)] for j in range(6)])
+        for i in range(len(UNUSUAL_FLOATS))
+    ]
+    rng = random.Random(4)
+    records += [float_record(100 + i, [rng.gauss(0, 1e3) for _ in range(6)]) for i in range(50)]
+    records.append(float_record(99, [1, 2, 3.5, 4, 5, 6]))  # integers: the checked path
+    url = "/api/v1/models/float-model/predictions/"
+    response = api("ci").post(url, {"version": 1, "records": records}, format="json")
+    assert response.status_code == 202, response.content
+    stored = {p.request_id: p.features for p in Prediction.objects.filter(model=float_model)}
+    for sent in records:
+        assert stored[sent["request_id"]] == sent["features"]
+    check = inference_log_verify()
+    assert check.intact and check.rows == len(records)
+
+
+def test_a_nan_among_float_features_is_named_by_the_checked_path(api, float_model):
+    text = json.dumps(
+        {"version": 1, "records": [float_record(0, [0.5, 0.5, float("nan"), 0.5, 0.5, 0.5])]}
+    )
+    response = api("ci").post(
+        "/api/v1/models/float-model/predictions/", text, content_type="application/json"
+    )
+    body = assert_json_error(response, 400)
+    assert body["records"]["0"]["features"] == {"x2": "must be a finite number"}
+    assert not Prediction.objects.filter(model=float_model).exists()
