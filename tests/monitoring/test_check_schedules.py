@@ -181,3 +181,44 @@ def test_compliance_officers_may_edit_schedules_in_the_admin(users):
     assert officer.has_perm("django_celery_beat.change_periodictask")
     assert officer.has_perm("django_celery_beat.add_crontabschedule")
     assert not users["ds"].has_perm("django_celery_beat.change_periodictask")
+
+
+def test_compliance_changes_when_a_check_runs_but_not_what_it_runs(users, make_model, make_version):
+    """A periodic task's task name and arguments could call any task: fixed in the admin."""
+    from django.test import Client
+    from django.urls import reverse
+    from django_celery_beat.models import CrontabSchedule
+
+    model = make_model()
+    promote(make_version(model), users["ds"])
+    task = PeriodicTask.objects.get(name=schedule_name(model.name, "drift"))
+    hourly = CrontabSchedule.objects.create(minute="0", hour="*")
+    client = Client()
+    client.force_login(users["compliance"])
+    url = reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
+
+    page = client.get(url)
+    assert page.status_code == 200
+    assert b'name="task"' not in page.content and b'name="regtask"' not in page.content
+    assert b'name="kwargs"' not in page.content
+
+    response = client.post(
+        url,
+        {
+            "task": "reviews.promotion_execute",
+            "regtask": "reviews.promotion_execute",
+            "kwargs": '{"request_id": 1}',
+            "enabled": "on",
+            "crontab": hourly.pk,
+            "priority": "",
+            "expire_seconds": "",
+            "headers": "{}",
+            "description": "hourly now",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    task.refresh_from_db()
+    assert task.crontab_id == hourly.pk and task.description == "hourly now"
+    assert task.task == SCHEDULED_TASK
+    assert json.loads(task.kwargs) == {"model": model.name, "kind": "drift"}
+    assert client.get(reverse("admin:django_celery_beat_periodictask_add")).status_code == 403
