@@ -356,6 +356,19 @@ CELERY_BEAT_SCHEDULE["every-few-seconds-sequence-the-audit-chain"] = {
     "schedule": AUDIT_SEQUENCE_SECONDS,
     "options": {"expires": AUDIT_SEQUENCE_SECONDS},
 }
+# Check runs nobody works on (a lost message, a dead machine): queued again by a sweep
+# (monitoring/services/check_sweep.py). Stale after the broker's visibility timeout, when
+# Redis would have handed a live message to another worker already.
+CHECK_RUN_REQUEUE_SECONDS = envint("CHECK_RUN_REQUEUE_SECONDS", "900")
+CHECK_RUN_STALE_SECONDS = envint(
+    "CHECK_RUN_STALE_SECONDS", str(CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] + 300)
+)
+CHECK_RUN_MAX_ATTEMPTS = envint("CHECK_RUN_MAX_ATTEMPTS", "3")
+CELERY_BEAT_SCHEDULE["every-five-minutes-sweep-check-runs"] = {
+    "task": "monitoring.check_runs_sweep",
+    "schedule": 300.0,
+    "options": {"expires": 290},
+}
 CELERY_BEAT_SCHEDULE["every-minute-compact-inference-columns"] = {
     "task": "models_registry.inference_columns_compact",
     "schedule": INFERENCE_COLUMNS_COMPACT_SECONDS,

@@ -50,3 +50,13 @@ def check_report_render(report_id: int) -> str:
     """Render one check's Evidently report (monitoring/reports.py); returns its status."""
     with acting_as(origin=Origin.TASK):
         return check_report_render_service(report_id=report_id).status
+
+
+@shared_task(name="monitoring.check_runs_sweep")
+def check_runs_sweep() -> dict[str, list[int]]:
+    """Queue again the runs nobody works on (monitoring/services/check_sweep.py)."""
+    from monitoring.services.check_sweep import check_runs_sweep as sweep
+
+    with acting_as(origin=Origin.TASK):
+        outcome = sweep()
+    return {"requeued": outcome.requeued, "failed": outcome.failed}
