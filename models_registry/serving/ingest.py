@@ -74,7 +74,7 @@ def _features(spec: FeatureSpec, features: Any) -> tuple[dict[str, Any], bool]:
     getter = _number_getter(spec.columns)
     if getter is not None and type(features) is dict and len(features) == len(spec.columns):
         # The common case in C calls: exactly the features, every one a float in range
-        # (a NaN or infinity makes the sum non-finite; 20 floats in range cannot overflow).
+        # (a NaN or infinity makes the sum non-finite; floats in range cannot overflow it).
         try:
             values = getter(features)
         except KeyError:
