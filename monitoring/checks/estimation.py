@@ -29,7 +29,10 @@ and checks the estimate against the realized value on seeded data without concep
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,7 +151,7 @@ def estimation_compute(
     if reference.size == 0:
         raise CheckInputError("the reference data has no labelled rows to calibrate the scores on")
 
-    calibration, calibrator = _calibration(reference_truth, reference)
+    calibration, calibrator = calibration_for(reference_truth, reference)
     probability = current if calibrator is None else calibrator.predict(current)
     predicted = current >= threshold
     reasons: dict[str, str] = {}
@@ -217,6 +220,34 @@ def _bin_edges(length: int, bins: int) -> list[tuple[int, int]]:
     edges = np.asarray(range(0, length + 1, length // bins))
     edges[-1] = length
     return [(int(a), int(b)) for a, b in itertools.pairwise(edges)]
+
+
+# Calibrations this process decided, by a digest of the reference's labels and scores: the
+# daily checks of a version calibrate on the same reference every time (ten isotonic fits
+# each), so a repeat takes the one decided before. Fitted isotonic regressions only predict.
+CALIBRATIONS_KEPT = 16
+_calibrations: OrderedDict[str, tuple[Calibration, Any]] = OrderedDict()
+_calibrations_lock = threading.Lock()
+
+
+def calibration_for(truth: np.ndarray, scores: np.ndarray) -> tuple[Calibration, Any]:
+    """`_calibration` of these labels and scores, decided once per process."""
+    digest = hashlib.sha256()
+    for array in (truth, scores):
+        digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+        digest.update(b"|")
+    key = digest.hexdigest()
+    with _calibrations_lock:
+        found = _calibrations.get(key)
+        if found is not None:
+            _calibrations.move_to_end(key)
+            return found
+    found = _calibration(truth, scores)
+    with _calibrations_lock:
+        _calibrations[key] = found
+        while len(_calibrations) > CALIBRATIONS_KEPT:
+            _calibrations.popitem(last=False)
+    return found
 
 
 def _calibration(truth: np.ndarray, scores: np.ndarray) -> tuple[Calibration, Any]:

@@ -305,3 +305,33 @@ def test_data_that_cannot_be_estimated_fails_with_a_message(kwargs, message):
     }
     with pytest.raises(CheckInputError, match=message):
         estimation_compute(**{**arguments, **kwargs})
+
+
+def test_a_repeat_on_the_same_reference_takes_the_calibration_decided_before():
+    """Daily checks calibrate on the same reference: decided once per process, same result."""
+    from monitoring.checks import estimation
+
+    reference_scores, reference_labels, current_scores, _ = nannyml_case(4, 0.5)
+    estimation._calibrations.clear()
+    first = estimation_compute(
+        reference_scores=reference_scores,
+        reference_labels=reference_labels,
+        current_scores=current_scores,
+    )
+    fitted = [pair[1] for pair in estimation._calibrations.values()]
+    second = estimation_compute(
+        reference_scores=reference_scores,
+        reference_labels=reference_labels,
+        current_scores=current_scores[::-1],
+    )
+    assert len(fitted) == 1 and fitted[0] is not None  # calibrated, and kept
+    assert [pair[1] for pair in estimation._calibrations.values()] == fitted
+    assert second.estimated == pytest.approx(first.estimated, **EXACT)
+    other_labels = reference_labels.copy()
+    other_labels[:10] = 1 - other_labels[:10]
+    estimation_compute(
+        reference_scores=reference_scores,
+        reference_labels=other_labels,
+        current_scores=current_scores,
+    )
+    assert len(estimation._calibrations) == 2  # another reference: decided anew
