@@ -1,5 +1,6 @@
 """Monitoring listens to the registry: a model whose files changed becomes an incident; a
-model that reaches production gets its default check schedules."""
+model that reaches production gets its default check schedules. And to itself: a finished
+check's metrics are evaluated against the model's alert rules."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Any
 from django.dispatch import receiver
 
 from models_registry.signals import deployment_changed, model_artifact_changed
+from monitoring.services.alerts import alerts_evaluate_run
 from monitoring.services.artifact_incidents import incident_open_for_changed_artifact
 from monitoring.services.check_schedules import check_schedules_ensure
+from monitoring.signals import check_completed
 
 
 @receiver(model_artifact_changed)
@@ -22,3 +25,8 @@ def incident_on_changed_artifact(
 @receiver(deployment_changed)
 def check_schedules_on_deployment(sender: Any, model: Any, event: Any, **kwargs: Any) -> None:
     check_schedules_ensure(model=model)
+
+
+@receiver(check_completed)
+def alerts_on_check_completed(sender: Any, run: Any, **kwargs: Any) -> None:
+    alerts_evaluate_run(run=run)
