@@ -186,3 +186,6 @@ class MonitoringConfigAdmin(GovernedHistoryAdmin):
         )
         obj.pk = saved.pk
         obj.document = saved.document
+
+
+from monitoring import alert_admin  # noqa: E402, F401  (registers the Alert admin)

@@ -66,7 +66,7 @@ def test_a_rule_key_is_the_same_with_or_without_defaults_and_changes_with_the_ru
 
 
 def test_a_preset_rule_that_makes_no_sense_is_refused_naming_its_problems():
-    with pytest.raises(RuleError, match="comparison must be one of .* relative must be one of"):
+    with pytest.raises(RuleError, match=r"comparison must be one of .* relative must be one of"):
         Rule.from_dict({**DRIFT_RULE, "comparison": "~", "relative": "sideways"})
     with pytest.raises(RuleError, match="unknown key 'treshold'"):
         Rule.from_dict({**DRIFT_RULE, "treshold": 1})
