@@ -3,7 +3,8 @@
 An evaluation of a rule is a breach, clean, or skipped. Skipped (neither a breach nor clean:
 it does not count towards `consecutive` or `clear_after`) when the metric was not produced
 (not computable, another kind of check), when fewer rows than `min_samples` stand behind
-it, or, for a relative rule, when the baseline has no value (or is 0 for a ratio).
+it, or, for a relative rule, when the baseline has no value, rests on fewer than
+`min_samples` rows itself, or is 0 for a ratio.
 What a breach does over time (consecutive, alerts, auto-resolve) is the services' part:
 monitoring/services/alerts.py.
 """
@@ -83,6 +84,12 @@ def rule_evaluate(
         base = metric_value(rule.metric, baseline, settings) if baseline is not None else None
         if base is None:
             return result(Outcome.SKIPPED, None, None, f"no baseline {rule.metric}")
+        base_samples = baseline.samples_for(target)
+        if rule.min_samples and (base_samples is None or base_samples < rule.min_samples):
+            why = (
+                f"baseline: {base_samples or 0} {samples_basis(target)}, {rule.min_samples} needed"
+            )
+            return result(Outcome.SKIPPED, None, base, why)
         if rule.relative == "ratio":
             if base == 0:
                 return result(Outcome.SKIPPED, None, base, f"baseline {rule.metric} is 0")

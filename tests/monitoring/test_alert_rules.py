@@ -126,6 +126,35 @@ def test_a_relative_rule_compares_with_the_baseline_and_skips_without_one():
     assert (skipped.outcome, skipped.reason) == (Outcome.SKIPPED, "49 rows, 50 needed")
 
 
+def test_a_relative_accuracy_rule_needs_labels_on_both_versions():
+    """The canary's quality gate: canary accuracy at most 0.02 below production's, with
+    30 labelled calls on each."""
+    rule = Rule.from_dict(
+        {
+            "metric": "accuracy",
+            "threshold": -0.02,
+            "comparison": "<",
+            "severity": "critical",
+            "relative": "difference",
+            "min_samples": 30,
+        }
+    )
+
+    def window(accuracy: float, labelled: int) -> MetricValues:
+        return MetricValues(
+            kind="window", values={"accuracy": accuracy}, rows=500, labelled=labelled, source=""
+        )
+
+    dropped = rule_evaluate(rule, window(0.80, 40), baseline=window(0.90, 40))
+    unlabelled = rule_evaluate(rule, window(0.80, 40), baseline=window(0.90, 10))
+    steady = rule_evaluate(rule, window(0.89, 40), baseline=window(0.90, 40))
+
+    assert dropped.outcome == Outcome.BREACH and dropped.value == pytest.approx(-0.1)
+    assert unlabelled.outcome == Outcome.SKIPPED
+    assert unlabelled.reason == "baseline: 10 labelled rows, 30 needed"
+    assert steady.outcome == Outcome.CLEAN
+
+
 # --- alerts from check runs -----------------------------------------------------------------
 
 
