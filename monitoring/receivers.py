@@ -4,6 +4,7 @@ check's metrics are evaluated against the model's alert rules."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.dispatch import receiver
@@ -13,6 +14,8 @@ from monitoring.services.alerts import alerts_evaluate_run
 from monitoring.services.artifact_incidents import incident_open_for_changed_artifact
 from monitoring.services.check_schedules import check_schedules_ensure
 from monitoring.signals import check_completed
+
+logger = logging.getLogger(__name__)
 
 
 @receiver(model_artifact_changed)
@@ -29,4 +32,9 @@ def check_schedules_on_deployment(sender: Any, model: Any, event: Any, **kwargs:
 
 @receiver(check_completed)
 def alerts_on_check_completed(sender: Any, run: Any, **kwargs: Any) -> None:
-    alerts_evaluate_run(run=run)
+    # Logged, not raised: the run is stored either way, and the other listeners of
+    # check_completed must still hear of it.
+    try:
+        alerts_evaluate_run(run=run)
+    except Exception:
+        logger.exception("alert rules of check run %s failed", run.pk)

@@ -223,3 +223,29 @@ def test_evaluations_racing_on_one_breach_leave_one_alert_and_one_incident(
     ]
     assert Incident.objects.count() == 1
     assert audit_chain_verify() == []
+
+
+def test_a_failing_rule_evaluation_is_logged_and_other_listeners_still_hear(
+    make_model, make_version, monkeypatch, caplog
+):
+    from monitoring import receivers
+    from monitoring.signals import check_completed
+
+    run = finished_run(make_version(make_model()), drift_share=0.5)
+    heard = []
+
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("rule engine down")
+
+    def listener(sender: Any, run: Any, **kwargs: Any) -> None:
+        heard.append(run.pk)
+
+    monkeypatch.setattr(receivers, "alerts_evaluate_run", broken)
+    check_completed.connect(listener)
+    try:
+        check_completed.send(sender=CheckRun, run=run)
+    finally:
+        check_completed.disconnect(listener)
+
+    assert heard == [run.pk]
+    assert f"alert rules of check run {run.pk} failed" in caplog.text
