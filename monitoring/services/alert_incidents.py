@@ -70,6 +70,12 @@ def alert_incident_link(*, alert: Alert) -> Incident | None:
     alert.incident = incident
     set_change_reason(alert, f"joined incident #{incident.pk}")
     alert.save(update_fields=["incident"])
+    audit_record(
+        action="alert.incident_linked",
+        object_type="alert",
+        object_id=alert.pk,
+        data={"incident": incident.pk, "model": alert.model.name, "metric": alert.metric},
+    )
     return incident
 
 

@@ -175,7 +175,7 @@ def test_a_breach_opens_an_alert_and_a_repeat_folds_into_it(version):
     assert (alert.metric, alert.threshold, alert.comparison) == ("drift_share", 0.3, ">=")
     assert alert.rule_key == rule_key(DRIFT_RULE) and alert.rule["severity"] == "warning"
     assert [(name, created) for name, _, created in sent] == [("fired", True), ("fired", False)]
-    assert audit_actions(alert) == ["alert.opened", "alert.repeated"]
+    assert audit_actions(alert) == ["alert.opened", "alert.incident_linked", "alert.repeated"]
     reasons = list(
         alert.history.order_by("history_id").values_list("history_change_reason", flat=True)
     )
@@ -347,6 +347,7 @@ def test_a_silenced_alert_counts_breaches_quietly_until_its_time_passes(version,
     assert [(name, created) for name, _, created in loud] == [("fired", False)]
     assert audit_actions(alert) == [
         "alert.opened",
+        "alert.incident_linked",
         "alert.silenced",
         "alert.repeated",
         "alert.silence_expired",
