@@ -41,11 +41,8 @@ from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from governance.errors import Conflict, InvalidInput, NotFound
 from governance.history import set_change_reason
 from governance.locking import retry_on_lock_conflict
-from governance.roles import Capability
-from governance.services import audit_record, require
 from models_registry.locking import LIVE_STAGES, lock_model_for_change
 from models_registry.models import ModelVersion, RegisteredModel
 from monitoring.config import MonitoringSettings, monitoring_settings, settings_from_document
@@ -60,13 +57,33 @@ from monitoring.rules import (
     run_values,
     window_values,
 )
+from monitoring.services.alert_actions import (
+    alert_acknowledge,
+    alert_silence,
+    alert_silences_expire,
+    alert_unsilence,
+    audit_alert,
+    expire_silence,
+    silence_problems,
+)
 from monitoring.services.alert_incidents import alert_incident_link, alert_incident_note
 from monitoring.signals import alert_fired, alert_resolved, retraining_wanted
 
-logger = logging.getLogger(__name__)
+__all__ = [  # the people's actions live in alert_actions.py; callers import them from here
+    "Action",
+    "RuleResult",
+    "alert_acknowledge",
+    "alert_silence",
+    "alert_silences_expire",
+    "alert_unsilence",
+    "alerts_evaluate_run",
+    "alerts_evaluate_window",
+    "alerts_evaluate_windows",
+    "rules_of",
+    "silence_problems",
+]
 
-# A silence longer than this is a rule that should be changed, not an alert to mute.
-MAX_SILENCE = timedelta(days=365)
+logger = logging.getLogger(__name__)
 
 
 class Action(StrEnum):
@@ -209,7 +226,7 @@ def _apply(
     state = _state(model, version, ev.rule)
     alert = _unresolved(model, version, ev.key)
     if alert is not None and alert.status_at(now) != alert.status:
-        _expire_silence(alert)
+        expire_silence(alert)
     state.last_outcome, state.last_value = ev.outcome, ev.value
     state.last_reason, state.evaluated_at = ev.reason[:500], now
     if ev.outcome == Outcome.SKIPPED:
@@ -226,23 +243,6 @@ def _apply(
     if alert is None:
         return RuleResult(ev, Action.CLEAN)
     return _count_clean(alert, ev, now)
-
-
-def _audit(alert: Alert, action: str, actor: Any = None, **data: Any) -> None:
-    audit_record(
-        action=f"alert.{action}",
-        object_type="alert",
-        object_id=alert.pk,
-        data={
-            "model": alert.model.name,
-            "version": alert.version.version,
-            "metric": alert.metric,
-            "rule_key": alert.rule_key,
-            "status": alert.status,
-            **data,
-        },
-        actor=actor,
-    )
 
 
 def _create(
@@ -291,14 +291,14 @@ def _fire(
     if alert is None:
         alert, created = _create(model, version, ev, check_run, now)
     if created:
-        _audit(alert, "opened", value=ev.value, threshold=alert.threshold, reason=ev.reason)
+        audit_alert(alert, "opened", value=ev.value, threshold=alert.threshold, reason=ev.reason)
     else:
         alert.count += 1
         alert.value, alert.last_seen, alert.check_run = ev.value, now, check_run
         alert.clean_evaluations = 0
         set_change_reason(alert, f"breached again ({alert.count} breaches)")
         alert.save()
-        _audit(alert, "repeated", value=ev.value, count=alert.count, reason=ev.reason)
+        audit_alert(alert, "repeated", value=ev.value, count=alert.count, reason=ev.reason)
     if alert.status == Alert.Status.OPEN:
         alert_incident_link(alert=alert)
         transaction.on_commit(_sender(alert_fired, alert=alert, created=created), robust=True)
@@ -317,12 +317,12 @@ def _count_clean(alert: Alert, ev: Evaluation, now: datetime) -> RuleResult:
     if alert.clean_evaluations < needed:
         set_change_reason(alert, f"clean evaluation {alert.clean_evaluations} of {needed}")
         alert.save(update_fields=["clean_evaluations"])
-        _audit(alert, "clean", clean_evaluations=alert.clean_evaluations, clear_after=needed)
+        audit_alert(alert, "clean", clean_evaluations=alert.clean_evaluations, clear_after=needed)
         return RuleResult(ev, Action.CLEANING, alert)
     alert.status, alert.resolved_at = Alert.Status.RESOLVED, now
     set_change_reason(alert, f"resolved after {needed} clean evaluations")
     alert.save(update_fields=["clean_evaluations", "status", "resolved_at"])
-    _audit(alert, "resolved", clean_evaluations=alert.clean_evaluations, reason=ev.reason)
+    audit_alert(alert, "resolved", clean_evaluations=alert.clean_evaluations, reason=ev.reason)
     alert_incident_note(
         alert=alert,
         kind="alert_resolved",
@@ -331,130 +331,3 @@ def _count_clean(alert: Alert, ev: Evaluation, now: datetime) -> RuleResult:
     )
     transaction.on_commit(_sender(alert_resolved, alert=alert), robust=True)
     return RuleResult(ev, Action.RESOLVED, alert)
-
-
-# --- people's actions ------------------------------------------------------------------
-
-
-def _lock(alert_id: int) -> Alert:
-    try:
-        return (
-            Alert.objects.select_for_update(of=("self",))
-            .select_related("model", "version", "incident")
-            .get(pk=alert_id)
-        )
-    except (Alert.DoesNotExist, ValueError, TypeError):
-        raise NotFound(f"No alert #{alert_id}.") from None
-
-
-def _not_resolved(alert: Alert, verb: str) -> None:
-    if alert.status == Alert.Status.RESOLVED:
-        raise Conflict(f"Alert #{alert.pk} is resolved; a resolved alert cannot be {verb}.")
-
-
-@transaction.atomic
-def alert_acknowledge(*, actor: Any, alert_id: int, comment: str = "") -> Alert:
-    """Someone has seen it and is on it; said once, with an optional comment."""
-    require(actor, Capability.MANAGE_ALERTS, "acknowledge alerts")
-    alert = _lock(alert_id)
-    _not_resolved(alert, "acknowledged")
-    if alert.acknowledged_at is not None:
-        raise Conflict(
-            f"Alert #{alert.pk} was acknowledged by {alert.acknowledged_by} at "
-            f"{alert.acknowledged_at.isoformat()}."
-        )
-    alert.acknowledged_at, alert.acknowledged_by = timezone.now(), actor
-    said = f": {comment.strip()}" if comment.strip() else ""
-    set_change_reason(alert, f"acknowledged{said}")
-    alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
-    _audit(alert, "acknowledged", actor, comment=comment.strip())
-    alert_incident_note(
-        alert=alert,
-        kind="alert_acknowledged",
-        message=comment.strip() or f"Alert #{alert.pk} acknowledged by {actor.username}.",
-        actor=actor,
-    )
-    return alert
-
-
-def silence_problems(until: Any, reason: Any, now: datetime) -> dict[str, list[str]]:
-    """What is wrong with a silence, by field (the API and the admin show the same)."""
-    problems: dict[str, list[str]] = {}
-    if not isinstance(until, datetime) or timezone.is_naive(until):
-        problems["until"] = ["A date and time with a time zone (e.g. 2026-12-03T09:00:00Z)."]
-    elif until <= now:
-        problems["until"] = ["Must lie in the future."]
-    elif until - now > MAX_SILENCE:
-        problems["until"] = [f"A silence lasts at most {MAX_SILENCE.days} days."]
-    if not isinstance(reason, str) or not reason.strip():
-        problems["reason"] = ["This field may not be blank."]
-    return problems
-
-
-@transaction.atomic
-def alert_silence(*, actor: Any, alert_id: int, until: datetime, reason: str) -> Alert:
-    """No notifications and no incidents from this alert until `until` (it still counts
-    breaches and resolves itself); silencing a silenced alert replaces its silence."""
-    require(actor, Capability.MANAGE_ALERTS, "silence alerts")
-    problems = silence_problems(until, reason, timezone.now())
-    if problems:
-        raise InvalidInput("The silence is not valid.", extra=problems)
-    alert = _lock(alert_id)
-    _not_resolved(alert, "silenced")
-    alert.status = Alert.Status.SILENCED
-    alert.silenced_until, alert.silence_reason = until, reason.strip()
-    alert.silenced_by = actor
-    set_change_reason(alert, f"silenced until {until.isoformat()}: {alert.silence_reason}")
-    alert.save(update_fields=["status", "silenced_until", "silence_reason", "silenced_by"])
-    _audit(alert, "silenced", actor, until=until.isoformat(), reason=alert.silence_reason)
-    alert_incident_note(
-        alert=alert,
-        kind="alert_silenced",
-        message=f"Alert #{alert.pk} silenced until {until.isoformat()}: {alert.silence_reason}",
-        actor=actor,
-    )
-    return alert
-
-
-@transaction.atomic
-def alert_unsilence(*, actor: Any, alert_id: int, comment: str = "") -> Alert:
-    """End a silence now: the alert is open again (its next breach notifies)."""
-    require(actor, Capability.MANAGE_ALERTS, "unsilence alerts")
-    alert = _lock(alert_id)
-    if alert.status != Alert.Status.SILENCED:
-        raise Conflict(f"Alert #{alert.pk} is {alert.status}, not silenced.")
-    alert.status, alert.silenced_until = Alert.Status.OPEN, timezone.now()
-    said = f": {comment.strip()}" if comment.strip() else ""
-    set_change_reason(alert, f"unsilenced{said}")
-    alert.save(update_fields=["status", "silenced_until"])
-    _audit(alert, "unsilenced", actor, comment=comment.strip())
-    alert_incident_note(
-        alert=alert,
-        kind="alert_unsilenced",
-        message=comment.strip() or f"Alert #{alert.pk} unsilenced by {actor.username}.",
-        actor=actor,
-    )
-    return alert
-
-
-def _expire_silence(alert: Alert) -> None:
-    alert.status = Alert.Status.OPEN
-    set_change_reason(alert, "silence ended")
-    alert.save(update_fields=["status"])
-    _audit(alert, "silence_expired", until=alert.silenced_until.isoformat())
-
-
-def alert_silences_expire(*, now: datetime | None = None) -> int:
-    """Store `open` on every silenced alert whose time has passed; returns how many. One
-    short transaction per alert: it never holds one alert's lock while waiting for
-    another's (an evaluation may hold several)."""
-    now = now or timezone.now()
-    due = Alert.objects.filter(status=Alert.Status.SILENCED, silenced_until__lte=now)
-    count = 0
-    for alert_id in due.order_by("pk").values_list("pk", flat=True):
-        with transaction.atomic():
-            alert = _lock(alert_id)
-            if alert.status_at(now) != alert.status:
-                _expire_silence(alert)
-                count += 1
-    return count
