@@ -15,6 +15,11 @@ version, it never locks its model; holding a request, it never locks a version):
    short transaction of its own (`governance/audit/`); `audit_record` inserts its event
    without a lock, so auditing inside any flow adds no lock to this order.
 
+Alert rule states and alerts (`AlertRuleState`, `Alert`, FOR UPDATE) are locked only under
+their model's row (level 1) and before any incident row (level 4), by the rule engine's
+evaluations (monitoring/services/alerts.py); a person's acknowledge or silence locks one
+alert and nothing else.
+
 Levels 1 and 2 are taken by one helper, `models_registry.locking.lock_model_for_change`
 (or `lock_version_for_change`, which finds the version's model first). Every flow that
 locks a version goes through it, so the model row is always the first lock and every

@@ -388,6 +388,17 @@ CELERY_BEAT_SCHEDULE["every-hour-checkpoint-the-audit-chain"] = {
     "options": {"expires": AUDIT_CHECKPOINT_SECONDS},
 }
 
+# Alert rules on window measurements (error rate, p95 latency, volume; monitoring/rules/):
+# every ALERTS_EVALUATE_SECONDS over the last ALERTS_WINDOW_MINUTES of each live version.
+# Without a broker: `manage.py alerts_evaluate_windows` (cron) does the same.
+ALERTS_WINDOW_MINUTES = envint("ALERTS_WINDOW_MINUTES", "60")
+ALERTS_EVALUATE_SECONDS = float(os.getenv("ALERTS_EVALUATE_SECONDS", "300"))
+CELERY_BEAT_SCHEDULE["every-five-minutes-evaluate-window-alert-rules"] = {
+    "task": "monitoring.alerts_evaluate_windows",
+    "schedule": ALERTS_EVALUATE_SECONDS,
+    "options": {"expires": ALERTS_EVALUATE_SECONDS},
+}
+
 if PRODUCTION:
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "True")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

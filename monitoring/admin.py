@@ -188,4 +188,7 @@ class MonitoringConfigAdmin(GovernedHistoryAdmin):
         obj.document = saved.document
 
 
-from monitoring import schedule_admin  # noqa: E402,F401  (check schedules: what runs is fixed)
+from monitoring import (
+    alert_admin,  # noqa: F401  (registers the Alert admin)
+    schedule_admin,  # noqa: F401  (check schedules: what runs is fixed)
+)

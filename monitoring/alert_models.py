@@ -8,6 +8,8 @@ notifications and incidents listen to `alert_fired` and `alert_resolved`
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -91,3 +93,15 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.metric} {self.comparison} {self.threshold} ({self.status})"
+
+    def status_at(self, now: datetime) -> str:
+        """The status as it stands at `now`: a silence whose time has passed is open again
+        (the services store that at the rule's next evaluation or the periodic sweep;
+        monitoring/alert_selectors.py filters the same way)."""
+        if (
+            self.status == self.Status.SILENCED
+            and self.silenced_until is not None
+            and self.silenced_until <= now
+        ):
+            return self.Status.OPEN
+        return self.status

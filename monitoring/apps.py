@@ -7,7 +7,7 @@ class MonitoringConfig(AppConfig):
 
     def ready(self) -> None:
         from models_registry.cards import register_card_section
-        from monitoring import receivers  # noqa: F401  (incidents for changed model files)
+        from monitoring import receivers  # noqa: F401  (incidents, schedules, alert rules)
         from monitoring.card_section import monitoring_section
 
         register_card_section("monitoring", monitoring_section)

@@ -397,7 +397,7 @@ def _alert(
     metric = check.text(rule.get("metric"), f"{path}.metric")
     target = None
     if metric is not None:
-        target = _alias_target(aliases[metric]) if metric in aliases else metric
+        target = alias_target(aliases[metric]) if metric in aliases else metric
         if metric_kind(target) is None:
             check.error(
                 f"{path}.metric",
@@ -448,7 +448,7 @@ def _alert(
     }
 
 
-def _alias_target(entry: dict) -> str:
+def alias_target(entry: dict) -> str:
     """The built-in metric an alias stands for (its worst attribute: the `measure.` family)."""
     if entry["type"] == "drift" and entry.get("feature"):
         return f"drift.{entry['feature']}"

@@ -271,9 +271,11 @@ class CheckReport(models.Model):
 
 
 from monitoring.alert_models import Alert  # noqa: E402  (Django finds models here)
+from monitoring.rule_state_models import AlertRuleState  # noqa: E402
 
 __all__ = [
     "Alert",
+    "AlertRuleState",
     "CanaryGates",
     "CheckMetric",
     "CheckReport",

@@ -1,15 +1,21 @@
 """Monitoring listens to the registry: a model whose files changed becomes an incident; a
-model that reaches production gets its default check schedules."""
+model that reaches production gets its default check schedules. And to itself: a finished
+check's metrics are evaluated against the model's alert rules."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.dispatch import receiver
 
 from models_registry.signals import deployment_changed, model_artifact_changed
+from monitoring.services.alerts import alerts_evaluate_run
 from monitoring.services.artifact_incidents import incident_open_for_changed_artifact
 from monitoring.services.check_schedules import check_schedules_ensure
+from monitoring.signals import check_completed
+
+logger = logging.getLogger(__name__)
 
 
 @receiver(model_artifact_changed)
@@ -22,3 +28,13 @@ def incident_on_changed_artifact(
 @receiver(deployment_changed)
 def check_schedules_on_deployment(sender: Any, model: Any, event: Any, **kwargs: Any) -> None:
     check_schedules_ensure(model=model)
+
+
+@receiver(check_completed)
+def alerts_on_check_completed(sender: Any, run: Any, **kwargs: Any) -> None:
+    # Logged, not raised: the run is stored either way, and the other listeners of
+    # check_completed must still hear of it.
+    try:
+        alerts_evaluate_run(run=run)
+    except Exception:
+        logger.exception("alert rules of check run %s failed", run.pk)

@@ -16,3 +16,8 @@ alert_resolved = Signal()
 
 # A retraining run ended: kwargs `run` (a RetrainingRun), done or failed. On commit.
 retraining_finished = Signal()
+
+# A rule whose action is `retrain` fired a new alert: kwargs `alert` (an Alert; its rule,
+# model, version, check_run and incident say what to retrain and why). Sent on commit, once
+# per new alert (not for repeats folded into it). Retraining listens and starts a run.
+retraining_wanted = Signal()

@@ -9,6 +9,10 @@ reject on worker lost (global settings) re-deliver it when its worker process di
 service is idempotent, so the run is stored once. `check_scheduled` is what a check
 schedule (django-celery-beat PeriodicTask) calls. `check_report_render` runs on the `checks` queue
 and records its own failure on the report.
+
+`alerts_evaluate_windows` runs every ALERTS_EVALUATE_SECONDS from beat: it ends expired
+silences and evaluates the window alert rules of every live version; without a broker,
+`python manage.py alerts_evaluate_windows` does the same. Not retried, as the canaries.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from celery import shared_task
 from governance.audit_context import Origin, acting_as
 from monitoring.services import canary_decide_all
 from monitoring.services import check_report_render as check_report_render_service
+from monitoring.services.alerts import alerts_evaluate_windows as alerts_evaluate_windows_service
 from monitoring.services.check_schedules import check_scheduled_request
 from monitoring.services.checks import check_execute as check_execute_service
 
@@ -60,3 +65,11 @@ def check_runs_sweep() -> dict[str, list[int]]:
     with acting_as(origin=Origin.TASK):
         outcome = sweep()
     return {"requeued": outcome.requeued, "failed": outcome.failed}
+
+
+@shared_task(name="monitoring.alerts_evaluate_windows")
+def alerts_evaluate_windows() -> dict[str, list[str]]:
+    """Window alert rules of every live version; returns "model vN" -> what each rule did."""
+    with acting_as(origin=Origin.TASK):
+        results = alerts_evaluate_windows_service()
+    return {name: [result.action.value for result in found] for name, found in results.items()}

@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from monitoring.api.alert_views import AlertViewSet
 from monitoring.api.check_views import CHECK_VIEWS, ModelCheckListView, ModelMetricListView
 from monitoring.api.config_views import MonitoringConfigView
 from monitoring.api.views import (
@@ -12,6 +13,7 @@ from monitoring.api.views import (
 
 router = SimpleRouter()
 router.register("incidents", IncidentViewSet, basename="incident")
+router.register("alerts", AlertViewSet, basename="alert")
 
 urlpatterns = [
     *router.urls,

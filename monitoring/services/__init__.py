@@ -1,5 +1,14 @@
 """Every change monitoring makes. Callers import from here; the modules split it by topic."""
 
+from monitoring.services.alerts import (
+    alert_acknowledge,
+    alert_silence,
+    alert_silences_expire,
+    alert_unsilence,
+    alerts_evaluate_run,
+    alerts_evaluate_window,
+    alerts_evaluate_windows,
+)
 from monitoring.services.artifact_incidents import incident_open_for_changed_artifact
 from monitoring.services.canary_decisions import (
     CANARY_REFERENCE,
@@ -28,6 +37,13 @@ __all__ = [
     "Action",
     "CanaryOutcome",
     "GroundTruthReceipt",
+    "alert_acknowledge",
+    "alert_silence",
+    "alert_silences_expire",
+    "alert_unsilence",
+    "alerts_evaluate_run",
+    "alerts_evaluate_window",
+    "alerts_evaluate_windows",
     "canary_decide",
     "canary_decide_all",
     "canary_gates_problems",

@@ -38,7 +38,7 @@ from governance.services import user_token
 from monitoring.services import incident_open
 from reviews.services import promotion_request_create
 from tests.conftest import assert_json_error, make_user
-from tests.governance.test_url_permissions import check_runs
+from tests.governance.test_url_permissions import check_runs, stored_alert
 from tests.monitoring.check_data import make_check
 
 # Per operation, role and generation mode; about a minute for all of them on a slow machine.
@@ -70,6 +70,9 @@ ACCEPTANCE_NOT_CHECKED = {
     },
     "PUT /api/v1/models/{model_name}/monitoring-config/": (
         "features and metric names must be the model's; the body may not be empty"
+    ),
+    "POST /api/v1/alerts/{id}/silence/": (
+        "until must lie in the future (within a year) and the reason may not be blank"
     ),
 }
 CONFIG = schemathesis.Config.from_dict(
@@ -121,6 +124,7 @@ def path_values(users: dict[str, Any], make_model: Any, make_version: Any) -> di
         "version": first.version,
         "promotion-requests": request.pk,
         "incidents": incident.pk,
+        "alerts": stored_alert(first).pk,
         **check_runs(first),
         "check_id": make_check(first, "drift", with_report=True).pk,
     }
@@ -139,7 +143,7 @@ def wsgi_app() -> Any:
 def fixed_path_parameters(operation: Any, values: dict[str, Any]) -> dict[str, Any]:
     fixed = {}
     for parameter in operation.path_parameters:
-        if parameter.name == "id":  # /promotion-requests/{id}/ or /incidents/{id}/
+        if parameter.name == "id":  # /promotion-requests/{id}/, /incidents/{id}/, /alerts/{id}/
             fixed["id"] = values[operation.path.split("/")[3]]
         else:
             fixed[parameter.name] = values[parameter.name]

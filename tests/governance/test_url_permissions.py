@@ -32,7 +32,7 @@ from governance.checks import Route, url_routes
 from governance.pages import PUBLIC, page_capability
 from governance.roles import Role, user_can
 from governance.services import user_token
-from monitoring.models import CheckRun, Incident
+from monitoring.models import Alert, CheckRun, Incident
 from monitoring.services import incident_open
 from reviews.services import promotion_request_create
 from tests.conftest import make_user
@@ -59,6 +59,7 @@ class World:
     values: dict[str, Any]  # path parameter -> a real object's key
     incident: Incident
     sessions: dict[str | None, Client] = field(default_factory=dict)
+    alert: Alert | None = None
 
     def page_client(self, who: str | None, *, fresh: bool = False) -> Client:
         """A signed-in browser per principal, reused (logging in costs a session row);
@@ -99,7 +100,25 @@ def world(users, make_model, make_version) -> World:
         **check_runs(version),  # <kind>-checks/<pk>/ get a run of that kind
         "check_id": make_check(version, "drift", with_report=True).pk,
     }
-    return World(users=users, values=values, incident=incident)
+    return World(users=users, values=values, incident=incident, alert=stored_alert(version))
+
+
+def stored_alert(version: Any) -> Alert:
+    """An open alert of `version`, as the rule engine stores one."""
+    now = timezone.now()
+    return Alert.objects.create(
+        model=version.model,
+        version=version,
+        rule_key="0" * 64,
+        rule={"metric": "drift_share", "threshold": 0.3, "severity": "warning"},
+        metric="drift_share",
+        value=0.5,
+        threshold=0.3,
+        comparison=">=",
+        severity="warning",
+        first_seen=now,
+        last_seen=now,
+    )
 
 
 def check_runs(version: Any) -> dict[str, int]:
@@ -132,6 +151,8 @@ def route_url(route: Route, world: World) -> str:
     values = dict(world.values)
     if "incidents/" in route.route:
         values["pk"] = world.incident.pk
+    if "alerts/" in route.route:
+        values["pk"] = world.alert.pk
     check_route = re.search(r"(\w+-checks)/<int:pk>", route.route)
     if check_route:
         values["pk"] = world.values[check_route.group(1)]

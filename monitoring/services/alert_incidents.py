@@ -1,0 +1,88 @@
+"""Incidents from alerts: a warning or critical alert opens an incident of its model and
+version, or joins the one that is still open; what happens to the alert afterwards
+(resolved, acknowledged, silenced) is written on that incident's timeline.
+
+Called by monitoring/services/alerts.py inside the evaluation's transaction, which holds
+the model's row lock (level 1 of governance/locking.py): two rules firing at once on the
+same version take turns, so they join one incident instead of opening two.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from governance.history import set_change_reason
+from governance.services import audit_record
+from monitoring.models import Alert, Incident, IncidentEvent
+from monitoring.services.incidents import incident_open
+
+# Alerts of these severities take part in incidents; info alerts only notify.
+INCIDENT_SEVERITIES = (Alert.Severity.WARNING, Alert.Severity.CRITICAL)
+# Statuses of an incident that is over (`closed` is the extended incident core's).
+ENDED_STATUSES = ("resolved", "closed")
+
+
+def open_incident_of(alert: Alert) -> Incident | None:
+    """The newest incident of the alert's model and version that is not over."""
+    return (
+        Incident.objects.filter(model_id=alert.model_id, version_id=alert.version_id)
+        .exclude(status__in=ENDED_STATUSES)
+        .order_by("-opened_at", "-id")
+        .first()
+    )
+
+
+def _title(alert: Alert) -> str:
+    rule = f"{alert.metric} {alert.comparison} {alert.threshold:g}"
+    return f"Alert: {rule} on v{alert.version.version}"
+
+
+def alert_incident_link(*, alert: Alert) -> Incident | None:
+    """Open or join an incident for a warning or critical alert that has none (or whose
+    incident is over); returns the incident, None for info alerts."""
+    if alert.severity not in INCIDENT_SEVERITIES:
+        return None
+    if alert.incident_id is not None and alert.incident.status not in ENDED_STATUSES:
+        return alert.incident
+    incident = open_incident_of(alert)
+    description = (
+        f"Alert #{alert.pk}: {alert.metric} = {alert.value:.6g} "
+        f"({alert.comparison} {alert.threshold:g}, {alert.severity})"
+    )
+    if incident is None:
+        incident = incident_open(
+            model=alert.model,
+            version=alert.version,
+            severity=alert.severity,
+            source=Incident.Source.ALERT,
+            title=_title(alert),
+            description=description,
+            details={"alert": alert.pk, "rule": alert.rule, "rule_key": alert.rule_key},
+        )
+    else:
+        IncidentEvent.objects.create(incident=incident, kind="alert", message=description)
+        audit_record(
+            action="incident.alert_joined",
+            object_type="incident",
+            object_id=incident.pk,
+            data={"alert": alert.pk, "metric": alert.metric, "severity": alert.severity},
+        )
+    alert.incident = incident
+    set_change_reason(alert, f"joined incident #{incident.pk}")
+    alert.save(update_fields=["incident"])
+    audit_record(
+        action="alert.incident_linked",
+        object_type="alert",
+        object_id=alert.pk,
+        data={"incident": incident.pk, "model": alert.model.name, "metric": alert.metric},
+    )
+    return incident
+
+
+def alert_incident_note(*, alert: Alert, kind: str, message: str, actor: Any = None) -> None:
+    """A line on the timeline of the alert's incident, while it is not over."""
+    if alert.incident_id is None or alert.incident.status in ENDED_STATUSES:
+        return
+    IncidentEvent.objects.create(
+        incident_id=alert.incident_id, kind=kind, message=message, actor=actor
+    )
