@@ -188,7 +188,5 @@ class MonitoringConfigAdmin(GovernedHistoryAdmin):
         obj.document = saved.document
 
 
-from monitoring import (
-    alert_admin,  # noqa: F401  (registers the Alert admin)
-    schedule_admin,  # noqa: F401  (check schedules: what runs is fixed)
-)
+# Admins in modules of their own (each registers its models).
+from monitoring import alert_admin, schedule_admin  # noqa: E402, F401
