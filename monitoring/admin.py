@@ -186,3 +186,6 @@ class MonitoringConfigAdmin(GovernedHistoryAdmin):
         )
         obj.pk = saved.pk
         obj.document = saved.document
+
+
+from monitoring.notify import admin as notify_admin  # noqa: E402, F401  (endpoints, routes, deliveries)

@@ -271,6 +271,12 @@ class CheckReport(models.Model):
 
 
 from monitoring.alert_models import Alert  # noqa: E402  (Django finds models here)
+from monitoring.notification_models import (  # noqa: E402
+    NotificationAttempt,
+    NotificationDelivery,
+    NotificationEndpoint,
+    NotificationRoute,
+)
 
 __all__ = [
     "Alert",
@@ -282,4 +288,8 @@ __all__ = [
     "Incident",
     "IncidentEvent",
     "MonitoringConfig",
+    "NotificationAttempt",
+    "NotificationDelivery",
+    "NotificationEndpoint",
+    "NotificationRoute",
 ]
