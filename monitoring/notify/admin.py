@@ -47,6 +47,12 @@ class NotificationEndpointForm(forms.ModelForm):
     email_addresses = AddressesField(
         required=False, help_text="E-mail endpoints: one address per line."
     )
+    url = forms.URLField(
+        required=False,
+        max_length=1000,
+        assume_scheme="https",
+        help_text="Webhook endpoints: where the JSON is POSTed. Redirects are not followed.",
+    )
     new_secret = forms.CharField(
         label="Secret",
         required=False,

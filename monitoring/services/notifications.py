@@ -41,8 +41,9 @@ from monitoring.notify.selectors import endpoints_routed, severities_at_least
 Event = NotificationDelivery.Event
 Status = NotificationDelivery.Status
 MIN_SECRET_CHARS = 16
-# A due time this close ahead counts as now: the worker's and the scheduler's clocks differ.
-CLOCK_SLACK = timedelta(seconds=1)
+# A due time this close ahead counts as now: a timer may fire a little early. A message that
+# comes too early does nothing and the sweeper sends it (every minute).
+CLOCK_SLACK = timedelta(milliseconds=100)
 ENDPOINT_FIELDS = ("name", "kind", "enabled", "email_addresses", "url", "body_format")
 
 
