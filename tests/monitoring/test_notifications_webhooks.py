@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -272,3 +274,21 @@ def test_the_backoff_doubles_with_at_most_ten_percent_jitter(settings):
     for attempt, base in [(1, 30), (2, 60), (3, 120), (4, 240), (5, 480)]:
         delays = [retry_delay(attempt) for _ in range(20)]
         assert all(timedelta(seconds=base) <= d <= timedelta(seconds=base * 1.1) for d in delays)
+
+
+def test_the_command_sends_what_is_due(version, http_receiver, fast_retries):
+    http_receiver.answers = [(502, {})]
+    route(webhook("ops", http_receiver.url), version.model)
+    fire(make_alert(version))
+    delivery = NotificationDelivery.objects.get()
+    out = io.StringIO()
+
+    time.sleep(0.4)
+    call_command("send_due_notifications", stdout=out)
+    call_command("send_due_notifications", stdout=out)
+
+    assert out.getvalue().splitlines() == [
+        f"delivery #{delivery.pk} attempt 2: delivered",
+        "No notification is due.",
+    ]
+    assert len(http_receiver.requests) == 2
