@@ -292,3 +292,71 @@ def test_the_command_sends_what_is_due(version, http_receiver, fast_retries):
         "No notification is due.",
     ]
     assert len(http_receiver.requests) == 2
+
+
+def test_an_attempt_whose_worker_died_is_stored_as_lost_and_the_next_one_sent(
+    version, http_receiver, fast_retries
+):
+    from monitoring.services.notifications import _claim
+
+    endpoint = webhook("ops", http_receiver.url)
+    alert = make_alert(version)
+    delivery = NotificationDelivery.objects.create(
+        endpoint=endpoint,
+        alert=alert,
+        event="fired",
+        severity="critical",
+        content=make_content(alert),
+    )
+    assert _claim(delivery.pk, 1) is not None  # a worker claims attempt 1, then dies
+    delivery.refresh_from_db()
+    lease = (delivery.next_attempt_at - delivery.created_at).total_seconds()
+    assert 60 <= lease <= 70
+    assert send_due() == 0  # within its lease the attempt is left alone
+    # The lease runs out.
+    NotificationDelivery.objects.filter(pk=delivery.pk).update(
+        next_attempt_at=delivery.next_attempt_at - timedelta(seconds=lease)
+    )
+
+    assert send_due() == 1
+
+    delivery.refresh_from_db()
+    lost, sent = delivery.attempt_records.all()
+    assert (lost.number, lost.outcome, lost.duration_ms) == (1, "failed", 0)
+    assert lost.error.startswith("Lost: the worker stopped during the attempt")
+    assert (sent.number, sent.outcome) == (2, "delivered")
+    assert delivery.status == "delivered"
+
+
+def test_a_lost_last_attempt_fails_the_delivery_for_good(version, fast_retries, http_receiver):
+    from monitoring.services.notifications import _claim
+
+    endpoint = webhook("ops", http_receiver.url)
+    alert = make_alert(version)
+    delivery = NotificationDelivery.objects.create(
+        endpoint=endpoint,
+        alert=alert,
+        event="fired",
+        severity="critical",
+        content=make_content(alert),
+        attempts=2,
+    )
+    assert _claim(delivery.pk, 3) is not None  # the last attempt, and its worker dies
+    NotificationDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=delivery.created_at)
+
+    assert send_due() == 0
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.next_attempt_at) == ("failed", None)
+    assert delivery.last_error == "Gave up after 3 attempt(s): the last was lost."
+    assert [(a.number, a.error[:5]) for a in delivery.attempt_records.all()] == [
+        (2, "Lost:"),  # claimed without a record: lost too
+        (3, "Lost:"),
+    ]
+    assert http_receiver.requests == []
+
+
+def make_content(alert):
+    from monitoring.notify.content import alert_facts
+
+    return alert_facts(alert, event="fired")
