@@ -275,6 +275,7 @@ if EMAIL_URL:
     globals().update(email_settings(EMAIL_URL))
 else:
     EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+    EMAIL_TIMEOUT = 10  # an SMTP backend named by EMAIL_BACKEND never waits forever either
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "governance@localhost")
 # Where people open this server: the links in notifications (no trailing slash).
 SITE_URL = os.getenv("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
