@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo serve migrate lint format test test-fast worker checks-worker beat clean
+.PHONY: install demo serve migrate lint format test test-fast worker checks-worker notifications-worker beat clean
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is needed"'
@@ -33,6 +33,9 @@ worker: $(INSTALLED)
 
 checks-worker: $(INSTALLED)
 	$(BIN)/celery -A governance worker -Q checks --prefetch-multiplier 1 --concurrency 2 -n checks@%h --loglevel=INFO
+
+notifications-worker: $(INSTALLED)
+	$(BIN)/celery -A governance worker -Q notifications --concurrency 2 -n notifications@%h --loglevel=INFO
 
 beat: $(INSTALLED)
 	$(BIN)/celery -A governance beat --loglevel=INFO

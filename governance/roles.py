@@ -131,6 +131,12 @@ ROLE_MODEL_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "monitoring.change_canarygates",
         "monitoring.add_monitoringconfig",
         "monitoring.change_monitoringconfig",
+        # Notifications: endpoints (disabled, never deleted: deliveries refer to them), routes.
+        "monitoring.add_notificationendpoint",
+        "monitoring.change_notificationendpoint",
+        "monitoring.add_notificationroute",
+        "monitoring.change_notificationroute",
+        "monitoring.delete_notificationroute",
         # Login lockouts: see who failed from where, and unlock by deleting the attempt.
         "axes.view_accessattempt",
         "axes.delete_accessattempt",

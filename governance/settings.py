@@ -14,6 +14,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from governance.email_url import email_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.getenv("VAR_DIR", BASE_DIR / "var"))
 
@@ -265,7 +267,31 @@ REFERENCE_DATA_MAX_DECOMPRESSED_BYTES = envint(
 MLFLOW_TRACKING_URI = os.getenv("MLFLOW_TRACKING_URI", f"sqlite:///{VAR_DIR / 'mlflow.db'}")
 MLFLOW_ARTIFACT_ROOT = os.getenv("MLFLOW_ARTIFACT_ROOT", (VAR_DIR / "mlflow-artifacts").as_uri())
 
-EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# E-mail: EMAIL_URL (smtp://user:pass@host:587?tls=1, smtps://..., console://; see
+# governance/email_url.py) sets the backend, host, port, credentials, TLS and timeout. Without
+# it, messages are printed (console backend), or EMAIL_BACKEND names another backend.
+EMAIL_URL = os.getenv("EMAIL_URL", "")
+if EMAIL_URL:
+    globals().update(email_settings(EMAIL_URL))
+else:
+    EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+    EMAIL_TIMEOUT = 10  # an SMTP backend named by EMAIL_BACKEND never waits forever either
+DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "governance@localhost")
+# Where people open this server: the links in notifications (no trailing slash).
+SITE_URL = os.getenv("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Notifications (monitoring/services/notifications.py): attempts per message at most, the
+# first retry's delay (doubled each time, plus up to 10 % jitter), and how long a webhook
+# POST may take (connect and read, each).
+NOTIFICATION_MAX_ATTEMPTS = envint("NOTIFICATION_MAX_ATTEMPTS", "6")
+NOTIFICATION_RETRY_SECONDS = float(os.getenv("NOTIFICATION_RETRY_SECONDS", "30"))
+NOTIFICATION_TIMEOUT_SECONDS = float(os.getenv("NOTIFICATION_TIMEOUT_SECONDS", "5"))
+# The safety net under the retries each task schedules itself: a message whose worker died,
+# or that waits in the embedded mode (no broker, no delays), is sent once it is due.
+CELERY_BEAT_SCHEDULE["every-minute-send-due-notifications"] = {
+    "task": "monitoring.notifications_send_due",
+    "schedule": 60.0,
+    "options": {"expires": 55},
+}
 
 # Governance defaults.
 CANARY_DEFAULT_TRAFFIC = envint("CANARY_DEFAULT_TRAFFIC", "10")

@@ -9,5 +9,6 @@ class MonitoringConfig(AppConfig):
         from models_registry.cards import register_card_section
         from monitoring import receivers  # noqa: F401  (incidents, schedules, alert rules)
         from monitoring.card_section import monitoring_section
+        from monitoring.notify import receivers as notify_receivers  # noqa: F401  (e-mail, webhooks)
 
         register_card_section("monitoring", monitoring_section)

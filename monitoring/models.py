@@ -271,6 +271,12 @@ class CheckReport(models.Model):
 
 
 from monitoring.alert_models import Alert  # noqa: E402  (Django finds models here)
+from monitoring.notification_models import (  # noqa: E402
+    NotificationAttempt,
+    NotificationDelivery,
+    NotificationEndpoint,
+    NotificationRoute,
+)
 from monitoring.rule_state_models import AlertRuleState  # noqa: E402
 
 __all__ = [
@@ -284,4 +290,8 @@ __all__ = [
     "Incident",
     "IncidentEvent",
     "MonitoringConfig",
+    "NotificationAttempt",
+    "NotificationDelivery",
+    "NotificationEndpoint",
+    "NotificationRoute",
 ]

@@ -25,6 +25,8 @@ from monitoring.services import check_report_render as check_report_render_servi
 from monitoring.services.alerts import alerts_evaluate_windows as alerts_evaluate_windows_service
 from monitoring.services.check_schedules import check_scheduled_request
 from monitoring.services.checks import check_execute as check_execute_service
+from monitoring.services.notifications import notification_deliver as notification_deliver_service
+from monitoring.services.notifications import notifications_due
 
 
 @shared_task(name="monitoring.canary_evaluate_all")
@@ -73,3 +75,32 @@ def alerts_evaluate_windows() -> dict[str, list[str]]:
     with acting_as(origin=Origin.TASK):
         results = alerts_evaluate_windows_service()
     return {name: [result.action.value for result in found] for name, found in results.items()}
+
+
+@shared_task(name="monitoring.notification_deliver")
+def notification_deliver(delivery_id: int, attempt: int = 1) -> str:
+    """Make one attempt at a notification; after a failure, queue the next for when it is due.
+
+    A duplicate (a re-delivered message, the sweeper's copy) finds it is not its turn and
+    does nothing. Without a broker the next attempt runs at once, finds it is not due yet,
+    and is left to `notifications_send_due` (`manage.py send_due_notifications`).
+    """
+    with acting_as(origin=Origin.TASK):
+        delivery = notification_deliver_service(delivery_id=delivery_id, attempt=attempt)
+    if delivery is None:
+        return "not due"
+    if delivery.status == delivery.Status.PENDING and delivery.next_attempt_at is not None:
+        notification_deliver.apply_async(
+            (delivery.pk, delivery.attempts + 1), eta=delivery.next_attempt_at
+        )
+    return delivery.status
+
+
+@shared_task(name="monitoring.notifications_send_due")
+def notifications_send_due() -> int:
+    """Queue every notification attempt that is due (beat, every minute); returns how many."""
+    with acting_as(origin=Origin.TASK):
+        due = notifications_due()
+    for item in due:
+        notification_deliver.delay(item.delivery_id, item.attempt)
+    return len(due)

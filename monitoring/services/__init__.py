@@ -31,6 +31,15 @@ from monitoring.services.monitoring_config import (
     monitoring_config_put,
     monitoring_config_validate,
 )
+from monitoring.services.notifications import (
+    notification_deliver,
+    notification_endpoint_problems,
+    notification_endpoint_save,
+    notification_route_delete,
+    notification_route_save,
+    notifications_due,
+    notifications_for_alert,
+)
 
 __all__ = [
     "CANARY_REFERENCE",
@@ -62,4 +71,11 @@ __all__ = [
     "incident_resolve",
     "monitoring_config_put",
     "monitoring_config_validate",
+    "notification_deliver",
+    "notification_endpoint_problems",
+    "notification_endpoint_save",
+    "notification_route_delete",
+    "notification_route_save",
+    "notifications_due",
+    "notifications_for_alert",
 ]

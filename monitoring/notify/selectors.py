@@ -1,0 +1,47 @@
+"""Reads about notifications shared by the receivers, the admin and the model's page."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from models_registry.models import RegisteredModel
+from monitoring.alert_models import Alert
+from monitoring.notification_models import (
+    NotificationDelivery,
+    NotificationEndpoint,
+    NotificationRoute,
+)
+from monitoring.notify.content import SEVERITY_RANK
+
+
+def severities_at_least(severity: str) -> list[str]:
+    """The severities that are `severity` or above it."""
+    return [name for name, rank in SEVERITY_RANK.items() if rank >= SEVERITY_RANK[severity]]
+
+
+def severities_up_to(severity: str) -> list[str]:
+    """The severities that are `severity` or below it (info < warning < critical)."""
+    return [name for name, rank in SEVERITY_RANK.items() if rank <= SEVERITY_RANK[severity]]
+
+
+def endpoints_routed(*, alert: Alert) -> list[NotificationEndpoint]:
+    """Enabled endpoints with a route that takes this alert (its model or every model, and a
+    minimum severity at or below the alert's), each once, by name."""
+    routes = NotificationRoute.objects.filter(
+        Q(model=alert.model_id) | Q(model__isnull=True),
+        endpoint__enabled=True,
+        min_severity__in=severities_up_to(alert.severity),
+    ).select_related("endpoint")
+    found = {route.endpoint_id: route.endpoint for route in routes}
+    return sorted(found.values(), key=lambda endpoint: endpoint.name)
+
+
+def failed_deliveries(model: RegisteredModel) -> QuerySet[NotificationDelivery]:
+    """Messages about this model's alerts that were given up on, newest first."""
+    return (
+        NotificationDelivery.objects.filter(
+            alert__model=model, status=NotificationDelivery.Status.FAILED
+        )
+        .select_related("endpoint", "alert", "alert__version")
+        .order_by("-created_at", "-id")
+    )
