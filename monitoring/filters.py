@@ -1,17 +1,36 @@
 from __future__ import annotations
 
 import django_filters
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from monitoring.models import Incident
 
 
+def overdue_q() -> Q:
+    """Serious, not closed, and past its reporting deadline (as Incident.is_overdue says)."""
+    return Q(serious=True, report_due__lt=timezone.now()) & ~Q(status=Incident.Status.CLOSED)
+
+
 class IncidentFilter(django_filters.FilterSet):
+    """Shared by the API (GET /api/v1/incidents/) and the incident list page."""
+
     model = django_filters.CharFilter(field_name="model__name")
     version = django_filters.NumberFilter(field_name="version__version")
     status = django_filters.ChoiceFilter(choices=Incident.Status.choices)
     severity = django_filters.ChoiceFilter(choices=Incident.Severity.choices)
     source = django_filters.ChoiceFilter(choices=Incident.Source.choices)
+    owner = django_filters.CharFilter(field_name="owner__username")
+    serious = django_filters.BooleanFilter()
+    overdue = django_filters.BooleanFilter(method="filter_overdue")
 
     class Meta:
         model = Incident
-        fields = ["model", "version", "status", "severity", "source"]
+        fields = ["model", "version", "status", "severity", "source", "owner", "serious", "overdue"]
+
+    def filter_overdue(
+        self, queryset: QuerySet[Incident], name: str, value: bool | None
+    ) -> QuerySet[Incident]:
+        if value is None:
+            return queryset
+        return queryset.filter(overdue_q()) if value else queryset.exclude(overdue_q())

@@ -1,5 +1,6 @@
 """Monitoring listens to the registry: a model whose files changed becomes an incident; a
-model that reaches production gets its default check schedules."""
+model that reaches production gets its default check schedules; a deployment or rollback
+goes on the timeline of the model's incidents that are not closed."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.dispatch import receiver
 from models_registry.signals import deployment_changed, model_artifact_changed
 from monitoring.services.artifact_incidents import incident_open_for_changed_artifact
 from monitoring.services.check_schedules import check_schedules_ensure
+from monitoring.services.incidents import incident_deployment_record
 
 
 @receiver(model_artifact_changed)
@@ -22,3 +24,8 @@ def incident_on_changed_artifact(
 @receiver(deployment_changed)
 def check_schedules_on_deployment(sender: Any, model: Any, event: Any, **kwargs: Any) -> None:
     check_schedules_ensure(model=model)
+
+
+@receiver(deployment_changed)
+def incident_timeline_on_deployment(sender: Any, model: Any, event: Any, **kwargs: Any) -> None:
+    incident_deployment_record(event=event)
