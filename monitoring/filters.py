@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -12,6 +13,28 @@ def overdue_q() -> Q:
     return Q(serious=True, report_due__lt=timezone.now()) & ~Q(status=Incident.Status.CLOSED)
 
 
+# "true" or "false", and anything else a 400 (a BooleanFilter ignores what it cannot read).
+YES_NO = [("true", "true"), ("false", "false")]
+
+
+def _yes(value: str) -> bool:
+    return value == "true"
+
+
+class IncidentFilterForm(forms.Form):
+    """A number or choice parameter given empty (`?version=`) is a 400, as the schema says,
+    not ignored; the list page leaves out the fields it sends empty."""
+
+    TEXT = ("model", "owner")
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean()
+        for name in self.fields:
+            if name not in self.TEXT and name in self.data and self.data[name] == "":
+                self.add_error(name, "Give a value or leave the parameter out.")
+        return cleaned
+
+
 class IncidentFilter(django_filters.FilterSet):
     """Shared by the API (GET /api/v1/incidents/) and the incident list page."""
 
@@ -21,11 +44,12 @@ class IncidentFilter(django_filters.FilterSet):
     severity = django_filters.ChoiceFilter(choices=Incident.Severity.choices)
     source = django_filters.ChoiceFilter(choices=Incident.Source.choices)
     owner = django_filters.CharFilter(field_name="owner__username")
-    serious = django_filters.BooleanFilter()
-    overdue = django_filters.BooleanFilter(method="filter_overdue")
+    serious = django_filters.TypedChoiceFilter(choices=YES_NO, coerce=_yes)
+    overdue = django_filters.TypedChoiceFilter(choices=YES_NO, coerce=_yes, method="filter_overdue")
 
     class Meta:
         model = Incident
+        form = IncidentFilterForm
         fields = ["model", "version", "status", "severity", "source", "owner", "serious", "overdue"]
 
     def filter_overdue(

@@ -35,7 +35,9 @@ LIST_LIMIT = 200
 @require_GET
 def incident_list(request: HttpRequest) -> HttpResponse:
     """Incidents, newest first, filtered as the API filters them."""
-    found = IncidentFilter(request.GET, queryset=selectors.incident_list())
+    # The form sends "any" as an empty value, which the API's filter refuses.
+    given = {name: value for name, value in request.GET.items() if value != ""}
+    found = IncidentFilter(given, queryset=selectors.incident_list())
     incidents = list(found.qs[:LIST_LIMIT]) if found.is_valid() else []
     return render(
         request,
