@@ -22,16 +22,16 @@ def _yes(value: str) -> bool:
 
 
 class IncidentFilterForm(forms.Form):
-    """A number or choice parameter given empty (`?version=`) is a 400, as the schema says,
-    not ignored; the list page leaves out the fields it sends empty."""
+    """A number given empty (`?version=`) is a 400, as the schema says, not ignored (an empty
+    choice means "any", and the schema lists it)."""
 
-    TEXT = ("model", "owner")
+    NUMBERS = ("version",)
 
     def clean(self) -> dict[str, object]:
         cleaned = super().clean()
-        for name in self.fields:
-            if name not in self.TEXT and name in self.data and self.data[name] == "":
-                self.add_error(name, "Give a value or leave the parameter out.")
+        for name in self.NUMBERS:
+            if self.data.get(name) == "":
+                self.add_error(name, "Give a number or leave the parameter out.")
         return cleaned
 
 
@@ -44,13 +44,18 @@ class IncidentFilter(django_filters.FilterSet):
     severity = django_filters.ChoiceFilter(choices=Incident.Severity.choices)
     source = django_filters.ChoiceFilter(choices=Incident.Source.choices)
     owner = django_filters.CharFilter(field_name="owner__username")
-    serious = django_filters.TypedChoiceFilter(choices=YES_NO, coerce=_yes)
+    serious = django_filters.TypedChoiceFilter(choices=YES_NO, coerce=_yes, method="filter_serious")
     overdue = django_filters.TypedChoiceFilter(choices=YES_NO, coerce=_yes, method="filter_overdue")
 
     class Meta:
         model = Incident
         form = IncidentFilterForm
         fields = ["model", "version", "status", "severity", "source", "owner", "serious", "overdue"]
+
+    def filter_serious(
+        self, queryset: QuerySet[Incident], name: str, value: bool | None
+    ) -> QuerySet[Incident]:
+        return queryset if value is None else queryset.filter(serious=value)
 
     def filter_overdue(
         self, queryset: QuerySet[Incident], name: str, value: bool | None

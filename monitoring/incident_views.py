@@ -35,7 +35,7 @@ LIST_LIMIT = 200
 @require_GET
 def incident_list(request: HttpRequest) -> HttpResponse:
     """Incidents, newest first, filtered as the API filters them."""
-    # The form sends "any" as an empty value, which the API's filter refuses.
+    # The form sends "any" as an empty value: left out, as the API takes it.
     given = {name: value for name, value in request.GET.items() if value != ""}
     found = IncidentFilter(given, queryset=selectors.incident_list())
     incidents = list(found.qs[:LIST_LIMIT]) if found.is_valid() else []

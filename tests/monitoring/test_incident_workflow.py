@@ -343,7 +343,8 @@ def test_an_incident_past_its_deadline_is_overdue_until_closed(api, users, model
     assert ids("overdue=false") == [on_time.pk]
     assert ids("serious=true") == sorted([incident.pk, on_time.pk])
     assert ids("serious=false") == []
-    for bad in ("overdue=yes", "serious=1", "overdue=", "version="):
+    assert ids("overdue=&serious=") == sorted([incident.pk, on_time.pk])  # empty: any
+    for bad in ("overdue=yes", "serious=1", "version="):
         assert_json_error(api("validator").get(f"{INCIDENTS}?{bad}"), 400)
 
     incident_status_change(
