@@ -233,3 +233,31 @@ def test_a_closed_incident_shows_no_assign_flag_or_rollback(users, live):
     assert "assign-form" not in page and "serious-form" not in page
     assert "rollback-form" not in page
     assert "status-form" in page and "comment-form" in page  # reopen, add a note
+
+
+def test_the_admin_shows_the_workflow_fields_the_timeline_and_filters_overdue(users, live):
+    late = open_on(live, "Late one")
+    calm = open_on(live, "Calm one")
+    incident_flag_serious(
+        actor=users["compliance"],
+        incident_id=late.pk,
+        kind="widespread",
+        reason="Grid forecasts down.",
+        aware_at=timezone.now() - timedelta(days=3),
+    )
+    client = client_for(users["compliance"])
+    changelist = reverse("admin:monitoring_incident_changelist")
+
+    overdue = client.get(changelist + "?overdue=yes").content.decode()
+    not_overdue = client.get(changelist + "?overdue=no").content.decode()
+    serious = client.get(changelist + "?serious__exact=1").content.decode()
+    change = client.get(reverse("admin:monitoring_incident_change", args=[late.pk]))
+
+    assert "Late one" in overdue and "Calm one" not in overdue
+    assert "Calm one" in not_overdue and "Late one" not in not_overdue
+    assert "Late one" in serious and "Calm one" not in serious
+    assert change.status_code == 200
+    page = change.content.decode()
+    assert "Grid forecasts down." in page and "overdue by" in page
+    assert "flagged_serious" in page or "Flagged serious" in page  # the timeline inline
+    assert "report_due" in page  # the links of the timeline entry
