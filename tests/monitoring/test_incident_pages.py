@@ -237,7 +237,7 @@ def test_a_closed_incident_shows_no_assign_flag_or_rollback(users, live):
 
 def test_the_admin_shows_the_workflow_fields_the_timeline_and_filters_overdue(users, live):
     late = open_on(live, "Late one")
-    calm = open_on(live, "Calm one")
+    open_on(live, "Calm one")
     incident_flag_serious(
         actor=users["compliance"],
         incident_id=late.pk,

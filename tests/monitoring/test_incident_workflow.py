@@ -428,11 +428,12 @@ ALLOWED = {
 }
 
 
-@pytest.mark.parametrize("action", ACTIONS)
-@pytest.mark.parametrize("who", ["ds", "board", "compliance", "validator", "ci", "outsider"])
+ROLES = ["ds", "board", "compliance", "validator", "ci", "outsider"]
+FORBIDDEN = [(a, who) for a in ACTIONS for who in ROLES if who not in ALLOWED[a]]
+
+
+@pytest.mark.parametrize(("action", "who"), FORBIDDEN)
 def test_each_action_needs_its_role(api, incident, action, who):
-    if who in ALLOWED[action]:
-        pytest.skip("allowed; the tests above exercise it")
     response = post(api, who, incident, action, ACTIONS[action])
 
     assert_json_error(response, 403)
