@@ -201,6 +201,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "IncidentStatusEnum": "monitoring.models.Incident.Status",
+        "SeriousKindEnum": "monitoring.models.Incident.SeriousKind",
+        "IncidentEventKindEnum": "monitoring.models.IncidentEvent.Kind",
         "VersionStageEnum": "models_registry.models.ModelVersion.Stage",
         "ServedStageEnum": ["production", "canary"],
         "RiskTierEnum": "governance.models.RiskTier",

@@ -11,10 +11,12 @@ from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.timesince import timesince, timeuntil
 
 from governance.admin import GovernedHistoryAdmin, ReadOnlyAdminMixin, pretty_json
 from governance.errors import InvalidInput
 from monitoring.canary import GATE_FIELDS
+from monitoring.filters import overdue_q
 from monitoring.models import CanaryGates, GroundTruth, Incident, IncidentEvent, MonitoringConfig
 from monitoring.services import (
     canary_gates_problems,
@@ -26,12 +28,34 @@ from monitoring.services import (
 
 class IncidentEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = IncidentEvent
-    fields = ["occurred_at", "kind", "actor", "message"]
+    fields = ["occurred_at", "kind", "actor", "message", "data_pretty"]
     readonly_fields = fields
     extra = 0
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[IncidentEvent]:
         return super().get_queryset(request).select_related("actor")
+
+    @admin.display(description="links")
+    def data_pretty(self, event: IncidentEvent) -> str:
+        return pretty_json(event.data) if event.data else "—"
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    """Serious incidents past their Art. 73 reporting deadline and not closed (overdue_q,
+    as the API's ?overdue= filter)."""
+
+    title = "report overdue"
+    parameter_name = "overdue"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Overdue"), ("no", "Not overdue")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Incident]) -> QuerySet[Incident]:
+        if self.value() == "yes":
+            return queryset.filter(overdue_q())
+        if self.value() == "no":
+            return queryset.exclude(overdue_q())
+        return queryset
 
 
 @admin.register(Incident)
@@ -44,12 +68,23 @@ class IncidentAdmin(ReadOnlyAdminMixin, GovernedHistoryAdmin):
         "severity",
         "status",
         "source",
+        "owner",
+        "serious",
+        "report_due",
+        "overdue",
         "title",
     ]
     list_display_links = ["id", "title"]
-    list_filter = ["status", "severity", "source", ("model", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [
+        "status",
+        "severity",
+        "source",
+        "serious",
+        OverdueFilter,
+        ("model", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["model__name", "title", "description"]
-    list_select_related = ["model", "version"]
+    list_select_related = ["model", "version", "owner"]
     date_hierarchy = "opened_at"
     fields = [
         "model",
@@ -60,10 +95,19 @@ class IncidentAdmin(ReadOnlyAdminMixin, GovernedHistoryAdmin):
         "title",
         "description",
         "details_pretty",
+        "owner",
         "opened_at",
         "resolved_at",
+        "closed_at",
+        "serious",
+        "serious_kind",
+        "serious_reason",
+        "aware_at",
+        "report_due",
+        "time_left",
+        "overdue",
     ]
-    readonly_fields = ["details_pretty", "opened_at"]
+    readonly_fields = ["details_pretty", "opened_at", "time_left", "overdue"]
     inlines = [IncidentEventInline]
 
     @admin.display(description="version", ordering="version__version")
@@ -73,6 +117,19 @@ class IncidentAdmin(ReadOnlyAdminMixin, GovernedHistoryAdmin):
     @admin.display(description="details")
     def details_pretty(self, incident: Incident) -> str:
         return pretty_json(incident.details)
+
+    @admin.display(description="time left to report")
+    def time_left(self, incident: Incident) -> str:
+        left = incident.time_left()
+        if left is None:
+            return "—"
+        if incident.is_overdue():
+            return f"overdue by {timesince(incident.report_due)}"
+        return "closed" if incident.is_closed else f"{timeuntil(incident.report_due)} left"
+
+    @admin.display(description="overdue", boolean=True)
+    def overdue(self, incident: Incident) -> bool:
+        return incident.is_overdue()
 
 
 @admin.register(GroundTruth)

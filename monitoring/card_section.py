@@ -27,7 +27,7 @@ def monitoring_section(version: ModelVersion) -> tuple[dict[str, Any], str | Non
             "opened_at": row["opened_at"].isoformat(),
         }
         for row in incidents
-        if row["status"] != Incident.Status.RESOLVED
+        if row["status"] != Incident.Status.CLOSED
     ]
     stamps = [
         stamp.isoformat()

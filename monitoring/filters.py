@@ -1,22 +1,69 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import QuerySet
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from monitoring.alert_selectors import status_is
 from monitoring.models import Alert, Incident
 
 
+def overdue_q() -> Q:
+    """Serious, not closed, and past its reporting deadline (as Incident.is_overdue says)."""
+    return Q(serious=True, report_due__lt=timezone.now()) & ~Q(status=Incident.Status.CLOSED)
+
+
+# "true" or "false", and anything else a 400 (a BooleanFilter ignores what it cannot read).
+YES_NO = [("true", "true"), ("false", "false")]
+
+
+def _yes(value: str) -> bool:
+    return value == "true"
+
+
+class IncidentFilterForm(forms.Form):
+    """A number given empty (`?version=`) is a 400, as the schema says, not ignored (an empty
+    choice means "any", and the schema lists it)."""
+
+    NUMBERS = ("version",)
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean()
+        for name in self.NUMBERS:
+            if self.data.get(name) == "":
+                self.add_error(name, "Give a number or leave the parameter out.")
+        return cleaned
+
+
 class IncidentFilter(django_filters.FilterSet):
+    """Shared by the API (GET /api/v1/incidents/) and the incident list page."""
+
     model = django_filters.CharFilter(field_name="model__name")
     version = django_filters.NumberFilter(field_name="version__version")
     status = django_filters.ChoiceFilter(choices=Incident.Status.choices)
     severity = django_filters.ChoiceFilter(choices=Incident.Severity.choices)
     source = django_filters.ChoiceFilter(choices=Incident.Source.choices)
+    owner = django_filters.CharFilter(field_name="owner__username")
+    serious = django_filters.TypedChoiceFilter(choices=YES_NO, coerce=_yes, method="filter_serious")
+    overdue = django_filters.TypedChoiceFilter(choices=YES_NO, coerce=_yes, method="filter_overdue")
 
     class Meta:
         model = Incident
-        fields = ["model", "version", "status", "severity", "source"]
+        form = IncidentFilterForm
+        fields = ["model", "version", "status", "severity", "source", "owner", "serious", "overdue"]
+
+    def filter_serious(
+        self, queryset: QuerySet[Incident], name: str, value: bool | None
+    ) -> QuerySet[Incident]:
+        return queryset if value is None else queryset.filter(serious=value)
+
+    def filter_overdue(
+        self, queryset: QuerySet[Incident], name: str, value: bool | None
+    ) -> QuerySet[Incident]:
+        if value is None:
+            return queryset
+        return queryset.filter(overdue_q()) if value else queryset.exclude(overdue_q())
 
 
 class AlertFilter(django_filters.FilterSet):

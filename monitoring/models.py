@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from governance.history import governed_history
 from models_registry.models import ModelVersion, RegisteredModel
@@ -28,7 +31,9 @@ class GroundTruth(models.Model):
 
 
 class Incident(models.Model):
-    """Something went wrong with a model: what happened, how bad, and what was done."""
+    """Something went wrong with a model: what happened, how bad, who works on it, and what
+    was done (the timeline). The workflow is open -> investigating -> mitigated -> closed;
+    monitoring/services/incidents.py moves it, and says which steps are allowed."""
 
     class Severity(models.TextChoices):
         INFO = "info", "Info"
@@ -37,8 +42,9 @@ class Incident(models.Model):
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
-        ACKNOWLEDGED = "acknowledged", "Acknowledged"
-        RESOLVED = "resolved", "Resolved"
+        INVESTIGATING = "investigating", "Investigating"
+        MITIGATED = "mitigated", "Mitigated"
+        CLOSED = "closed", "Closed"
 
     class Source(models.TextChoices):
         CANARY = "canary", "Canary gate"
@@ -46,6 +52,16 @@ class Incident(models.Model):
         ALERT = "alert", "Alert rule"
         MANUAL = "manual", "Reported by a person"
         ARTIFACT = "artifact", "Model artifact check"
+
+    class SeriousKind(models.TextChoices):
+        """EU AI Act Art. 73: how soon a serious incident is reported, from awareness."""
+
+        STANDARD = "standard", "Serious incident (report within 15 days)"
+        DEATH = "death", "Death of a person (report within 10 days)"
+        WIDESPREAD = (
+            "widespread",
+            "Widespread infringement or critical-infrastructure disruption (report within 2 days)",
+        )
 
     model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="incidents")
     version = models.ForeignKey(
@@ -60,7 +76,31 @@ class Incident(models.Model):
     description = models.TextField(help_text="What happened.")
     details = models.JSONField(default=dict, blank=True)
     opened_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was mitigated (or closed without that step)."
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_incidents",
+    )
+    serious = models.BooleanField(
+        default=False, db_index=True, help_text="A serious incident in the sense of Art. 73."
+    )
+    serious_kind = models.CharField(max_length=16, choices=SeriousKind.choices, blank=True)
+    serious_reason = models.TextField(blank=True)
+    aware_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the provider became aware of the serious incident."
+    )
+    report_due = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="aware_at plus the days of its kind; set by the service, never edited.",
+    )
 
     history = governed_history()
 
@@ -70,17 +110,70 @@ class Incident(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.model.name}: {self.title}"
 
+    @property
+    def is_closed(self) -> bool:
+        return self.status == self.Status.CLOSED
+
+    def time_left(self, now: datetime | None = None) -> timedelta | None:
+        """Until the report is due (negative once it is overdue); None unless serious."""
+        if not self.serious or self.report_due is None:
+            return None
+        return self.report_due - (now or timezone.now())
+
+    def is_overdue(self, now: datetime | None = None) -> bool:
+        """Serious, still being worked on, and past its reporting deadline."""
+        left = self.time_left(now)
+        return left is not None and left < timedelta(0) and not self.is_closed
+
+
+# Art. 73(2), (3), (4): days from awareness to the report, by kind.
+SERIOUS_REPORT_DAYS: dict[str, int] = {
+    Incident.SeriousKind.STANDARD: 15,
+    Incident.SeriousKind.DEATH: 10,
+    Incident.SeriousKind.WIDESPREAD: 2,
+}
+
+
+def report_deadline(kind: str, aware_at: datetime) -> datetime:
+    """The moment a serious incident of `kind` that one became aware of at `aware_at` must
+    be reported by."""
+    return aware_at + timedelta(days=SERIOUS_REPORT_DAYS[kind])
+
 
 class IncidentEvent(models.Model):
-    """One entry of an incident's timeline."""
+    """One entry of an incident's timeline; `data` links what it is about (an alert, a
+    deployment event, a retraining run) by id."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", "Opened"
+        REFUSED_AGAIN = "refused_again", "Model files refused again"
+        STATUS_CHANGED = "status_changed", "Status changed"
+        ASSIGNED = "assigned", "Assigned"
+        COMMENT = "comment", "Comment"
+        FLAGGED_SERIOUS = "flagged_serious", "Flagged serious"
+        ALERT = "alert", "Alert"
+        ALERT_RESOLVED = "alert_resolved", "Alert resolved"
+        DEPLOYMENT = "deployment", "Deployment"
+        ROLLBACK = "rollback", "Rollback"
+        RETRAINING_STARTED = "retraining_started", "Retraining started"
+        RETRAINING_FINISHED = "retraining_finished", "Retraining finished"
+        RETRAINING_FAILED = "retraining_failed", "Retraining failed"
+        # Written before the workflow of issue 10 (still on old timelines).
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        RESOLVED = "resolved", "Resolved"
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="timeline")
     occurred_at = models.DateTimeField(auto_now_add=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    kind = models.CharField(max_length=32)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
     message = models.TextField()
+    data = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Links by id: {"alert": 3}, {"deployment_event": 9}, {"retraining_run": 2}.',
+    )
 
     class Meta:
         ordering = ["occurred_at", "id"]

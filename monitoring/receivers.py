@@ -1,6 +1,7 @@
 """Monitoring listens to the registry: a model whose files changed becomes an incident; a
-model that reaches production gets its default check schedules. And to itself: a finished
-check's metrics are evaluated against the model's alert rules."""
+model that reaches production gets its default check schedules; a deployment or rollback
+goes on the timeline of the model's incidents that are not closed. And to itself: a
+finished check's metrics are evaluated against the model's alert rules."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from models_registry.signals import deployment_changed, model_artifact_changed
 from monitoring.services.alerts import alerts_evaluate_run
 from monitoring.services.artifact_incidents import incident_open_for_changed_artifact
 from monitoring.services.check_schedules import check_schedules_ensure
+from monitoring.services.incidents import incident_deployment_record
 from monitoring.signals import check_completed
 
 logger = logging.getLogger(__name__)
@@ -38,3 +40,8 @@ def alerts_on_check_completed(sender: Any, run: Any, **kwargs: Any) -> None:
         alerts_evaluate_run(run=run)
     except Exception:
         logger.exception("alert rules of check run %s failed", run.pk)
+
+
+@receiver(deployment_changed)
+def incident_timeline_on_deployment(sender: Any, model: Any, event: Any, **kwargs: Any) -> None:
+    incident_deployment_record(event=event)

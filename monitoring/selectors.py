@@ -10,6 +10,7 @@ from governance.errors import Conflict, NotFound
 from models_registry.models import ModelVersion, RegisteredModel
 from monitoring.canary import CanaryEvaluation, canary_evaluate, gates_for
 from monitoring.models import (
+    Alert,
     CheckMetric,
     CheckReport,
     CheckRun,
@@ -20,15 +21,19 @@ from monitoring.models import (
 
 
 def incident_list() -> QuerySet[Incident]:
-    return Incident.objects.select_related("model", "version")
+    return Incident.objects.select_related("model", "version", "owner")
 
 
 def incident_get(*, incident_id: int) -> Incident:
+    """One incident with its timeline (oldest first) and its alerts (newest first)."""
     timeline = IncidentEvent.objects.select_related("actor").order_by("occurred_at", "id")
+    alerts = Alert.objects.select_related("version").order_by("-last_seen", "-id")
     try:
         return (
             incident_list()
-            .prefetch_related(Prefetch("timeline", queryset=timeline))
+            .prefetch_related(
+                Prefetch("timeline", queryset=timeline), Prefetch("alerts", queryset=alerts)
+            )
             .get(pk=incident_id)
         )
     except (Incident.DoesNotExist, ValueError, TypeError):

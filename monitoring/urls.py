@@ -1,11 +1,38 @@
 from django.urls import path
 
-from monitoring import views
+from monitoring import incident_views, views
 
 app_name = "monitoring"
 
 urlpatterns = [
     path("metrics", views.metrics, name="metrics"),
+    path("incidents/", incident_views.incident_list, name="incidents"),
+    path("incidents/<int:incident_id>/", incident_views.incident_detail, name="incident"),
+    path(
+        "incidents/<int:incident_id>/assign/",
+        incident_views.incident_assign,
+        name="incident-assign",
+    ),
+    path(
+        "incidents/<int:incident_id>/comment/",
+        incident_views.incident_comment,
+        name="incident-comment",
+    ),
+    path(
+        "incidents/<int:incident_id>/status/",
+        incident_views.incident_status,
+        name="incident-status",
+    ),
+    path(
+        "incidents/<int:incident_id>/flag-serious/",
+        incident_views.incident_flag_serious,
+        name="incident-flag-serious",
+    ),
+    path(
+        "incidents/<int:incident_id>/rollback/",
+        incident_views.incident_rollback,
+        name="incident-rollback",
+    ),
     path("models/<slug:name>/health/", views.model_health, name="model-health"),
     path("models/<slug:name>/monitoring/", views.model_monitoring, name="model-monitoring"),
     path("models/<slug:name>/checks/<int:check_id>/", views.check_detail, name="check"),

@@ -42,9 +42,7 @@ def model_health(request: HttpRequest, name: str) -> HttpResponse:
     )
     has_canary = selectors.canary_versions().filter(model=model).exists()
     evaluation = selectors.canary_evaluation_current(model=model) if has_canary else None
-    incidents = (
-        selectors.incident_list().filter(model=model).exclude(status=Incident.Status.RESOLVED)
-    )
+    incidents = selectors.incident_list().filter(model=model).exclude(status=Incident.Status.CLOSED)
     return render(
         request,
         "monitoring/model_health.html",

@@ -61,12 +61,22 @@ class IncidentEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = IncidentEvent
-        fields = ["kind", "message", "actor", "occurred_at"]
+        fields = ["id", "kind", "message", "actor", "occurred_at", "data"]
 
 
 class IncidentSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="model.name")
     version = serializers.IntegerField(source="version.version", allow_null=True, default=None)
+    owner = serializers.CharField(source="owner.username", allow_null=True, default=None)
+    report_deadline = serializers.DateTimeField(
+        source="report_due",
+        allow_null=True,
+        help_text="Serious incidents: aware_at plus 15, 10 or 2 days (EU AI Act Art. 73).",
+    )
+    time_left_seconds = serializers.SerializerMethodField(
+        help_text="Until the report is due; negative once overdue; null unless serious."
+    )
+    overdue = serializers.SerializerMethodField()
 
     class Meta:
         model = Incident
@@ -82,14 +92,47 @@ class IncidentSerializer(serializers.ModelSerializer):
             "details",
             "opened_at",
             "resolved_at",
+            "closed_at",
+            "owner",
+            "serious",
+            "serious_kind",
+            "serious_reason",
+            "aware_at",
+            "report_deadline",
+            "time_left_seconds",
+            "overdue",
         ]
+
+    def get_time_left_seconds(self, incident: Incident) -> int | None:
+        left = incident.time_left()
+        return None if left is None else int(left.total_seconds())
+
+    def get_overdue(self, incident: Incident) -> bool:
+        return incident.is_overdue()
+
+
+class IncidentAlertSerializer(serializers.Serializer):
+    """The alerts that opened or joined the incident (monitoring.alert_models.Alert)."""
+
+    id = serializers.IntegerField()
+    version = serializers.IntegerField(source="version.version")
+    metric = serializers.CharField()
+    value = serializers.FloatField(allow_null=True)
+    threshold = serializers.FloatField()
+    comparison = serializers.CharField()
+    severity = serializers.CharField()
+    status = serializers.CharField()
+    count = serializers.IntegerField()
+    first_seen = serializers.DateTimeField()
+    last_seen = serializers.DateTimeField()
 
 
 class IncidentDetailSerializer(IncidentSerializer):
     timeline = IncidentEventSerializer(many=True)
+    alerts = IncidentAlertSerializer(many=True)
 
     class Meta(IncidentSerializer.Meta):
-        fields = [*IncidentSerializer.Meta.fields, "timeline"]
+        fields = [*IncidentSerializer.Meta.fields, "alerts", "timeline"]
 
 
 class IncidentCommentSerializer(StrictInputSerializer):
@@ -98,6 +141,49 @@ class IncidentCommentSerializer(StrictInputSerializer):
 
 class IncidentResolveSerializer(IncidentCommentSerializer):
     comment = serializers.CharField(max_length=5000, help_text="What was done to resolve it.")
+
+
+class IncidentNoteSerializer(IncidentCommentSerializer):
+    comment = serializers.CharField(max_length=5000)
+
+
+class IncidentAssignSerializer(IncidentCommentSerializer):
+    owner = serializers.CharField(
+        max_length=150, allow_null=True, help_text="A username, or null to unassign."
+    )
+
+
+class IncidentStatusSerializer(IncidentCommentSerializer):
+    status = serializers.ChoiceField(choices=Incident.Status.choices)
+    comment = serializers.CharField(
+        max_length=5000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required to close (what was done) and to reopen (why).",
+    )
+
+
+class IncidentFlagSeriousSerializer(StrictInputSerializer):
+    kind = serializers.ChoiceField(
+        choices=Incident.SeriousKind.choices,
+        help_text="standard: 15 days; death: 10 days; widespread: 2 days (Art. 73).",
+    )
+    reason = serializers.CharField(max_length=5000)
+    aware_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, help_text="Now unless given."
+    )
+
+
+class IncidentRollbackSerializer(StrictInputSerializer):
+    comment = serializers.CharField(max_length=5000, help_text="Why you roll back.")
+    from_version = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The production version you saw; 409 if it changed meanwhile.",
+    )
 
 
 class SlotSerializer(serializers.Serializer):

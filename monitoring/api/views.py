@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -11,6 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance.api.schema import errors
+from governance.api.serializers import StrictInputSerializer
+from governance.errors import InvalidInput
 from governance.roles import Capability
 from models_registry.selectors import model_get
 from monitoring import selectors, services
@@ -20,10 +24,15 @@ from monitoring.api.serializers import (
     CheckReportSerializer,
     GroundTruthReceiptSerializer,
     GroundTruthUploadSerializer,
+    IncidentAssignSerializer,
     IncidentCommentSerializer,
     IncidentDetailSerializer,
+    IncidentFlagSeriousSerializer,
+    IncidentNoteSerializer,
     IncidentResolveSerializer,
+    IncidentRollbackSerializer,
     IncidentSerializer,
+    IncidentStatusSerializer,
 )
 from monitoring.filters import IncidentFilter
 from monitoring.models import Incident
@@ -36,25 +45,45 @@ def _incident_response(incident_id: int) -> Response:
 def _incident_transition(
     request: Request,
     pk: str,
-    service: Callable[..., Incident],
-    serializer_class: type[IncidentCommentSerializer] = IncidentCommentSerializer,
+    service: Callable[..., Any],
+    serializer_class: type[StrictInputSerializer] = IncidentCommentSerializer,
 ) -> Response:
-    """Acknowledge or resolve through its service, with the caller's comment."""
+    """Call the incident service with the checked body; answer with the incident."""
     data = serializer_class(data=request.data)
     data.is_valid(raise_exception=True)
-    service(actor=request.user, incident_id=int(pk), comment=data.validated_data["comment"])
+    service(actor=request.user, incident_id=int(pk), **data.validated_data)
     return _incident_response(int(pk))
 
 
+def _owner(username: str | None) -> Any:
+    if username is None:
+        return None
+    try:
+        return get_user_model().objects.get(username=username, is_active=True)
+    except get_user_model().DoesNotExist:
+        raise InvalidInput(
+            f"No user {username}.", extra={"owner": [f"No active user {username}."]}
+        ) from None
+
+
+ACTION_ERRORS = errors(400, 409)
+
+
 class IncidentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Incidents, newest first (filter by model, version, status, severity, source)."""
+    """Incidents, newest first (filter by model, version, status, severity, source, owner,
+    serious, overdue); the actions of the incident workflow."""
 
     serializer_class = IncidentSerializer
     filterset_class = IncidentFilter
     lookup_value_regex = r"[0-9]+"
     required_capabilities = {
-        "acknowledge": Capability.MANAGE_INCIDENTS,
-        "resolve": Capability.MANAGE_INCIDENTS,
+        "acknowledge": Capability.WORK_INCIDENTS,
+        "resolve": Capability.WORK_INCIDENTS,
+        "assign": Capability.WORK_INCIDENTS,
+        "comment": Capability.WORK_INCIDENTS,
+        "change_status": Capability.WORK_INCIDENTS,
+        "flag_serious": Capability.MANAGE_INCIDENTS,
+        "rollback": Capability.ROLLBACK,
     }
 
     def get_queryset(self) -> QuerySet[Incident]:
@@ -62,25 +91,86 @@ class IncidentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(responses={200: IncidentDetailSerializer})
     def retrieve(self, request: Request, pk: str) -> Response:
-        """One incident with its timeline."""
+        """One incident with its timeline, its alerts and (if serious) its deadline."""
         return _incident_response(int(pk))
 
     @extend_schema(
-        request=IncidentCommentSerializer, responses={200: IncidentDetailSerializer, **errors(409)}
+        request=IncidentCommentSerializer,
+        responses={200: IncidentDetailSerializer, **ACTION_ERRORS},
     )
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: Request, pk: str) -> Response:
-        """Open -> acknowledged; 409 otherwise."""
+        """Open -> investigating; 409 otherwise (the older name of that status change)."""
         return _incident_transition(request, pk, services.incident_acknowledge)
 
     @extend_schema(
-        request=IncidentResolveSerializer, responses={200: IncidentDetailSerializer, **errors(409)}
+        request=IncidentResolveSerializer,
+        responses={200: IncidentDetailSerializer, **ACTION_ERRORS},
     )
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: str) -> Response:
-        """Open or acknowledged -> resolved; the comment (required) says what was done."""
+        """Any status but closed -> closed; the comment (required) says what was done."""
         return _incident_transition(
             request, pk, services.incident_resolve, IncidentResolveSerializer
+        )
+
+    @extend_schema(
+        request=IncidentStatusSerializer, responses={200: IncidentDetailSerializer, **ACTION_ERRORS}
+    )
+    @action(detail=True, methods=["post"], url_path="status")
+    def change_status(self, request: Request, pk: str) -> Response:
+        """open -> investigating -> mitigated -> closed (steps may be skipped); mitigated or
+        closed -> investigating reopens. Closing and reopening need a comment."""
+        return _incident_transition(
+            request, pk, services.incident_status_change, IncidentStatusSerializer
+        )
+
+    @extend_schema(
+        request=IncidentAssignSerializer, responses={200: IncidentDetailSerializer, **ACTION_ERRORS}
+    )
+    @action(detail=True, methods=["post"])
+    def assign(self, request: Request, pk: str) -> Response:
+        """Give the incident to a user who works on incidents (`owner`: username or null)."""
+        data = IncidentAssignSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.incident_assign(
+            actor=request.user,
+            incident_id=int(pk),
+            owner=_owner(data.validated_data["owner"]),
+            comment=data.validated_data["comment"],
+        )
+        return _incident_response(int(pk))
+
+    @extend_schema(
+        request=IncidentNoteSerializer, responses={200: IncidentDetailSerializer, **errors(400)}
+    )
+    @action(detail=True, methods=["post"])
+    def comment(self, request: Request, pk: str) -> Response:
+        """A comment on the timeline."""
+        return _incident_transition(request, pk, services.incident_comment, IncidentNoteSerializer)
+
+    @extend_schema(
+        request=IncidentFlagSeriousSerializer,
+        responses={200: IncidentDetailSerializer, **ACTION_ERRORS},
+    )
+    @action(detail=True, methods=["post"], url_path="flag-serious")
+    def flag_serious(self, request: Request, pk: str) -> Response:
+        """Compliance flags a serious incident (EU AI Act Art. 73); the report is due 15, 10
+        or 2 days (by `kind`) after `aware_at`."""
+        return _incident_transition(
+            request, pk, services.incident_flag_serious, IncidentFlagSeriousSerializer
+        )
+
+    @extend_schema(
+        request=IncidentRollbackSerializer,
+        responses={200: IncidentDetailSerializer, **ACTION_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def rollback(self, request: Request, pk: str) -> Response:
+        """Roll the incident's model back (stop any canary, restore the previous production
+        version); each step goes on the timeline. 409 when there is nothing to roll back."""
+        return _incident_transition(
+            request, pk, services.incident_rollback, IncidentRollbackSerializer
         )
 
 

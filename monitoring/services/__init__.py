@@ -26,7 +26,18 @@ from monitoring.services.check_schedules import (
 )
 from monitoring.services.checks import check_execute, check_request
 from monitoring.services.ground_truth import GroundTruthReceipt, ground_truth_record
-from monitoring.services.incidents import incident_acknowledge, incident_open, incident_resolve
+from monitoring.services.incidents import (
+    incident_acknowledge,
+    incident_assign,
+    incident_comment,
+    incident_deployment_record,
+    incident_event_add,
+    incident_flag_serious,
+    incident_open,
+    incident_resolve,
+    incident_rollback,
+    incident_status_change,
+)
 from monitoring.services.monitoring_config import (
     monitoring_config_put,
     monitoring_config_validate,
@@ -66,9 +77,16 @@ __all__ = [
     "check_schedules_run_due",
     "ground_truth_record",
     "incident_acknowledge",
+    "incident_assign",
+    "incident_comment",
+    "incident_deployment_record",
+    "incident_event_add",
+    "incident_flag_serious",
     "incident_open",
     "incident_open_for_changed_artifact",
     "incident_resolve",
+    "incident_rollback",
+    "incident_status_change",
     "monitoring_config_put",
     "monitoring_config_validate",
     "notification_deliver",

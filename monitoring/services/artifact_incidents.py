@@ -6,7 +6,7 @@ from django.db import transaction
 
 from models_registry.models import ModelVersion
 from monitoring.models import Incident, IncidentEvent
-from monitoring.services.incidents import incident_open
+from monitoring.services.incidents import incident_event_add, incident_open
 
 
 def _listing(problems: dict[str, str]) -> str:
@@ -26,12 +26,12 @@ def incident_open_for_changed_artifact(
     found = (
         Incident.objects.select_for_update()
         .filter(version=version, source=Incident.Source.ARTIFACT)
-        .exclude(status=Incident.Status.RESOLVED)
+        .exclude(status=Incident.Status.CLOSED)
         .first()
     )
     message = f"Refused to load for {purpose}: {_listing(problems)}."
     if found is not None:
-        IncidentEvent.objects.create(incident=found, kind="refused_again", message=message)
+        incident_event_add(incident=found, kind=IncidentEvent.Kind.REFUSED_AGAIN, message=message)
         return found
     return incident_open(
         model=version.model,

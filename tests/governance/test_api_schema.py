@@ -68,6 +68,9 @@ ACCEPTANCE_NOT_CHECKED = {
         )
         for kind in ("drift", "quality", "fairness", "estimation")
     },
+    "POST /api/v1/incidents/{id}/assign/": ("the owner must be a user who works on incidents"),
+    "POST /api/v1/incidents/{id}/flag-serious/": ("the moment of awareness is not in the future"),
+    "POST /api/v1/incidents/{id}/status/": ("closing and reopening need a comment"),
     "PUT /api/v1/models/{model_name}/monitoring-config/": (
         "features and metric names must be the model's; the body may not be empty"
     ),

@@ -99,6 +99,7 @@ def world(users, make_model, make_version) -> World:
         "pk": request.pk,  # promotion-requests/<pk>/; incidents/<pk>/ get the incident's
         **check_runs(version),  # <kind>-checks/<pk>/ get a run of that kind
         "check_id": make_check(version, "drift", with_report=True).pk,
+        "incident_id": incident.pk,
     }
     return World(users=users, values=values, incident=incident, alert=stored_alert(version))
 

@@ -61,7 +61,7 @@ def test_compliance_reads_incidents_with_their_timeline_and_history(users, incid
     client = client_for(users["compliance"])
 
     changelist = client.get(
-        reverse("admin:monitoring_incident_changelist") + "?status=acknowledged"
+        reverse("admin:monitoring_incident_changelist") + "?status=investigating"
     )
     change = client.get(reverse("admin:monitoring_incident_change", args=[incident.pk]))
     history = client.get(reverse("admin:monitoring_incident_history", args=[incident.pk]))
@@ -72,7 +72,7 @@ def test_compliance_reads_incidents_with_their_timeline_and_history(users, incid
     assert "looking" in change.content.decode()
     assert "failed_gates" in change.content.decode()
     assert history.status_code == 200
-    assert "acknowledged" in history.content.decode()
+    assert "open -&gt; investigating" in history.content.decode()
 
 
 def test_incidents_and_ground_truth_cannot_be_changed_in_the_admin(users, incident, superuser):

@@ -1,4 +1,5 @@
-"""Incidents: open (services), list and read (API), acknowledge and resolve (state machine)."""
+"""Incidents: open (services), list and read (API), acknowledge and resolve (the older names
+of two steps of the workflow, tests/monitoring/test_incident_workflow.py)."""
 
 from __future__ import annotations
 
@@ -94,13 +95,13 @@ def test_an_incident_cannot_name_another_models_version(churn, make_model, make_
     assert "version" in error.value.extra
 
 
-def test_only_incident_managers_acknowledge_or_resolve(churn, users):
+def test_only_those_who_work_incidents_acknowledge_or_resolve(churn, users):
     incident = open_incident(churn["model"])
 
     with pytest.raises(NotAllowed):
-        incident_acknowledge(actor=users["ds"], incident_id=incident.pk)
+        incident_acknowledge(actor=users["validator"], incident_id=incident.pk)
     with pytest.raises(NotAllowed):
-        incident_resolve(actor=users["board"], incident_id=incident.pk, comment="fixed")
+        incident_resolve(actor=users["ci"], incident_id=incident.pk, comment="fixed")
 
 
 # --- API: read -------------------------------------------------------------------------
@@ -128,6 +129,15 @@ def test_incidents_are_listed_newest_first_and_paginated(api, churn):
         "details": {"drift_share": 0.6},
         "opened_at": body["results"][1]["opened_at"],
         "resolved_at": None,
+        "closed_at": None,
+        "owner": None,
+        "serious": False,
+        "serious_kind": "",
+        "serious_reason": "",
+        "aware_at": None,
+        "report_deadline": None,
+        "time_left_seconds": None,
+        "overdue": False,
     }
     assert body["results"][0]["version"] is None
 
@@ -149,7 +159,7 @@ def test_incidents_filter_by_model_status_and_severity(api, users, churn, make_m
     assert ids("model=nope") == []
     assert ids("status=open") == sorted([churn_critical.pk, fraud_warning.pk])
     assert ids("severity=critical") == [churn_critical.pk]
-    assert ids("model=churn-classifier&status=resolved") == [churn_warning.pk]
+    assert ids("model=churn-classifier&status=closed") == [churn_warning.pk]
     assert ids("source=drift") == sorted([churn_warning.pk, churn_critical.pk, fraud_warning.pk])
 
 
@@ -163,11 +173,13 @@ def test_an_incident_is_read_with_its_timeline(api, users, churn):
 
     body = api("validator").get(url(incident)).json()
 
-    assert body["status"] == "acknowledged"
+    assert body["status"] == "investigating"
     assert [(e["kind"], e["message"], e["actor"]) for e in body["timeline"]] == [
         ("opened", "Share of drifted features 0.6.", None),
-        ("acknowledged", "on it", "carla"),
+        ("status_changed", "on it", "carla"),
     ]
+    assert body["timeline"][1]["data"] == {"from": "open", "to": "investigating", "reopened": False}
+    assert body["alerts"] == []
 
 
 def test_an_unknown_incident_is_404(api, churn):
@@ -197,19 +209,20 @@ def test_compliance_acknowledges_then_resolves(api, users, churn):
     )
 
     assert acknowledged.status_code == 200, acknowledged.content
-    assert acknowledged.json()["status"] == "acknowledged"
+    assert acknowledged.json()["status"] == "investigating"
     assert resolved.status_code == 200, resolved.content
     body = resolved.json()
-    assert body["status"] == "resolved"
+    assert body["status"] == "closed"
     assert body["resolved_at"] is not None
-    assert [e["kind"] for e in body["timeline"]] == ["opened", "acknowledged", "resolved"]
+    assert body["closed_at"] is not None
+    assert [e["kind"] for e in body["timeline"]] == ["opened", "status_changed", "status_changed"]
     assert body["timeline"][2]["message"] == "rolled back to v1"
     assert body["timeline"][2]["actor"] == "carla"
     incident.refresh_from_db()
     assert [h.history_change_reason for h in incident.history.order_by("history_id")] == [
         "opened (drift)",
-        "acknowledged",
-        "resolved",
+        "open -> investigating",
+        "investigating -> closed",
     ]
     assert {
         h.history_origin
@@ -218,8 +231,8 @@ def test_compliance_acknowledges_then_resolves(api, users, churn):
     actions = AuditEvent.objects.filter(object_type="incident").order_by("id")
     assert [a.action for a in actions] == [
         "incident.opened",
-        "incident.acknowledged",
-        "incident.resolved",
+        "incident.status_changed",
+        "incident.status_changed",
     ]
     assert actions[2].data["comment"] == "rolled back to v1"
 
@@ -229,7 +242,7 @@ def test_acknowledging_without_a_comment_says_who(api, churn):
 
     body = api("compliance").post(url(incident, "acknowledge"), {}, format="json").json()
 
-    assert body["timeline"][1]["message"] == "Acknowledged by carla."
+    assert body["timeline"][1]["message"] == "Investigating by carla."
 
 
 def test_an_open_incident_may_be_resolved_directly(api, churn):
@@ -240,7 +253,7 @@ def test_an_open_incident_may_be_resolved_directly(api, churn):
     )
 
     assert response.status_code == 200, response.content
-    assert response.json()["status"] == "resolved"
+    assert response.json()["status"] == "closed"
 
 
 def test_resolving_needs_a_comment(api, churn):
@@ -286,7 +299,7 @@ def test_a_resolved_incident_is_neither_acknowledged_nor_resolved_again(api, chu
     assert incident.timeline.count() == 2
 
 
-@pytest.mark.parametrize("who", ["ds", "ci", "validator", "board", "outsider"])
+@pytest.mark.parametrize("who", ["ci", "validator", "outsider"])
 def test_other_roles_get_403_and_nothing_changes(api, churn, who):
     incident = open_incident(churn["model"])
 
