@@ -186,3 +186,6 @@ class MonitoringConfigAdmin(GovernedHistoryAdmin):
         )
         obj.pk = saved.pk
         obj.document = saved.document
+
+
+from monitoring.retraining import admin as retraining_admin  # noqa: E402, F401  (registers it)

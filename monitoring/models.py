@@ -271,6 +271,7 @@ class CheckReport(models.Model):
 
 
 from monitoring.alert_models import Alert  # noqa: E402  (Django finds models here)
+from monitoring.retraining_models import RetrainingRun  # noqa: E402
 
 __all__ = [
     "Alert",
@@ -282,4 +283,5 @@ __all__ = [
     "Incident",
     "IncidentEvent",
     "MonitoringConfig",
+    "RetrainingRun",
 ]

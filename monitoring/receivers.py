@@ -1,15 +1,23 @@
 """Monitoring listens to the registry: a model whose files changed becomes an incident; a
-model that reaches production gets its default check schedules."""
+model that reaches production gets its default check schedules. And to itself: a rule whose
+action is `retrain` queues a retraining run."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.dispatch import receiver
 
+from governance.errors import ApplicationError
 from models_registry.signals import deployment_changed, model_artifact_changed
+from monitoring.retraining import retraining_request
+from monitoring.retraining_models import RetrainingRun
 from monitoring.services.artifact_incidents import incident_open_for_changed_artifact
 from monitoring.services.check_schedules import check_schedules_ensure
+from monitoring.signals import retraining_wanted
+
+logger = logging.getLogger(__name__)
 
 
 @receiver(model_artifact_changed)
@@ -22,3 +30,21 @@ def incident_on_changed_artifact(
 @receiver(deployment_changed)
 def check_schedules_on_deployment(sender: Any, model: Any, event: Any, **kwargs: Any) -> None:
     check_schedules_ensure(model=model)
+
+
+@receiver(retraining_wanted)
+def retraining_on_rule(sender: Any, alert: Any, **kwargs: Any) -> None:
+    """A rule with action `retrain` fired: retrain the production version, linked to the
+    alert (and its incident). A refusal (no production version, a run already queued) is
+    logged, not raised: the alert stands either way."""
+    try:
+        run = retraining_request(
+            actor=None,
+            model_name=alert.model.name,
+            alert_id=alert.pk,
+            trigger=RetrainingRun.Trigger.RULE,
+        )
+    except ApplicationError as error:
+        logger.info("alert %s wants retraining, not started: %s", alert.pk, error.detail)
+        return
+    logger.info("alert %s queued retraining run %s", alert.pk, run.pk)

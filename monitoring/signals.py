@@ -16,3 +16,7 @@ alert_resolved = Signal()
 
 # A retraining run ended: kwargs `run` (a RetrainingRun), done or failed. On commit.
 retraining_finished = Signal()
+
+# A rule whose action is `retrain` fired: kwargs `alert` (an Alert). Sent on commit by the
+# rule engine; monitoring's own receiver queues a retraining run (trigger `rule`).
+retraining_wanted = Signal()

@@ -9,6 +9,10 @@ reject on worker lost (global settings) re-deliver it when its worker process di
 service is idempotent, so the run is stored once. `check_scheduled` is what a check
 schedule (django-celery-beat PeriodicTask) calls. `check_report_render` runs on the `checks` queue
 and records its own failure on the report.
+
+`retraining_execute` runs one retraining on the `retraining` queue (CELERY_TASK_ROUTES),
+acks late like checks; the service is idempotent (a done run is not redone) and records
+every failure on the run, so the task is not retried.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from governance.audit_context import Origin, acting_as
+from monitoring.retraining import retraining_execute as retraining_execute_service
 from monitoring.services import canary_decide_all
 from monitoring.services import check_report_render as check_report_render_service
 from monitoring.services.check_schedules import check_scheduled_request
@@ -50,3 +55,10 @@ def check_report_render(report_id: int) -> str:
     """Render one check's Evidently report (monitoring/reports.py); returns its status."""
     with acting_as(origin=Origin.TASK):
         return check_report_render_service(report_id=report_id).status
+
+
+@shared_task(name="monitoring.retraining_execute", acks_late=True)
+def retraining_execute(run_id: int) -> str:
+    """Run one queued retraining; returns its status."""
+    with acting_as(origin=Origin.TASK):
+        return retraining_execute_service(run_id=run_id).status
