@@ -35,7 +35,7 @@ from models_registry.models import ModelVersion
 from monitoring.config import monitoring_settings
 from monitoring.models import IncidentEvent, RetrainingRun
 from monitoring.retraining.requests import retraining_account
-from monitoring.retraining.training import Retrained, RetrainingRefused, retrain
+from monitoring.retraining.training import Retrained, RetrainingRefused, cloned, retrain
 from monitoring.signals import retraining_finished
 
 logger = logging.getLogger(__name__)
@@ -147,6 +147,7 @@ def _compute(run: RetrainingRun) -> Retrained:
                 _tracking_reason(f"v{base.version}'s model was read", error)
             ) from error
         raise
+    model = cloned(estimator)  # before reading any data: an unclonable model fails fast
     try:
         spec = feature_spec(base)
     except ApplicationError as error:
@@ -154,6 +155,7 @@ def _compute(run: RetrainingRun) -> Retrained:
     config = monitoring_settings(model=run.model)
     return retrain(
         estimator=estimator,
+        model=model,
         version=base,
         spec=spec,
         start=run.window_start,

@@ -194,6 +194,7 @@ class Retrained:
 def retrain(
     *,
     estimator: Any,
+    model: Any,
     version: ModelVersion,
     spec: FeatureSpec,
     start: datetime,
@@ -201,9 +202,9 @@ def retrain(
     task: str,
     threshold: float,
 ) -> Retrained:
-    """Clone, fit on the train split, and measure new and current on the same hold-out."""
+    """Fit `model` (an unfitted clone of `estimator`) on the train split, and measure new
+    and current on the same hold-out."""
     data = training_data(version=version, spec=spec, start=start, end=end, task=task)
-    model = cloned(estimator)
     if task == BINARY and len(np.unique(data.train_y)) < 2:
         raise RetrainingRefused("Every labelled training record has the same label.")
     try:
