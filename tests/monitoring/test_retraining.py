@@ -4,7 +4,6 @@ candidate with its card and a pending canary request; the API starts and reads r
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from django.test import override_settings
