@@ -29,13 +29,22 @@ from tests.monitoring.retraining_data import (
 pytestmark = pytest.mark.django_db
 
 
-def retraining_runs_in_mlflow(model_name: str) -> list[Any]:
-    """Live (not deleted) MLflow runs of the model's retraining experiment."""
+def retraining_runs_in_mlflow(run: RetrainingRun, *, deleted: bool = False) -> list[Any]:
+    """Live (or deleted) MLflow runs that `run` logged (the store is shared by the session,
+    so they are told apart by the run's tag and start time)."""
+    from mlflow.entities import ViewType
+
     client = mlflow_adapter.client()
-    experiment = client.get_experiment_by_name(f"retraining-{model_name}")
+    experiment = client.get_experiment_by_name(f"retraining-{run.model.name}")
     if experiment is None:
         return []
-    return client.search_runs([experiment.experiment_id])
+    since = int(run.queued_at.timestamp() * 1000)
+    return client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.`governance.retraining_run` = '{run.pk}' "
+        f"and attributes.start_time >= {since}",
+        run_view_type=ViewType.DELETED_ONLY if deleted else ViewType.ACTIVE_ONLY,
+    )
 
 
 def assert_nothing_half_made(run: RetrainingRun, versions: int = 1) -> None:
@@ -44,7 +53,7 @@ def assert_nothing_half_made(run: RetrainingRun, versions: int = 1) -> None:
     assert run.promotion_request_id is None
     assert run.model.versions.count() == versions
     assert not PromotionRequest.objects.exists()
-    assert not retraining_runs_in_mlflow(run.model.name)
+    assert not retraining_runs_in_mlflow(run)
 
 
 def incident_for(version: ModelVersion) -> Incident:
@@ -166,6 +175,7 @@ def test_a_candidate_that_cannot_be_registered_leaves_no_mlflow_run(
 
     assert run.reason.startswith("The candidate could not be registered")
     assert_nothing_half_made(run)
+    assert len(retraining_runs_in_mlflow(run, deleted=True)) == 1
 
 
 def test_a_rule_that_wants_retraining_queues_a_run_linked_to_its_alert(users, production) -> None:
