@@ -204,6 +204,8 @@ SPECTACULAR_SETTINGS = {
         "RiskTierEnum": "governance.models.RiskTier",
         "CheckKindEnum": "monitoring.models.CheckRun.Kind",
         "CheckStatusEnum": "monitoring.models.CheckRun.Status",
+        "CheckTriggerEnum": "monitoring.models.CheckRun.Trigger",
+        "RetrainingTriggerEnum": "monitoring.models.RetrainingRun.Trigger",
     },
     # The schema and the docs follow the contract: anonymous callers get 401, readers get them.
     "SERVE_PERMISSIONS": ["governance.api.permissions.HasCapability"],
