@@ -92,7 +92,7 @@ def retraining_execute(*, run_id: int) -> RetrainingRun:
     try:
         retrained = _compute(run)
     except RetrainingRefused as error:
-        return _fail(run_id, str(error))
+        return _fail(run_id, str(error), labelled_rows=error.labelled_rows)
     except Exception as error:  # any failure ends the run, with a readable reason
         logger.exception("retraining run %s failed", run_id)
         return _fail(run_id, f"{type(error).__name__}: {str(error)[:500]}")
@@ -283,7 +283,7 @@ def _summary(run: RetrainingRun) -> str:
 
 
 @transaction.atomic
-def _fail(run_id: int, reason: str) -> RetrainingRun:
+def _fail(run_id: int, reason: str, *, labelled_rows: int | None = None) -> RetrainingRun:
     run = (
         RetrainingRun.objects.select_for_update(of=("self",)).select_related("model").get(pk=run_id)
     )
@@ -292,8 +292,10 @@ def _fail(run_id: int, reason: str) -> RetrainingRun:
     run.status = RetrainingRun.Status.FAILED
     run.reason = reason[:5000]
     run.finished_at = timezone.now()
+    if labelled_rows is not None:
+        run.labelled_rows = labelled_rows
     set_change_reason(run, "failed")
-    run.save(update_fields=["status", "reason", "finished_at"])
+    run.save(update_fields=["status", "reason", "finished_at", "labelled_rows"])
     audit_record(
         action="retraining.failed",
         object_type="retraining_run",

@@ -28,6 +28,10 @@ from monitoring.checks.quality import BINARY, REGRESSION
 class RetrainingRefused(Exception):
     """The run cannot go on; the message says why, for people."""
 
+    def __init__(self, message: str, *, labelled_rows: int | None = None) -> None:
+        super().__init__(message)
+        self.labelled_rows = labelled_rows
+
 
 @dataclass(frozen=True)
 class _Span:
@@ -113,7 +117,8 @@ def training_data(
         raise RetrainingRefused(
             f"Too few labels: the window holds {len(window_y)} labelled records with every "
             f"feature, and retraining needs at least {needed} (RETRAINING_MIN_LABELS). Send "
-            "ground truth for more predictions or widen the window."
+            "ground truth for more predictions or widen the window.",
+            labelled_rows=len(window_y),
         )
     reference_x, reference_y = reference_labelled(version=version, spec=spec, task=task)
     stratify = None

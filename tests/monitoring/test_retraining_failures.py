@@ -5,6 +5,7 @@ that looks like a candidate)."""
 from __future__ import annotations
 
 import socket
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from reviews.models import PromotionRequest
 from tests.monitoring.retraining_data import (
     churn_in_production,
     drifted_traffic,
+    execute_again,
     run_retraining,
 )
 
@@ -92,6 +94,7 @@ def test_too_few_labels_fail_with_the_count_and_nothing_registered(
 
     assert "Too few labels" in run.reason
     assert "120 labelled records" in run.reason and "at least 200" in run.reason
+    assert run.labelled_rows == 120
     assert_nothing_half_made(run)
     assert run.reason in timeline(incident)[-1]
 
@@ -229,3 +232,35 @@ def test_a_run_whose_request_cannot_be_opened_rejects_its_candidate(
     assert run.status == RetrainingRun.Status.FAILED
     assert "the board's policy is missing" in run.reason
     assert candidate.stage == ModelVersion.Stage.REJECTED
+
+
+@override_settings(RETRAINING_MIN_LABELS=10**6, RETRAINING_MAX_ATTEMPTS=3)
+def test_a_run_whose_worker_died_is_started_again_until_the_attempts_run_out(
+    production,
+) -> None:
+    stuck = RetrainingRun.objects.create(
+        model=production.model,
+        base_version=production,
+        window_start=timezone.now() - timedelta(hours=1),
+        window_end=timezone.now(),
+        status=RetrainingRun.Status.RUNNING,
+        attempts=1,
+    )
+    again = execute_again(stuck)
+    assert again.attempts == 2
+    assert "Too few labels" in again.reason  # it ran again, to its own end
+
+    stuck.status, stuck.attempts = RetrainingRun.Status.RUNNING, 3
+    stuck.save()
+    last = execute_again(stuck)
+    assert last.status == RetrainingRun.Status.FAILED
+    assert last.attempts == 3
+    assert "started 3 times" in last.reason
+
+
+def test_the_task_is_routed_to_the_retraining_queue() -> None:
+    from governance.celery import app
+
+    route = app.amqp.router.route({}, "monitoring.retraining_execute")
+    assert route["queue"].name == "retraining"
+    assert app.tasks["monitoring.retraining_execute"].acks_late
