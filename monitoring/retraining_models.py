@@ -133,11 +133,12 @@ class RetrainingRun(models.Model):
             origin.append(f"incident #{self.incident_id}")
         if self.alert_id:
             origin.append(f"alert #{self.alert_id}")
+        holdout = metrics.get("holdout_rows", 0)
         return (
             f"Retraining run #{self.pk} ({', '.join(origin)}) refitted a clone of "
-            f"v{self.base_version.version} on {self.labelled_rows or 0} labelled records of "
-            f"{window} plus {self.reference_rows or 0} reference rows. On the same hold-out of "
-            f"{metrics.get('holdout_rows', 0)} labelled records, new vs current: "
+            f"v{self.base_version.version} on the {self.labelled_rows or 0} labelled records "
+            f"of {window} ({holdout} of them held out) plus {self.reference_rows or 0} "
+            "reference rows. On that same hold-out, new vs current: "
             + "; ".join(parts)
             + ". Proposed as a canary: its gates decide against production."
         )
