@@ -208,6 +208,8 @@ SPECTACULAR_SETTINGS = {
         "RiskTierEnum": "governance.models.RiskTier",
         "CheckKindEnum": "monitoring.models.CheckRun.Kind",
         "CheckStatusEnum": "monitoring.models.CheckRun.Status",
+        "CheckTriggerEnum": "monitoring.models.CheckRun.Trigger",
+        "RetrainingTriggerEnum": "monitoring.models.RetrainingRun.Trigger",
     },
     # The schema and the docs follow the contract: anonymous callers get 401, readers get them.
     "SERVE_PERMISSIONS": ["governance.api.permissions.HasCapability"],
@@ -477,3 +479,18 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+
+# Retraining (monitoring/retraining/): a run needs this many labelled records of its window
+# (logged features with ground truth); the default window is this many hours ending now;
+# this share of the window's labelled records is held out to compare new and current model.
+RETRAINING_MIN_LABELS = envint("RETRAINING_MIN_LABELS", "200")
+RETRAINING_WINDOW_HOURS = envint("RETRAINING_WINDOW_HOURS", "168")
+RETRAINING_HOLDOUT_SHARE = float(os.getenv("RETRAINING_HOLDOUT_SHARE", "0.25"))
+if not 0 < RETRAINING_HOLDOUT_SHARE < 1:
+    raise ImproperlyConfigured("RETRAINING_HOLDOUT_SHARE must lie strictly between 0 and 1")
+# A run whose worker died this many times is failed instead of started again.
+RETRAINING_MAX_ATTEMPTS = envint("RETRAINING_MAX_ATTEMPTS", "3")
+# The system user (role ci) that registers retrained candidates and requests their
+# promotion; the MLflow experiment their runs go to is this prefix plus the model's name.
+RETRAINING_USERNAME = os.getenv("RETRAINING_USERNAME", "retraining-bot")
+RETRAINING_EXPERIMENT = os.getenv("RETRAINING_EXPERIMENT", "retraining")

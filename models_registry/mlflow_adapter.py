@@ -370,3 +370,9 @@ def run_log_sklearn(
                 skops_trusted_types=SKOPS_TRUSTED if serialization_format == SKOPS else None,
             )
     return run.info.run_id
+
+
+def run_delete(run_id: str) -> None:
+    """Mark a run deleted (MLflow keeps it in its trash); retraining drops a run it logged
+    but could not register, so no half-made candidate is left to be found by id."""
+    client().delete_run(run_id)

@@ -370,6 +370,7 @@ from monitoring.notification_models import (  # noqa: E402
     NotificationEndpoint,
     NotificationRoute,
 )
+from monitoring.retraining_models import RetrainingRun  # noqa: E402
 from monitoring.rule_state_models import AlertRuleState  # noqa: E402
 
 __all__ = [
@@ -387,4 +388,5 @@ __all__ = [
     "NotificationDelivery",
     "NotificationEndpoint",
     "NotificationRoute",
+    "RetrainingRun",
 ]

@@ -1,7 +1,8 @@
 """Monitoring listens to the registry: a model whose files changed becomes an incident; a
 model that reaches production gets its default check schedules; a deployment or rollback
 goes on the timeline of the model's incidents that are not closed. And to itself: a
-finished check's metrics are evaluated against the model's alert rules."""
+finished check's metrics are evaluated against the model's alert rules, and a rule whose
+action is `retrain` queues a retraining run."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from typing import Any
 
 from django.dispatch import receiver
 
+from governance.errors import ApplicationError
 from models_registry.signals import deployment_changed, model_artifact_changed
+from monitoring.retraining import retraining_request
+from monitoring.retraining_models import RetrainingRun
 from monitoring.services.alerts import alerts_evaluate_run
 from monitoring.services.artifact_incidents import incident_open_for_changed_artifact
 from monitoring.services.check_schedules import check_schedules_ensure
 from monitoring.services.incidents import incident_deployment_record
-from monitoring.signals import check_completed
+from monitoring.signals import check_completed, retraining_wanted
 
 logger = logging.getLogger(__name__)
 
@@ -45,3 +49,21 @@ def alerts_on_check_completed(sender: Any, run: Any, **kwargs: Any) -> None:
 @receiver(deployment_changed)
 def incident_timeline_on_deployment(sender: Any, model: Any, event: Any, **kwargs: Any) -> None:
     incident_deployment_record(event=event)
+
+
+@receiver(retraining_wanted)
+def retraining_on_rule(sender: Any, alert: Any, **kwargs: Any) -> None:
+    """A rule with action `retrain` fired: retrain the production version, linked to the
+    alert (and its incident). A refusal (no production version, a run already queued) is
+    logged, not raised: the alert stands either way."""
+    try:
+        run = retraining_request(
+            actor=None,
+            model_name=alert.model.name,
+            alert_id=alert.pk,
+            trigger=RetrainingRun.Trigger.RULE,
+        )
+    except ApplicationError as error:
+        logger.info("alert %s wants retraining, not started: %s", alert.pk, error.detail)
+        return
+    logger.info("alert %s queued retraining run %s", alert.pk, run.pk)

@@ -13,6 +13,10 @@ and records its own failure on the report.
 `alerts_evaluate_windows` runs every ALERTS_EVALUATE_SECONDS from beat: it ends expired
 silences and evaluates the window alert rules of every live version; without a broker,
 `python manage.py alerts_evaluate_windows` does the same. Not retried, as the canaries.
+
+`retraining_execute` runs one retraining on the `retraining` queue (CELERY_TASK_ROUTES),
+acks late like checks; the service is idempotent (a done run is not redone) and records
+every failure on the run, so the task is not retried.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from governance.audit_context import Origin, acting_as
+from monitoring.retraining import retraining_execute as retraining_execute_service
 from monitoring.services import canary_decide_all
 from monitoring.services import check_report_render as check_report_render_service
 from monitoring.services.alerts import alerts_evaluate_windows as alerts_evaluate_windows_service
@@ -104,3 +109,10 @@ def notifications_send_due() -> int:
     for item in due:
         notification_deliver.delay(item.delivery_id, item.attempt)
     return len(due)
+
+
+@shared_task(name="monitoring.retraining_execute", acks_late=True)
+def retraining_execute(run_id: int) -> str:
+    """Run one queued retraining; returns its status."""
+    with acting_as(origin=Origin.TASK):
+        return retraining_execute_service(run_id=run_id).status

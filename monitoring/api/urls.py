@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 from monitoring.api.alert_views import AlertViewSet
 from monitoring.api.check_views import CHECK_VIEWS, ModelCheckListView, ModelMetricListView
 from monitoring.api.config_views import MonitoringConfigView
+from monitoring.api.retraining_views import ModelRetrainingRunsView, RetrainingRunView
 from monitoring.api.views import (
     CanaryEvaluationView,
     CheckReportView,
@@ -35,6 +36,12 @@ urlpatterns = [
     path("models/<slug:model_name>/checks/", ModelCheckListView.as_view(), name="model-checks"),
     path("models/<slug:model_name>/metrics/", ModelMetricListView.as_view(), name="model-metrics"),
     path("checks/<int:check_id>/report/", CheckReportView.as_view(), name="check-report"),
+    path(
+        "models/<slug:model_name>/retraining-runs/",
+        ModelRetrainingRunsView.as_view(),
+        name="model-retraining-runs",
+    ),
+    path("retraining-runs/<int:pk>/", RetrainingRunView.as_view(), name="retraining-run"),
 ]
 for _kind, (_requester, _detail) in CHECK_VIEWS.items():
     urlpatterns += [

@@ -11,6 +11,7 @@ answer may be a 5xx, invalid input must be refused and valid input accepted.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 from django.db import close_old_connections
 from django.test import TestCase
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, Phase, given, settings
@@ -35,6 +37,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from governance.services import user_token
+from monitoring.models import RetrainingRun
 from monitoring.services import incident_open
 from reviews.services import promotion_request_create
 from tests.conftest import assert_json_error, make_user
@@ -130,6 +133,12 @@ def path_values(users: dict[str, Any], make_model: Any, make_version: Any) -> di
         "alerts": stored_alert(first).pk,
         **check_runs(first),
         "check_id": make_check(first, "drift", with_report=True).pk,
+        "retraining-runs": RetrainingRun.objects.create(
+            model=model,
+            base_version=first,
+            window_start=timezone.now() - timedelta(hours=1),
+            window_end=timezone.now(),
+        ).pk,
     }
 
 

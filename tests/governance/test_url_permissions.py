@@ -32,7 +32,7 @@ from governance.checks import Route, url_routes
 from governance.pages import PUBLIC, page_capability
 from governance.roles import Role, user_can
 from governance.services import user_token
-from monitoring.models import Alert, CheckRun, Incident
+from monitoring.models import Alert, CheckRun, Incident, RetrainingRun
 from monitoring.services import incident_open
 from reviews.services import promotion_request_create
 from tests.conftest import make_user
@@ -100,6 +100,12 @@ def world(users, make_model, make_version) -> World:
         **check_runs(version),  # <kind>-checks/<pk>/ get a run of that kind
         "check_id": make_check(version, "drift", with_report=True).pk,
         "incident_id": incident.pk,
+        "retraining-runs": RetrainingRun.objects.create(
+            model=model,
+            base_version=version,
+            window_start=timezone.now() - timedelta(hours=1),
+            window_end=timezone.now(),
+        ).pk,
     }
     return World(users=users, values=values, incident=incident, alert=stored_alert(version))
 
@@ -154,7 +160,7 @@ def route_url(route: Route, world: World) -> str:
         values["pk"] = world.incident.pk
     if "alerts/" in route.route:
         values["pk"] = world.alert.pk
-    check_route = re.search(r"(\w+-checks)/<int:pk>", route.route)
+    check_route = re.search(r"(\w+-checks|retraining-runs)/<int:pk>", route.route)
     if check_route:
         values["pk"] = world.values[check_route.group(1)]
     if route.is_admin:
