@@ -33,9 +33,10 @@ from governance.services import audit_record
 from models_registry.model_artifact import RecordedArtifact
 from models_registry.models import ModelVersion
 from monitoring.config import monitoring_settings
-from monitoring.models import IncidentEvent, RetrainingRun
+from monitoring.models import RetrainingRun
 from monitoring.retraining.requests import retraining_account
 from monitoring.retraining.training import Retrained, RetrainingRefused, cloned, retrain
+from monitoring.services.incidents import incident_event_add
 from monitoring.signals import retraining_finished
 
 logger = logging.getLogger(__name__)
@@ -56,10 +57,16 @@ def _tracking_reason(step: str, error: BaseException) -> str:
     )
 
 
-def _timeline(run: RetrainingRun, message: str, actor: Any = None) -> None:
+def _timeline(
+    run: RetrainingRun, message: str, actor: Any = None, *, kind: str = "retraining_finished"
+) -> None:
     if run.incident_id is not None:
-        IncidentEvent.objects.create(
-            incident_id=run.incident_id, actor=actor, kind="retraining", message=message
+        incident_event_add(
+            incident=run.incident,
+            kind=kind,
+            message=message,
+            actor=actor,
+            data={"retraining_run": run.pk},
         )
 
 
@@ -302,7 +309,7 @@ def _fail(run_id: int, reason: str, *, labelled_rows: int | None = None) -> Retr
         object_id=run.pk,
         data={"model": run.model.name, "reason": run.reason[:500], "attempts": run.attempts},
     )
-    _timeline(run, f"Retraining run #{run.pk} failed: {run.reason}")
+    _timeline(run, f"Retraining run #{run.pk} failed: {run.reason}", kind="retraining_failed")
     transaction.on_commit(
         lambda: retraining_finished.send(sender=RetrainingRun, run=run), robust=True
     )
@@ -353,5 +360,5 @@ def retraining_abandon(*, run_id: int, reason: str) -> RetrainingRun:
         object_id=run.pk,
         data={"model": run.model.name, "reason": run.reason[:500], "rejected": candidate_id},
     )
-    _timeline(run, f"Retraining run #{run.pk} failed: {run.reason}")
+    _timeline(run, f"Retraining run #{run.pk} failed: {run.reason}", kind="retraining_failed")
     return run

@@ -23,8 +23,9 @@ from governance.roles import Capability, Role
 from governance.services import audit_record, require, user_set_roles
 from models_registry.models import ModelVersion
 from models_registry.selectors import model_get, version_get
-from monitoring.models import Alert, Incident, IncidentEvent, RetrainingRun
+from monitoring.models import Alert, Incident, RetrainingRun
 from monitoring.services.checks import _window
+from monitoring.services.incidents import incident_event_add
 
 # Triggers with no person behind them.
 UNATTENDED = {RetrainingRun.Trigger.RULE}
@@ -154,11 +155,12 @@ def _queue(
         actor=actor,
     )
     if incident is not None:
-        IncidentEvent.objects.create(
+        incident_event_add(
             incident=incident,
             actor=actor,
-            kind="retraining",
+            kind="retraining_started",
             message=f"Retraining run #{run.pk} of v{base.version} queued ({trigger}).",
+            data={"retraining_run": run.pk},
         )
     # Imported here: monitoring.tasks imports the services.
     from monitoring.tasks import retraining_execute as retraining_execute_task

@@ -13,8 +13,8 @@ from typing import Any
 
 from governance.history import set_change_reason
 from governance.services import audit_record
-from monitoring.models import Alert, Incident, IncidentEvent
-from monitoring.services.incidents import incident_open
+from monitoring.models import Alert, Incident
+from monitoring.services.incidents import incident_event_add, incident_open
 
 # Alerts of these severities take part in incidents; info alerts only notify.
 INCIDENT_SEVERITIES = (Alert.Severity.WARNING, Alert.Severity.CRITICAL)
@@ -60,7 +60,9 @@ def alert_incident_link(*, alert: Alert) -> Incident | None:
             details={"alert": alert.pk, "rule": alert.rule, "rule_key": alert.rule_key},
         )
     else:
-        IncidentEvent.objects.create(incident=incident, kind="alert", message=description)
+        incident_event_add(
+            incident=incident, kind="alert", message=description, data={"alert": alert.pk}
+        )
         audit_record(
             action="incident.alert_joined",
             object_type="incident",
@@ -83,6 +85,6 @@ def alert_incident_note(*, alert: Alert, kind: str, message: str, actor: Any = N
     """A line on the timeline of the alert's incident, while it is not over."""
     if alert.incident_id is None or alert.incident.status in ENDED_STATUSES:
         return
-    IncidentEvent.objects.create(
-        incident_id=alert.incident_id, kind=kind, message=message, actor=actor
+    incident_event_add(
+        incident=alert.incident, kind=kind, message=message, actor=actor, data={"alert": alert.pk}
     )

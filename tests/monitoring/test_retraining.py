@@ -89,7 +89,17 @@ def test_a_run_registers_the_next_version_with_its_card_and_a_pending_canary_req
     assert "MLflow run" in str(signoff_refusal(actor=users["compliance"], request=request).detail)
     assert signoff_refusal(actor=users["compliance2"], request=request) is None
 
-    timeline = list(IncidentEvent.objects.filter(incident=incident, kind="retraining"))
+    timeline = list(
+        IncidentEvent.objects.filter(incident=incident, kind__startswith="retraining").order_by(
+            "id"
+        )
+    )
+    assert [e.kind for e in timeline] == [
+        "retraining_started",
+        "retraining_finished",
+        "retraining_finished",
+    ]
+    assert {e.data["retraining_run"] for e in timeline} == {run.pk}
     assert [e.message.split(" ")[0] for e in timeline] == ["Retraining", "Retraining", "Promotion"]
     assert f"registered candidate v{candidate.version}" in timeline[1].message
     actions = set(AuditEvent.objects.values_list("action", flat=True))

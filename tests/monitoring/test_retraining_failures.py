@@ -71,9 +71,9 @@ def incident_for(version: ModelVersion) -> Incident:
 
 def timeline(incident: Incident) -> list[str]:
     return list(
-        IncidentEvent.objects.filter(incident=incident, kind="retraining").values_list(
-            "message", flat=True
-        )
+        IncidentEvent.objects.filter(incident=incident, kind__startswith="retraining")
+        .order_by("id")
+        .values_list("message", flat=True)
     )
 
 
