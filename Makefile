@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo serve migrate lint format test test-fast worker checks-worker notifications-worker beat clean
+.PHONY: install demo serve migrate lint format test test-fast worker checks-worker notifications-worker retraining-worker beat clean
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is needed"'
@@ -36,6 +36,9 @@ checks-worker: $(INSTALLED)
 
 notifications-worker: $(INSTALLED)
 	$(BIN)/celery -A governance worker -Q notifications --concurrency 2 -n notifications@%h --loglevel=INFO
+
+retraining-worker: $(INSTALLED)
+	$(BIN)/celery -A governance worker -Q retraining --prefetch-multiplier 1 --concurrency 1 -n retraining@%h --loglevel=INFO
 
 beat: $(INSTALLED)
 	$(BIN)/celery -A governance beat --loglevel=INFO
