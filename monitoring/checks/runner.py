@@ -86,7 +86,8 @@ def drift_run(run: CheckRun, settings: MonitoringSettings) -> CheckOutcome:
     """The reference data's features against the window's, as Evidently would judge them."""
     columns = settings.drift_features or list(run.reference.feature_columns)
     reference = inputs.reference_columns(dataset=run.reference, columns=columns)
-    window = inputs.run_window(run, features=columns, attributes=[])
+    # features alone, strings as dictionary codes: the engine counts codes, not strings
+    window = inputs.run_window(run, features=columns, attributes=[], base=False, strings="codes")
     from monitoring.checks.drift import drift_compute
 
     result = drift_compute(
