@@ -28,11 +28,12 @@ signature or reference data (serving's FeatureSpec), else from the values themse
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import operator
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -350,13 +351,19 @@ def segments_write(rows: list[Prediction]) -> None:
 # -- reading -----------------------------------------------------------------------------
 
 
+# Segments fetched ahead of the one being decoded (each about 16 MB at 100,000 rows x 20).
+SEGMENTS_AHEAD = 2
+
+
 def _segment_data(
     version: ModelVersion, start: datetime, end: datetime
-) -> list[tuple[bytes, bool]]:
+) -> Iterator[tuple[bytes, bool]]:
     """The data of the version's segments that overlap (start, end], in time order, each
-    with whether all its rows lie inside (then no row needs its time compared).
+    with whether all its rows lie inside (then no row's time needs comparing).
 
-    On PostgreSQL the bytes come in the binary protocol (no hex text to decode).
+    On PostgreSQL the bytes come in the binary protocol (no hex text to decode), streamed
+    row by row by a thread while the caller decodes the ones before: the server's reading
+    and sending overlaps the decoding, and only a few segments are held at a time.
     """
     table = connection.ops.quote_name(PredictionSegment._meta.db_table)
     query = (
@@ -365,15 +372,55 @@ def _segment_data(
     )
     params = [start, end, version.pk, end, start]
     if connection.vendor == "postgresql":
-        import psycopg
-
         connection.ensure_connection()  # Django's cursors bind on the client: text only
-        with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(query, params, binary=True)
-            return [(row[0], bool(row[1])) for row in cursor.fetchall()]
+        yield from _streamed(connection.connection, query, params)
+        return
     with connection.cursor() as cursor:
         cursor.execute(query, params)
-        return [(row[0], bool(row[1])) for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+    for data, whole in rows:
+        yield data, bool(whole)
+
+
+def _streamed(raw: Any, query: str, params: list[Any]) -> Iterator[tuple[bytes, bool]]:
+    """The rows of `query` on the psycopg connection, fetched by a thread a few ahead.
+
+    The caller does not touch the connection until this ends; if it stops early, the thread
+    reads the rest of the result (dropping it), so the connection is left clean.
+    """
+    import queue
+    import threading
+
+    import psycopg
+
+    found: queue.Queue[Any] = queue.Queue(maxsize=SEGMENTS_AHEAD)
+    stop = threading.Event()
+    end = object()
+
+    def fetch() -> None:
+        try:
+            with psycopg.Cursor(raw) as cursor:
+                for data, whole in cursor.stream(query, params, binary=True):
+                    if not stop.is_set():
+                        found.put((data, bool(whole)))
+        except BaseException as error:  # handed to the reader, raised there
+            found.put(error)
+        else:
+            found.put(end)
+
+    thread = threading.Thread(target=fetch, name="segments-fetch", daemon=True)
+    thread.start()
+    try:
+        while (item := found.get()) is not end:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a put the thread may be waiting in
+            with contextlib.suppress(queue.Empty):
+                found.get(timeout=0.1)
+        thread.join()
 
 
 @dataclass(frozen=True)
@@ -467,41 +514,21 @@ def _empty(kind: str, strings: str = "objects") -> np.ndarray | DictionaryColumn
     return np.array([], dtype=dtype)
 
 
-def window_read(
-    *,
-    version: ModelVersion,
-    start: datetime,
-    end: datetime,
-    features: list[str] | None = None,
-    attributes: list[str] | None = None,
-    base: bool = True,
-    strings: str = "objects",
-) -> Window:
-    """The version's answered, not erased rows with start < occurred_at <= end.
-
-    `features`/`attributes`: which to read (None: all the version has); only those columns
-    are decompressed. A name the window has no value for reads as an empty-valued column
-    (NaN or None per row). `base=False`: request_id, occurred_at and prediction are not
-    read (None in the Window; a drift check needs the features alone). `strings="codes"`:
-    string features come as DictionaryColumn (codes and distinct values), not as objects.
-
-    Segments are decoded one at a time into numpy parts, and each column's parts joined
-    once: the window's Arrow tables are never held, or concatenated, all at once.
-    """
+def _window_parts(
+    segments: Iterable[tuple[bytes, bool]],
+    parts: dict[str, _ColumnParts],
+    base_names: list[str],
+    features: list[str] | None,
+    attributes: list[str] | None,
+    bounds: tuple[Any, Any],
+    base: bool,
+) -> int:
+    """Decode the segments one by one into `parts`; how many rows lie inside the window."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if strings not in ("objects", "codes"):
-        raise ValueError(f"strings must be 'objects' or 'codes', not {strings!r}")
-    kinds = version_kinds(version.pk) or {}
-    bounds = (
-        pa.scalar(start, pa.timestamp("us", tz="UTC")),
-        pa.scalar(end, pa.timestamp("us", tz="UTC")),
-    )
-    base_names = ["request_id", "occurred_at", "prediction"] if base else []
-    parts: dict[str, _ColumnParts] = {}
     rows = 0
-    for data, whole in _segment_data(version, start, end):
+    for data, whole in segments:
         buffer = pa.py_buffer(data)
         schema = pa.ipc.open_stream(buffer).schema
         wanted = list(base_names)
@@ -540,6 +567,44 @@ def window_read(
                 column_parts.add_nulls(table.num_rows)
         rows += table.num_rows
         del table
+    return rows
+
+
+def window_read(
+    *,
+    version: ModelVersion,
+    start: datetime,
+    end: datetime,
+    features: list[str] | None = None,
+    attributes: list[str] | None = None,
+    base: bool = True,
+    strings: str = "objects",
+) -> Window:
+    """The version's answered, not erased rows with start < occurred_at <= end.
+
+    `features`/`attributes`: which to read (None: all the version has); only those columns
+    are decompressed. A name the window has no value for reads as an empty-valued column
+    (NaN or None per row). `base=False`: request_id, occurred_at and prediction are not
+    read (None in the Window; a drift check needs the features alone). `strings="codes"`:
+    string features come as DictionaryColumn (codes and distinct values), not as objects.
+
+    Segments are decoded one at a time into numpy parts, and each column's parts joined
+    once: the window's Arrow tables are never held, or concatenated, all at once.
+    """
+    import pyarrow as pa
+
+    if strings not in ("objects", "codes"):
+        raise ValueError(f"strings must be 'objects' or 'codes', not {strings!r}")
+    kinds = version_kinds(version.pk) or {}
+    bounds = (
+        pa.scalar(start, pa.timestamp("us", tz="UTC")),
+        pa.scalar(end, pa.timestamp("us", tz="UTC")),
+    )
+    base_names = ["request_id", "occurred_at", "prediction"] if base else []
+    parts: dict[str, _ColumnParts] = {}
+    # closed on the way out, error or not: the fetching thread holds the connection till then
+    with contextlib.closing(_segment_data(version, start, end)) as segments:
+        rows = _window_parts(segments, parts, base_names, features, attributes, bounds, base)
     names = list(parts)
     feature_names = (
         features

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from django.conf import settings as django_settings
 
 from models_registry.model_loading import LoadPurpose, model_load
 from models_registry.reference_data import reference_frame
@@ -96,6 +97,7 @@ def drift_run(run: CheckRun, settings: MonitoringSettings) -> CheckOutcome:
         columns=columns,
         overrides=settings.drift_overrides,
         drift_share=settings.drift_share,
+        threads=django_settings.DRIFT_THREADS,
     )
     return CheckOutcome(
         results=result.as_results(),
