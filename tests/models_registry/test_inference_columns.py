@@ -19,7 +19,7 @@ from django.db import connection
 from django.utils import timezone
 
 from models_registry.consent import consent_withdraw
-from models_registry.inference_columns import forget_version_kinds, window_read
+from models_registry.inference_columns import DictionaryColumn, forget_version_kinds, window_read
 from models_registry.inference_columns_upkeep import (
     segments_compact,
     segments_rebuild,
@@ -150,6 +150,32 @@ def test_the_window_is_start_exclusive_end_inclusive_and_reads_only_what_is_aske
     empty = read(log, start=now, end=now + timedelta(hours=1))
     assert empty.rows == 0 and empty.features["age"].dtype == np.int64
     assert empty.occurred_at.dtype == np.dtype("datetime64[us]")
+
+
+def test_a_drift_read_gives_string_codes_and_only_the_features(log):
+    now = log["now"]
+    for hours in (3, 2, 1):  # three segments, the window cutting the first
+        log["write"](3, at=now - timedelta(hours=hours))
+    start, end = now - timedelta(hours=3, seconds=1), now
+    full = read(log, start=start, end=end, features=["plan", "age"], attributes=[])
+    coded = read(
+        log,
+        start=start,
+        end=end,
+        features=["plan", "age"],
+        attributes=[],
+        base=False,
+        strings="codes",
+    )
+    assert coded.rows == full.rows == 7
+    assert coded.request_id is None and coded.occurred_at is None and coded.prediction is None
+    plan = coded.features["plan"]
+    assert isinstance(plan, DictionaryColumn) and plan.codes.dtype == np.int32
+    assert sorted(plan.values.tolist()) == ["basic", "gold"]
+    assert plan.to_objects().tolist() == full.features["plan"].tolist()
+    assert coded.features["age"].tolist() == full.features["age"].tolist()
+    empty = read(log, start=now, end=now + timedelta(hours=1), base=False, strings="codes")
+    assert empty.rows == 0 and len(empty.features["plan"]) == 0
 
 
 def test_compaction_merges_small_segments_keeps_the_content_and_is_idempotent(log):
