@@ -333,3 +333,43 @@ def test_compaction_is_safe_with_concurrent_writes(log):
     window = read(log)
     assert sorted(window.request_id) == sorted(written) and len(written) > 0
     assert segments_verify().intact
+
+
+def test_segments_that_lack_a_column_read_it_as_missing():
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+
+    from models_registry import inference_columns as columns
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def segment(features: list[dict[str, Any]]) -> bytes:
+        n = len(features)
+        return columns.segment_bytes(
+            columns.segment_table(
+                request_ids=[f"r{i}" for i in range(n)],
+                occurred_at=[at] * n,
+                predictions=[0.5] * n,
+                batches=[None] * n,
+                features=features,
+                attributes=[{}] * n,
+                kinds=None,
+            )
+        )
+
+    data = [
+        segment([{"a": 1.0, "s": "x"}, {"a": 2.0, "s": "y"}]),
+        segment([{"a": 3.0}]),
+        segment([{"a": 4.0, "s": "y", "b": True}]),
+    ]
+    parts: dict[str, Any] = {}
+    bounds = (pa.scalar(at, pa.timestamp("us", tz="UTC")),) * 2
+    rows = columns._window_parts(
+        [(d, True) for d in data], parts, [], None, None, bounds, base=False
+    )
+    assert rows == 4
+    assert parts["f:a"].numpy("objects").tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert parts["f:s"].numpy("objects").tolist() == ["x", "y", None, "y"]
+    coded = parts["f:b"].numpy("codes")
+    assert coded.tolist() == [None, None, None, True]
