@@ -335,6 +335,9 @@ INGEST_CLOCK_SKEW_SECONDS = envint("INGEST_CLOCK_SKEW_SECONDS", "300")
 INFERENCE_COLUMNS_SEGMENT_ROWS = envint("INFERENCE_COLUMNS_SEGMENT_ROWS", "100000")
 INFERENCE_COLUMNS_COMPACT_SECONDS = float(os.getenv("INFERENCE_COLUMNS_COMPACT_SECONDS", "60"))
 INFERENCE_COLUMNS_COMPRESSION = os.getenv("INFERENCE_COLUMNS_COMPRESSION", "lz4")
+# Columns a drift check computes at a time (threads; numpy releases the GIL in its sorts
+# and counts): this machine has 2 cores. 1 computes them one by one.
+DRIFT_THREADS = envint("DRIFT_THREADS", "2")
 
 # API tokens (governance.ApiToken): stored as SHA-256, named, expiring, revocable; all of a
 # user's tokens stop working when the password changes.

@@ -28,11 +28,12 @@ signature or reference data (serving's FeatureSpec), else from the values themse
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import operator
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -59,10 +60,10 @@ class Window:
     """The answered rows of one version in (start, end], column by column (not sorted)."""
 
     rows: int
-    request_id: np.ndarray  # object array of str
-    occurred_at: np.ndarray  # datetime64[us] (UTC)
-    prediction: np.ndarray  # float64
-    features: dict[str, np.ndarray]
+    request_id: np.ndarray | None  # object array of str (None: read with base=False)
+    occurred_at: np.ndarray | None  # datetime64[us] (UTC)
+    prediction: np.ndarray | None  # float64
+    features: dict[str, np.ndarray | DictionaryColumn]  # DictionaryColumn: strings="codes"
     attributes: dict[str, np.ndarray]
 
 
@@ -350,79 +351,189 @@ def segments_write(rows: list[Prediction]) -> None:
 # -- reading -----------------------------------------------------------------------------
 
 
-def _segment_data(version: ModelVersion, start: datetime, end: datetime) -> list[bytes]:
-    """The data of the version's segments that overlap (start, end], in time order.
+# Segments fetched ahead of the one being decoded (each about 16 MB at 100,000 rows x 20).
+SEGMENTS_AHEAD = 2
 
-    On PostgreSQL the bytes come in the binary protocol (no hex text to decode).
+
+def _segment_data(
+    version: ModelVersion, start: datetime, end: datetime
+) -> Iterator[tuple[bytes, bool]]:
+    """The data of the version's segments that overlap (start, end], in time order, each
+    with whether all its rows lie inside (then no row's time needs comparing).
+
+    On PostgreSQL the bytes come in the binary protocol (no hex text to decode), streamed
+    row by row by a thread while the caller decodes the ones before: the server's reading
+    and sending overlaps the decoding, and only a few segments are held at a time.
     """
     table = connection.ops.quote_name(PredictionSegment._meta.db_table)
     query = (
-        f"SELECT data FROM {table} WHERE version_id = %s AND first_at <= %s AND last_at > %s "
-        "ORDER BY first_at, id"
+        f"SELECT data, first_at > %s AND last_at <= %s FROM {table} "
+        "WHERE version_id = %s AND first_at <= %s AND last_at > %s ORDER BY first_at, id"
     )
+    params = [start, end, version.pk, end, start]
     if connection.vendor == "postgresql":
-        import psycopg
-
         connection.ensure_connection()  # Django's cursors bind on the client: text only
-        with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(query, [version.pk, end, start], binary=True)
-            return [row[0] for row in cursor.fetchall()]
+        yield from _streamed(connection.connection, query, params)
+        return
     with connection.cursor() as cursor:
-        cursor.execute(query, [version.pk, end, start])
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(query, params)
+        rows = cursor.fetchall()
+    for data, whole in rows:
+        yield data, bool(whole)
+
+
+def _streamed(raw: Any, query: str, params: list[Any]) -> Iterator[tuple[bytes, bool]]:
+    """The rows of `query` on the psycopg connection, fetched by a thread a few ahead.
+
+    The caller does not touch the connection until this ends; if it stops early, the thread
+    reads the rest of the result (dropping it), so the connection is left clean.
+    """
+    import queue
+    import threading
+
+    import psycopg
+
+    found: queue.Queue[Any] = queue.Queue(maxsize=SEGMENTS_AHEAD)
+    stop = threading.Event()
+    end = object()
+
+    def fetch() -> None:
+        try:
+            with psycopg.Cursor(raw) as cursor:
+                for data, whole in cursor.stream(query, params, binary=True):
+                    if not stop.is_set():
+                        found.put((data, bool(whole)))
+        except BaseException as error:  # handed to the reader, raised there
+            found.put(error)
+        else:
+            found.put(end)
+
+    thread = threading.Thread(target=fetch, name="segments-fetch", daemon=True)
+    thread.start()
+    try:
+        while (item := found.get()) is not end:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a put the thread may be waiting in
+            with contextlib.suppress(queue.Empty):
+                found.get(timeout=0.1)
+        thread.join()
+
+
+@dataclass(frozen=True)
+class DictionaryColumn:
+    """A string column as dictionary codes: `codes` (int32) index `values` (distinct str),
+    -1 is null. What `window_read(strings="codes")` hands out instead of Python strings;
+    `to_objects()` is the object array (None for null) the default read gives."""
+
+    codes: np.ndarray
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.codes.size)
+
+    @property
+    def size(self) -> int:
+        return int(self.codes.size)
+
+    def to_objects(self) -> np.ndarray:
+        lookup = np.concatenate([self.values.astype(object), np.array([None], dtype=object)])
+        return lookup[self.codes]
+
+
+class _ColumnParts:
+    """One window column gathered segment by segment, joined once at the end.
+
+    Dictionary chunks: each segment's dictionary is mapped into one for the window (a few
+    distinct values, in the order met), so only int32 codes are copied, never strings. A
+    column whose segments disagree on its type (kinds inferred per segment) is joined as
+    numpy promotes it, its strings as objects.
+    """
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[bool, np.ndarray]] = []
+        self.values: dict[Any, int] = {}
+        self.type: Any = None
+
+    def add(self, chunk: Any) -> None:
+        import pyarrow as pa
+
+        if self.type is None:
+            self.type = chunk.type
+        if pa.types.is_dictionary(chunk.type):
+            values = self.values
+            lookup = [
+                -1 if value is None else values.setdefault(value, len(values))
+                for value in chunk.dictionary.to_pylist()
+            ]
+            indices = chunk.indices
+            if indices.null_count:
+                indices = indices.fill_null(-1)
+            codes = indices.to_numpy(zero_copy_only=False)
+            self.parts.append((True, np.array([*lookup, -1], dtype=np.int32)[codes]))
+        elif pa.types.is_timestamp(chunk.type):
+            self.parts.append(
+                (False, chunk.to_numpy(zero_copy_only=False).astype("datetime64[us]"))
+            )
+        else:  # zero-copy where Arrow's buffer is numpy's (no nulls, not bits)
+            self.parts.append((False, chunk.to_numpy(zero_copy_only=False)))
+
+    def add_nulls(self, rows: int) -> None:
+        import pyarrow as pa
+
+        self.add(pa.nulls(rows, self.type))
+
+    def numpy(self, strings: str) -> np.ndarray | DictionaryColumn:
+        parts, self.parts = self.parts, []
+        if not parts:
+            return np.array([], dtype=object)
+        values = np.array(list(self.values), dtype=object)
+        if all(coded for coded, _ in parts):
+            codes = np.concatenate([p for _, p in parts]) if len(parts) > 1 else parts[0][1]
+            column = DictionaryColumn(codes, values)
+            return column if strings == "codes" else column.to_objects()
+        arrays = [DictionaryColumn(p, values).to_objects() if coded else p for coded, p in parts]
+        return np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
 
 
 def _numpy(column: Any) -> np.ndarray:
     """One column of the window as numpy (see Window for the types)."""
-    import pyarrow as pa
-
-    parts = []
+    parts = _ColumnParts()
     for chunk in column.chunks:
-        if pa.types.is_dictionary(chunk.type):
-            values = chunk.dictionary.to_numpy(zero_copy_only=False).astype(object)
-            values = np.concatenate([values, np.array([None], dtype=object)])
-            indices = chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-            parts.append(values[indices])
-        elif pa.types.is_timestamp(chunk.type):
-            parts.append(chunk.to_numpy(zero_copy_only=False).astype("datetime64[us]"))
-        else:
-            parts.append(chunk.to_numpy(zero_copy_only=False))
-    if not parts:
-        return np.array([], dtype=object)
-    return np.concatenate(parts) if len(parts) > 1 else parts[0]
+        parts.add(chunk)
+    return parts.numpy("objects")
 
 
-def _empty(kind: str) -> np.ndarray:
+def _empty(kind: str, strings: str = "objects") -> np.ndarray | DictionaryColumn:
+    if kind == STRING and strings == "codes":
+        return DictionaryColumn(np.array([], dtype=np.int32), np.array([], dtype=object))
     dtype = {NUMBER: "float64", INTEGER: "int64", BOOLEAN: "bool"}.get(kind, object)
     return np.array([], dtype=dtype)
 
 
-def window_read(
-    *,
-    version: ModelVersion,
-    start: datetime,
-    end: datetime,
-    features: list[str] | None = None,
-    attributes: list[str] | None = None,
-) -> Window:
-    """The version's answered, not erased rows with start < occurred_at <= end.
-
-    `features`/`attributes`: which to read (None: all the version has); only those columns
-    are decompressed. A name the window has no value for reads as an empty-valued column
-    (NaN or None per row).
-    """
+def _window_parts(
+    segments: Iterable[tuple[bytes, bool]],
+    parts: dict[str, _ColumnParts],
+    base_names: list[str],
+    features: list[str] | None,
+    attributes: list[str] | None,
+    bounds: tuple[Any, Any],
+    base: bool,
+) -> int:
+    """Decode the segments one by one into `parts`; how many rows lie inside the window."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    kinds = version_kinds(version.pk) or {}
-    tables = []
-    bounds = (
-        pa.scalar(start, pa.timestamp("us", tz="UTC")),
-        pa.scalar(end, pa.timestamp("us", tz="UTC")),
-    )
-    for data in _segment_data(version, start, end):
-        schema = pa.ipc.open_stream(pa.py_buffer(data)).schema
-        wanted = ["request_id", "occurred_at", "prediction"]
+    rows = 0
+    for data, whole in segments:
+        buffer = pa.py_buffer(data)
+        schema = pa.ipc.open_stream(buffer).schema
+        wanted = list(base_names)
+        if not whole and "occurred_at" not in wanted:
+            wanted.append("occurred_at")
         wanted += [
             n
             for n in schema.names
@@ -433,21 +544,68 @@ def window_read(
             for n in schema.names
             if n.startswith(ATTRIBUTE) and (attributes is None or n[2:] in attributes)
         ]
-        table = segment_decode(data, wanted)
-        times = table["occurred_at"]
-        inside = pc.and_(pc.greater(times, bounds[0]), pc.less_equal(times, bounds[1]))
-        if not pc.all(inside).as_py():
-            table = table.filter(inside)
-        if table.num_rows:
-            tables.append(table)
-    if tables:
-        table = (
-            pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
-        )
-    else:
-        table = None
-    rows = table.num_rows if table is not None else 0
-    names = table.column_names if table is not None else []
+        table = segment_decode(buffer, wanted)
+        if not whole:
+            times = table["occurred_at"]
+            inside = pc.and_(pc.greater(times, bounds[0]), pc.less_equal(times, bounds[1]))
+            if not pc.all(inside).as_py():
+                table = table.filter(inside)
+        if not table.num_rows:
+            continue
+        # a column some earlier segment lacked: those rows are missing (null) in it
+        for name in table.column_names:
+            if name not in parts and (base or name != "occurred_at"):
+                parts[name] = _ColumnParts()
+                if rows:
+                    parts[name].type = table.schema.field(name).type
+                    parts[name].add_nulls(rows)
+        for name, column_parts in parts.items():
+            if name in table.column_names:
+                for chunk in table[name].chunks:
+                    column_parts.add(chunk)
+            else:
+                column_parts.add_nulls(table.num_rows)
+        rows += table.num_rows
+        del table
+    return rows
+
+
+def window_read(
+    *,
+    version: ModelVersion,
+    start: datetime,
+    end: datetime,
+    features: list[str] | None = None,
+    attributes: list[str] | None = None,
+    base: bool = True,
+    strings: str = "objects",
+) -> Window:
+    """The version's answered, not erased rows with start < occurred_at <= end.
+
+    `features`/`attributes`: which to read (None: all the version has); only those columns
+    are decompressed. A name the window has no value for reads as an empty-valued column
+    (NaN or None per row). `base=False`: request_id, occurred_at and prediction are not
+    read (None in the Window; a drift check needs the features alone). `strings="codes"`:
+    string features come as DictionaryColumn (codes and distinct values), not as objects.
+
+    Segments are decoded one at a time into numpy parts, and each column's parts joined
+    once: the window's Arrow tables are never held, or concatenated, all at once.
+    """
+    import pyarrow as pa
+
+    if strings not in ("objects", "codes"):
+        raise ValueError(f"strings must be 'objects' or 'codes', not {strings!r}")
+    kinds = version_kinds(version.pk) or {}
+    bounds = (
+        pa.scalar(start, pa.timestamp("us", tz="UTC")),
+        pa.scalar(end, pa.timestamp("us", tz="UTC")),
+    )
+    base_names = ["request_id", "occurred_at", "prediction"] if base else []
+    parts: dict[str, _ColumnParts] = {}
+    # closed on the way out, error or not: the fetching thread holds the connection till then
+    with contextlib.closing(_segment_data(version, start, end)) as segments:
+        rows = _window_parts(segments, parts, base_names, features, attributes, bounds, base)
+    names = list(parts)
     feature_names = (
         features
         if features is not None
@@ -457,23 +615,27 @@ def window_read(
         attributes if attributes is not None else [n[2:] for n in names if n.startswith(ATTRIBUTE)]
     )
 
-    def column(name: str, kind: str) -> np.ndarray:
-        if table is None:
-            return _empty(kind)
-        if name in names:
-            return _numpy(table[name])
+    def column(name: str, kind: str, how: str = "objects") -> np.ndarray | DictionaryColumn:
+        if not rows:
+            return _empty(kind, how)
+        if name in parts:
+            return parts.pop(name).numpy(how)
         if kind in (NUMBER, INTEGER):
             return np.full(rows, np.nan)
+        if kind == STRING and how == "codes":
+            return DictionaryColumn(np.full(rows, -1, dtype=np.int32), np.array([], dtype=object))
         return np.full(rows, None, dtype=object)
 
     return Window(
         rows=rows,
-        request_id=column("request_id", STRING),
-        occurred_at=column("occurred_at", "")
-        if table is not None
-        else np.array([], dtype="datetime64[us]"),
-        prediction=column("prediction", NUMBER),
-        features={n: column(FEATURE + n, kinds.get(n, STRING)) for n in feature_names},
+        request_id=column("request_id", STRING) if base else None,
+        occurred_at=(
+            (column("occurred_at", "") if rows else np.array([], dtype="datetime64[us]"))
+            if base
+            else None
+        ),
+        prediction=column("prediction", NUMBER) if base else None,
+        features={n: column(FEATURE + n, kinds.get(n, STRING), strings) for n in feature_names},
         attributes={n: column(ATTRIBUTE + n, STRING) for n in attribute_names},
     )
 

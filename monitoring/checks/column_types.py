@@ -16,6 +16,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from models_registry.inference_columns import DictionaryColumn
+
 NUMERICAL = "numerical"
 CATEGORICAL = "categorical"
 TEXT = "text"
@@ -26,12 +28,17 @@ UNKNOWN = "unknown"
 INTEGER_CARDINALITY_LIMIT = 10
 
 
-def dtype_name(values: np.ndarray | pd.Series) -> str:
+def dtype_name(values: np.ndarray | pd.Series | DictionaryColumn) -> str:
+    if isinstance(values, DictionaryColumn):
+        return "object"  # Evidently's frame holds these strings as objects
     return values.dtype.name
 
 
-def as_array(values: np.ndarray | pd.Series) -> np.ndarray:
-    """A column as a numpy array: pandas strings and categories become objects (None for NA)."""
+def as_array(values: np.ndarray | pd.Series | DictionaryColumn) -> np.ndarray:
+    """A column as a numpy array: pandas strings and categories become objects (None for NA),
+    and so do the window's dictionary-coded strings."""
+    if isinstance(values, DictionaryColumn):
+        return values.to_objects()
     if isinstance(values, pd.Series):
         if dtype_name(values) in ("string", "str", "category"):
             return values.astype(object).where(values.notna(), None).to_numpy()

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from models_registry.inference_columns import DictionaryColumn
 from monitoring.checks import column_types
 from monitoring.checks.column_types import CATEGORICAL, NUMERICAL, TEXT, infer_column_types
 from monitoring.checks.stattests import (
@@ -136,8 +137,13 @@ def drift_compute(
     columns: list[str],
     overrides: Mapping[str, tuple[str | None, float | None]] | None = None,
     drift_share: float = 0.5,
+    threads: int = 1,
 ) -> DriftResult:
-    """Drift per column and for the data set, as Evidently's DataDriftPreset decides it."""
+    """Drift per column and for the data set, as Evidently's DataDriftPreset decides it.
+
+    `threads` > 1: columns are computed that many at a time (numpy's sorts, searches and
+    counts release the GIL); the results do not depend on it.
+    """
     overrides = overrides or {}
     for name, (method, _threshold) in overrides.items():
         if method is not None and method not in SUPPORTED_METHODS:
@@ -146,28 +152,40 @@ def drift_compute(
     untested: dict[str, str] = {}
     rows = 0
     reference_rows = 0
+    present = []
     for name in columns:
         if name not in current or name not in reference:
             untested[name] = "missing from the " + (
                 "current window" if name not in current else "reference data"
             )
             continue
-        cur_values, ref_values = current[name], reference[name]
-        rows = max(rows, len(cur_values))
-        reference_rows = max(reference_rows, len(ref_values))
-        prepared = _prepare(ref_values, cur_values)
+        rows = max(rows, len(current[name]))
+        reference_rows = max(reference_rows, len(reference[name]))
+        present.append(name)
+
+    def one(name: str) -> FeatureDrift | str:
+        prepared = _prepare(reference[name], current[name])
         if isinstance(prepared, str):
-            untested[name] = prepared
-            continue
+            return prepared
         method, threshold = overrides.get(name, (None, None))
-        outcome = _feature_drift(prepared, method, threshold)
+        return _feature_drift(prepared, method, threshold)
+
+    if threads > 1 and len(present) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(threads, len(present))) as pool:
+            outcomes = list(pool.map(one, present))
+    else:
+        outcomes = [one(name) for name in present]
+    for name, outcome in zip(present, outcomes, strict=True):
         if isinstance(outcome, str):
             untested[name] = outcome
         else:
             features[name] = outcome
+    order = {name: i for i, name in enumerate(columns)}
     return DriftResult(
         features=features,
-        untested=untested,
+        untested=dict(sorted(untested.items(), key=lambda item: order[item[0]])),
         drift_share_threshold=drift_share,
         rows=rows,
         reference_rows=reference_rows,
@@ -202,8 +220,15 @@ def _feature_drift(
 
 
 def _prepare(
-    ref_values: np.ndarray | pd.Series, cur_values: np.ndarray | pd.Series
+    ref_values: np.ndarray | pd.Series | DictionaryColumn,
+    cur_values: np.ndarray | pd.Series | DictionaryColumn,
 ) -> Prepared | str:
+    if isinstance(ref_values, DictionaryColumn):
+        ref_values = ref_values.to_objects()  # the reference is small; typed by the current
+    if isinstance(cur_values, DictionaryColumn):
+        if (cur_values.codes >= 0).any():
+            return _prepare_dictionary(column_types.as_array(ref_values), cur_values)
+        cur_values = cur_values.to_objects()  # empty or all missing: the general path says so
     cur_name = column_types.dtype_name(cur_values)
     ref = column_types.as_array(ref_values)
     cur = column_types.as_array(cur_values)
@@ -232,11 +257,14 @@ def _prepare(
     if cur_name in ("bool", "category"):
         return categorical
     if cur_distinct > cur_count * 0.5:
-        return (
-            f"{TEXT} column (more than half of its values distinct): Evidently tests text with a "
-            "domain classifier, not a stat test; not computed here"
-        )
+        return _TEXT_UNTESTED
     return categorical
+
+
+_TEXT_UNTESTED = (
+    f"{TEXT} column (more than half of its values distinct): Evidently tests text with a "
+    "domain classifier, not a stat test; not computed here"
+)
 
 
 def _first_present(values: np.ndarray) -> object:
@@ -295,6 +323,63 @@ def _prepare_categorical(ref: np.ndarray, cur: np.ndarray) -> Prepared | str:
         remap = np.cumsum(present) - 1
         keys, ref_counts, cur_counts = keys[present], ref_counts[present], cur_counts[present]
         ref_codes, cur_codes = remap[ref_codes], remap[cur_codes]
+    return Prepared(
+        CATEGORICAL,
+        ref_codes,
+        cur_codes,
+        categorical_keys=keys,
+        _counts=(keys, ref_counts, cur_counts),
+    )
+
+
+def _prepare_dictionary(ref: np.ndarray, cur: DictionaryColumn) -> Prepared | str:
+    """A string column of the window as dictionary codes (at least one value present).
+
+    The same as `_prepare` on the column's object array (Evidently's object column of
+    str): the keys are those `pd.factorize` of reference then current gives, in the same
+    order (first met in the reference, then in the current window), and the counts are
+    counted on the codes (`np.bincount`), never on Python strings.
+    """
+    dictionary = np.asarray(cur.values, dtype=object)
+    counts = np.bincount(cur.codes + 1, minlength=dictionary.size + 1)
+    nulls, counts = int(counts[0]), counts[1:]
+    used = np.flatnonzero(counts)
+    # the used dictionary entries in the order of their first row (as factorize meets them)
+    first = np.full(dictionary.size + 1, cur.codes.size, dtype=np.int64)
+    first[cur.codes[::-1] + 1] = np.arange(cur.codes.size - 1, -1, -1)
+    used = used[np.argsort(first[used + 1], kind="stable")]
+    if ref.dtype.kind in "OSU" or ref.size == 0:
+        ref_codes, ref_uniques = pd.factorize(ref.astype(object, copy=False))
+    else:
+        ref_codes, ref_uniques = pd.factorize(ref.astype(object))
+    ref_uniques = np.asarray(ref_uniques, dtype=object)
+    # one index over both: the reference's distinct values, then the current's new ones
+    key_codes, keys = pd.factorize(np.concatenate((ref_uniques, dictionary[used])))
+    keys = np.asarray(keys, dtype=object)
+    if ref_codes.size and (ref_codes < 0).any():
+        ref_codes = ref_codes[ref_codes >= 0]
+    ref_codes = key_codes[: ref_uniques.size][ref_codes]
+    lookup = np.full(dictionary.size + 1, -1, dtype=np.intp)
+    lookup[used + 1] = key_codes[ref_uniques.size :]
+    cur_codes = lookup[cur.codes + 1]
+    if nulls:
+        cur_codes = cur_codes[cur_codes >= 0]
+    if keys.size and any(isinstance(key, float) and not np.isfinite(key) for key in keys):
+        # Evidently replaces infinities by NaN and drops them (the reference's may hold some)
+        finite = np.array([not (isinstance(key, float) and not np.isfinite(key)) for key in keys])
+        ref_codes = ref_codes[finite[ref_codes]]
+    if ref_codes.size == 0:
+        return "no value in the reference data"
+    ref_counts = np.bincount(ref_codes, minlength=keys.size)
+    cur_counts = np.zeros(keys.size, dtype=np.int64)
+    np.add.at(cur_counts, key_codes[ref_uniques.size :], counts[used])
+    present = (ref_counts > 0) | (cur_counts > 0)
+    if not present.all():
+        remap = np.cumsum(present) - 1
+        keys, ref_counts, cur_counts = keys[present], ref_counts[present], cur_counts[present]
+        ref_codes, cur_codes = remap[ref_codes], remap[cur_codes]
+    if np.count_nonzero(cur_counts) > cur_codes.size * 0.5:
+        return _TEXT_UNTESTED
     return Prepared(
         CATEGORICAL,
         ref_codes,

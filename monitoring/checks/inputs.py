@@ -34,14 +34,22 @@ def reference_columns(*, dataset: ReferenceDataset, columns: list[str]) -> Mappi
 
 
 def run_window(
-    run: CheckRun, *, features: list[str] | None = None, attributes: list[str] | None = None
+    run: CheckRun,
+    *,
+    features: list[str] | None = None,
+    attributes: list[str] | None = None,
+    base: bool = True,
+    strings: str = "objects",
 ) -> Window:
+    """The run's window (`base`, `strings`: as window_read takes them)."""
     return window_read(
         version=run.version,
         start=run.window_start,
         end=run.window_end,
         features=features,
         attributes=attributes,
+        base=base,
+        strings=strings,
     )
 
 

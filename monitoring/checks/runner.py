@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from django.conf import settings as django_settings
 
 from models_registry.model_loading import LoadPurpose, model_load
 from models_registry.reference_data import reference_frame
@@ -86,7 +87,8 @@ def drift_run(run: CheckRun, settings: MonitoringSettings) -> CheckOutcome:
     """The reference data's features against the window's, as Evidently would judge them."""
     columns = settings.drift_features or list(run.reference.feature_columns)
     reference = inputs.reference_columns(dataset=run.reference, columns=columns)
-    window = inputs.run_window(run, features=columns, attributes=[])
+    # features alone, strings as dictionary codes: the engine counts codes, not strings
+    window = inputs.run_window(run, features=columns, attributes=[], base=False, strings="codes")
     from monitoring.checks.drift import drift_compute
 
     result = drift_compute(
@@ -95,6 +97,7 @@ def drift_run(run: CheckRun, settings: MonitoringSettings) -> CheckOutcome:
         columns=columns,
         overrides=settings.drift_overrides,
         drift_share=settings.drift_share,
+        threads=django_settings.DRIFT_THREADS,
     )
     return CheckOutcome(
         results=result.as_results(),

@@ -155,16 +155,59 @@ def _binned(prep: Prepared, feel_zeroes: bool) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _wasserstein(prep: Prepared) -> float:
-    # scipy.stats.wasserstein_distance on sorted inputs: merge both sides stably (two sorted
-    # runs: linear), each side's CDF at every merged point is its running count. With ties
-    # the running count equals searchsorted(..., "right") at the last of equal values, and
-    # the step after the others is zero, so the integral is scipy's.
+    # scipy.stats.wasserstein_distance is the integral of |F_ref - F_cur| over the pieces
+    # between consecutive values of both sides merged (a CDF counts the values <= x; ties
+    # make pieces of width zero). Both sides are sorted, so the merge is never built: the
+    # piece after a current value c_j ends at c_j+1 unless a reference value lies before
+    # it, and F_ref there counts the reference values <= c_j; the piece after a reference
+    # value r_i ends at r_i+1 or the first current value >= r_i. One searchsorted of the
+    # reference into the current side gives all of it. The CDF gaps are kept as
+    # |count_ref * n_cur - count_cur * n_ref|, integers exact in float64 (below 2**53),
+    # until the one division at the end: the widths are scipy's, only the order of the
+    # sum differs.
+    ref, cur = prep.ref, prep.cur
+    n_ref, n_cur = ref.size, cur.size
+    if ref.dtype != np.float64 or cur.dtype != np.float64:  # scipy takes values as floats
+        ref, cur = ref.astype(np.float64), cur.astype(np.float64)
+    if float(n_ref) * n_cur * 2 > 2**53:  # the gaps would not be exact: integers instead
+        return _wasserstein_merged(prep)
+    before = cur.searchsorted(ref, "left")  # current values < each reference value
+    # reference values <= c_j: those whose `before` is at most j
+    below = np.cumsum(np.bincount(before, minlength=n_cur + 1)[:n_cur], dtype=np.float64)
+    width = np.diff(cur)
+    # a current piece cut short by the first reference value after c_j (before = j + 1)
+    first = np.flatnonzero(np.diff(before, prepend=-1))
+    first = first[(before[first] >= 1) & (before[first] < n_cur)]
+    cut = before[first] - 1
+    width[cut] = np.minimum(width[cut], ref[first] - cur[cut])
+    below *= n_cur
+    gap = below[:-1]
+    gap -= np.arange(n_ref, n_cur * n_ref, n_ref, dtype=np.float64)
+    np.abs(gap, out=gap)
+    total = float(np.sum(gap * width))
+    if below[-1] < float(n_ref) * n_cur:  # reference values above the last current one
+        total += abs(below[-1] - float(n_cur) * n_ref) * (ref[int(below[-1]) // n_cur] - cur[-1])
+    # the reference pieces: F_cur counts the current values < r_i (== r_i: width zero)
+    ends = cur.take(np.minimum(before[:-1], n_cur - 1))
+    ends[before[:-1] == n_cur] = np.inf
+    width = np.minimum(np.diff(ref), ends - ref[:-1])
+    gap = np.arange(n_cur, n_ref * n_cur, n_cur, dtype=np.float64)
+    gap -= before[:-1] * float(n_ref)
+    np.abs(gap, out=gap)
+    total += float(np.sum(gap * width))
+    if before[-1] < n_cur:  # current values above the last reference one
+        total += abs(float(n_ref) * n_cur - before[-1] * float(n_ref)) * (cur[before[-1]] - ref[-1])
+    distance = total / (n_ref * n_cur)
+    norm = max(float(np.std(ref)), 0.001)
+    return distance / norm
+
+
+def _wasserstein_merged(prep: Prepared) -> float:
+    # the same integral over the merged sides, in exact integers (for very large sides)
     ref, cur = prep.ref, prep.cur
     merged = np.concatenate((ref, cur))
     order = np.argsort(merged, kind="stable")
     merged = merged[order]
-    # |ref_count / n_ref - cur_count / n_cur| with cur_count = (i + 1) - ref_count, kept in
-    # exact integers times n_ref * n_cur until the one division at the end
     ref_count = np.cumsum(order[:-1] < ref.size, dtype=np.int64)
     gap = ref_count * (ref.size + cur.size)
     gap -= np.arange(1, merged.size, dtype=np.int64) * ref.size
@@ -369,46 +412,82 @@ def _anderson(prep: Prepared) -> float:
 
 
 def _cramer_von_mises(prep: Prepared) -> float:
-    """Evidently's own two-sample Cramer-von Mises test (its `_cvm_2samp`), not scipy's.
+    # cramer_von_mises_stattest.py::_cvm_2samp (Evidently's own port of scipy's, whose
+    # arithmetic differs from today's scipy in the last bits: near p = 1e-8, 1 - cdf turns
+    # those into differences of 1e-9 relative and more, so Evidently's is followed here)
+    from scipy.stats import rankdata
 
-    Evidently 0.7 ships a copy of an older scipy's code; scipy 1.17 sums the limiting
-    distribution's series differently, and where 1 - cdf is small (p near 1e-8) the two
-    differ in the ninth digit. The samples of up to 20 values take the exact distribution,
-    which both compute alike.
-    """
-    from scipy.stats import cramervonmises_2samp, rankdata
-
-    nx, ny = len(prep.ref), len(prep.cur)
-    if max(nx, ny) <= 20:
-        return float(cramervonmises_2samp(prep.ref, prep.cur).pvalue)
-    ranks = rankdata(np.concatenate([np.sort(prep.ref), np.sort(prep.cur)]), method="average")
-    u = nx * np.sum((ranks[:nx] - np.arange(1, nx + 1)) ** 2)
-    u += ny * np.sum((ranks[nx:] - np.arange(1, ny + 1)) ** 2)
-    k, n = nx * ny, nx + ny
-    t = u / (k * n) - (4 * k - 1) / (6 * n)
-    et = (1 + 1 / n) / 6
-    vt = (n + 1.0) * (4 * k * n - 3 * (nx**2 + ny**2) - 2 * k) / (45 * n**2 * 4 * k)
+    xa, ya = prep.ref, prep.cur  # sorted
+    nx, ny = xa.size, ya.size
+    if nx <= 1 or ny <= 1:
+        raise ValueError("Cramer-von Mises needs at least two values on each side")
+    method = "asymptotic" if max(nx, ny) > 20 else "exact"
+    ranks = rankdata(np.concatenate([xa, ya]), method="average")
+    rx, ry = ranks[:nx], ranks[nx:]
+    u = nx * np.sum((rx - np.arange(1, nx + 1)) ** 2)
+    u += ny * np.sum((ry - np.arange(1, ny + 1)) ** 2)
+    k, big_n = nx * ny, nx + ny
+    t = u / (k * big_n) - (4 * k - 1) / (6 * big_n)
+    if method == "exact":
+        return float(_cvm_exact_pvalue(u, nx, ny))
+    et = (1 + 1 / big_n) / 6
+    vt = (big_n + 1.0) * (4 * k * big_n - 3 * (nx**2 + ny**2) - 2 * k)
+    vt = vt / (45 * big_n**2 * 4 * k)
     tn = 1 / 6 + (t - et) / np.sqrt(45 * vt)
-    if tn < 0.003:  # the cdf is below 1.3e-18 there
+    if tn < 0.003:
         return 1.0
-    return float(max(0, 1.0 - _cdf_cvm_inf(tn)))
+    return float(max(0, 1.0 - _cvm_cdf_inf(tn)))
 
 
-def _cdf_cvm_inf(x: float) -> float:
-    """The limiting cdf of the Cramer-von Mises statistic (Csorgo and Faraway 1996, eq. 1.2),
-    summed term by term until a term is below 1e-7, as Evidently 0.7 sums it."""
+def _cvm_cdf_inf(x: float) -> np.ndarray:
+    # cramer_von_mises_stattest.py::_cdf_cvm_inf, term for term
     from scipy.special import gammaln, kv
 
-    total, k = 0.0, 0
-    while True:
+    x = np.asarray(x)
+
+    def term(x: np.ndarray, k: int) -> np.ndarray:
         u = np.exp(gammaln(k + 0.5) - gammaln(k + 1)) / (np.pi**1.5 * np.sqrt(x))
         y = 4 * k + 1
         q = y**2 / (16 * x)
-        term = u * np.sqrt(y) * np.exp(-q) * kv(0.25, q)
-        total += term
-        if abs(term) < 1e-7:
-            return total
+        b = kv(0.25, q)
+        return u * np.sqrt(y) * np.exp(-q) * b
+
+    tot = np.zeros_like(x, dtype="float")
+    cond = np.ones_like(x, dtype="bool")
+    k = 0
+    while np.any(cond):
+        z = term(x[cond], k)
+        tot[cond] = tot[cond] + z
+        cond[cond] = np.abs(z) >= 1e-7
         k += 1
+    return tot
+
+
+def _cvm_exact_pvalue(s: float, m: int, n: int) -> np.float64:
+    # cramer_von_mises_stattest.py::_pval_cvm_2samp_exact (Xiao, Gordon and Yakovlev 2006)
+    lcm = np.lcm(m, n)
+    a = lcm // m
+    b = lcm // n
+    mn = m * n
+    zeta = lcm**2 * (m + n) * (6 * s - mn * (4 * mn - 1)) // (6 * mn**2)
+    zeta_bound = lcm**2 * (m + n)
+    combinations = math.factorial(m + n) / (math.factorial(m) * math.factorial(n))
+    dtype = np.min_scalar_type(max(zeta_bound, combinations))
+    gs = [np.array([[0], [1]], dtype=dtype)] + [np.empty((2, 0), dtype=dtype) for _ in range(m)]
+    for u in range(n + 1):
+        next_gs = []
+        tmp = np.empty((2, 0), dtype=dtype)
+        for v, g in enumerate(gs):
+            vi, i0, i1 = np.intersect1d(tmp[0], g[0], return_indices=True)
+            tmp = np.concatenate(
+                [np.stack([vi, tmp[1, i0] + g[1, i1]]), np.delete(tmp, i0, 1), np.delete(g, i1, 1)],
+                1,
+            )
+            tmp[0] += (a * v - b * u) ** 2
+            next_gs.append(tmp)
+        gs = next_gs
+    value, freq = gs[m]
+    return np.float64(np.sum(freq[value >= zeta]) / combinations)
 
 
 def _mannw(prep: Prepared) -> float:

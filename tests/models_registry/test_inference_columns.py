@@ -19,7 +19,7 @@ from django.db import connection
 from django.utils import timezone
 
 from models_registry.consent import consent_withdraw
-from models_registry.inference_columns import forget_version_kinds, window_read
+from models_registry.inference_columns import DictionaryColumn, forget_version_kinds, window_read
 from models_registry.inference_columns_upkeep import (
     segments_compact,
     segments_rebuild,
@@ -150,6 +150,32 @@ def test_the_window_is_start_exclusive_end_inclusive_and_reads_only_what_is_aske
     empty = read(log, start=now, end=now + timedelta(hours=1))
     assert empty.rows == 0 and empty.features["age"].dtype == np.int64
     assert empty.occurred_at.dtype == np.dtype("datetime64[us]")
+
+
+def test_a_drift_read_gives_string_codes_and_only_the_features(log):
+    now = log["now"]
+    for hours in (3, 2, 1):  # three segments, the window cutting the first
+        log["write"](3, at=now - timedelta(hours=hours))
+    start, end = now - timedelta(hours=3, seconds=1), now
+    full = read(log, start=start, end=end, features=["plan", "age"], attributes=[])
+    coded = read(
+        log,
+        start=start,
+        end=end,
+        features=["plan", "age"],
+        attributes=[],
+        base=False,
+        strings="codes",
+    )
+    assert coded.rows == full.rows == 7
+    assert coded.request_id is None and coded.occurred_at is None and coded.prediction is None
+    plan = coded.features["plan"]
+    assert isinstance(plan, DictionaryColumn) and plan.codes.dtype == np.int32
+    assert sorted(plan.values.tolist()) == ["basic", "gold"]
+    assert plan.to_objects().tolist() == full.features["plan"].tolist()
+    assert coded.features["age"].tolist() == full.features["age"].tolist()
+    empty = read(log, start=now, end=now + timedelta(hours=1), base=False, strings="codes")
+    assert empty.rows == 0 and len(empty.features["plan"]) == 0
 
 
 def test_compaction_merges_small_segments_keeps_the_content_and_is_idempotent(log):
@@ -307,3 +333,43 @@ def test_compaction_is_safe_with_concurrent_writes(log):
     window = read(log)
     assert sorted(window.request_id) == sorted(written) and len(written) > 0
     assert segments_verify().intact
+
+
+def test_segments_that_lack_a_column_read_it_as_missing():
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+
+    from models_registry import inference_columns as columns
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def segment(features: list[dict[str, Any]]) -> bytes:
+        n = len(features)
+        return columns.segment_bytes(
+            columns.segment_table(
+                request_ids=[f"r{i}" for i in range(n)],
+                occurred_at=[at] * n,
+                predictions=[0.5] * n,
+                batches=[None] * n,
+                features=features,
+                attributes=[{}] * n,
+                kinds=None,
+            )
+        )
+
+    data = [
+        segment([{"a": 1.0, "s": "x"}, {"a": 2.0, "s": "y"}]),
+        segment([{"a": 3.0}]),
+        segment([{"a": 4.0, "s": "y", "b": True}]),
+    ]
+    parts: dict[str, Any] = {}
+    bounds = (pa.scalar(at, pa.timestamp("us", tz="UTC")),) * 2
+    rows = columns._window_parts(
+        [(d, True) for d in data], parts, [], None, None, bounds, base=False
+    )
+    assert rows == 4
+    assert parts["f:a"].numpy("objects").tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert parts["f:s"].numpy("objects").tolist() == ["x", "y", None, "y"]
+    coded = parts["f:b"].numpy("codes")
+    assert coded.tolist() == [None, None, None, True]

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from models_registry.inference_columns import DictionaryColumn
 from monitoring.checks.drift import SUPPORTED_METHODS, drift_compute, infer_column_types
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -181,20 +182,33 @@ def evidently_run(name: str) -> dict:
     return {"columns": columns, "dataset": dataset}
 
 
-def ours(name: str):
+def as_codes(values) -> DictionaryColumn:
+    """A string column as the column store hands it to a drift check (window_read codes)."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    return DictionaryColumn(codes.astype(np.int32), np.asarray(uniques, dtype=object))
+
+
+def ours(name: str, *, codes: bool = False):
     ref, cur = scenario_frames(name)
+    current = {column: cur[column] for column in cur.columns}
+    if codes:
+        current = {
+            column: as_codes(values) if values.dtype == object else values.to_numpy()
+            for column, values in current.items()
+        }
     return drift_compute(
-        reference=ref, current=cur, columns=list(cur.columns), overrides=SCENARIOS[name]
+        reference=ref, current=current, columns=list(cur.columns), overrides=SCENARIOS[name]
     )
 
 
 NAME_BY_DISPLAY = {info.display_name: name for name, info in SUPPORTED_METHODS.items()}
 
 
+@pytest.mark.parametrize("codes", [False, True], ids=["objects", "codes"])
 @pytest.mark.parametrize("name", list(SCENARIOS))
-def test_every_column_has_evidently_method_statistic_threshold_and_verdict(name):
+def test_every_column_has_evidently_method_statistic_threshold_and_verdict(name, codes):
     expected = evidently_run(name)["columns"]
-    result = ours(name)
+    result = ours(name, codes=codes)
     tested = set(result.features)
     assert tested == {column for column in expected if column != "comment"}
     for column, feature in result.features.items():
@@ -357,3 +371,56 @@ def test_the_window_arrays_of_the_column_store_are_accepted():
         "b": "categorical",
         "s": "categorical",
     }
+
+
+def test_strings_as_dictionary_codes_give_the_results_of_the_same_strings_as_objects():
+    """Missing values, unseen and unused categories, text, all missing, empty: the same."""
+    rng = np.random.default_rng(4)
+    words = np.array(["a", "b", "c", "d", "nan", ""], dtype=object)
+    ref = {
+        "s": rng.choice(words[:4], 3000),
+        "gone": rng.choice(words, 3000),  # some reference values never in the current
+        "text": np.array([f"note {i}" for i in range(3000)], dtype=object),
+        "missing": rng.choice(words[:3], 3000),
+        "empty": rng.choice(words[:3], 3000),
+        "small": rng.choice(words[:3], 500),
+        "mixed": rng.choice(np.array(["a", "b", 1.0, np.inf], dtype=object), 3000),
+    }
+    ref["s"][::13] = None
+    ref["gone"][::17] = np.nan
+    cur_values = {
+        "s": rng.choice(words, 4000),  # unseen "nan", "" and "d" in the current
+        "gone": rng.choice(words[:2], 4000),
+        "text": np.array([f"text {i % 3000}" for i in range(4000)], dtype=object),
+        "missing": np.full(4000, None, dtype=object),
+        "empty": np.array([], dtype=object),
+        "small": rng.choice(words[1:4], 600),
+        "mixed": rng.choice(words[:2], 4000),
+    }
+    cur_values["s"][::7] = None
+    codes = {name: as_codes(values) for name, values in cur_values.items()}
+    # a dictionary with entries no row uses, out of first-seen order
+    s = codes["s"]
+    order = np.arange(s.values.size)[::-1]
+    codes["s"] = DictionaryColumn(
+        np.where(s.codes >= 0, order[s.codes], -1).astype(np.int32),
+        np.concatenate([s.values[::-1], np.array(["unused"], dtype=object)]),
+    )
+    assert all(codes["s"].to_objects() == np.where(cur_values["s"] == None, None, cur_values["s"]))  # noqa: E711
+    overrides = {"small": ("TVD", None), "gone": ("chisquare", None)}
+    expected = drift_compute(
+        reference=ref, current=cur_values, columns=list(ref), overrides=overrides
+    )
+    result = drift_compute(reference=ref, current=codes, columns=list(ref), overrides=overrides)
+    assert json.dumps(result.as_results(), sort_keys=True) == json.dumps(
+        expected.as_results(), sort_keys=True
+    )
+    assert set(result.features) == {"s", "gone", "small", "mixed"}
+    assert set(result.untested) == {"text", "missing", "empty"}
+
+
+def test_threads_give_the_results_of_one_thread():
+    ref, cur = scenario_frames("large_overrides_b")
+    one = drift_compute(reference=ref, current=cur, columns=list(cur.columns))
+    two = drift_compute(reference=ref, current=cur, columns=list(cur.columns), threads=2)
+    assert one.as_results() == two.as_results()
