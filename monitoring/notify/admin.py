@@ -12,7 +12,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from governance.admin import GovernedHistoryAdmin, ReadOnlyAdminMixin, pretty_json
@@ -165,9 +164,11 @@ class NotificationRouteAdmin(GovernedHistoryAdmin):
     def delete_model(self, request: HttpRequest, obj: NotificationRoute) -> None:
         notification_route_delete(actor=request.user, route=obj, origin_label="admin")
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[NotificationRoute]) -> None:
-        for route in queryset.select_related("endpoint", "model"):
-            notification_route_delete(actor=request.user, route=route, origin_label="admin")
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # One route at a time, from its page, like every governed model: no bulk delete.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
 
 class NotificationAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):

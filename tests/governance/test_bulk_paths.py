@@ -7,6 +7,7 @@ history row per object and one audit event per call. Each governed model is chec
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,13 +15,21 @@ from django.apps import apps
 from django.contrib import admin
 from django.db.models import F
 from django.test import RequestFactory
+from django.utils import timezone
 
 from governance.audit_context import Origin, acting_as
 from governance.history import GovernedQuerySet
 from governance.models import AuditEvent
 from models_registry.models import RegisteredModel, RetentionPolicy
 from models_registry.retention import retention_policy_set
-from monitoring.models import CanaryGates, MonitoringConfig
+from monitoring.models import (
+    Alert,
+    CanaryGates,
+    MonitoringConfig,
+    NotificationEndpoint,
+    NotificationRoute,
+    RetrainingRun,
+)
 from monitoring.services.incidents import incident_open
 from reviews import services as reviews
 
@@ -46,8 +55,31 @@ def world(users: dict[str, Any], make_model: Any, make_version: Any) -> None:
         )
     with acting_as(origin=Origin.SYSTEM, user=users["board"]):
         reviews.signoff_create(actor=users["board"], request_id=request.pk, decision="approve")
-    incident_open(model=model, severity="warning", source="manual", title="t", description="d")
+    incident = incident_open(
+        model=model, severity="warning", source="manual", title="t", description="d"
+    )
     CanaryGates.objects.create(model=model)
+    now = timezone.now()
+    Alert.objects.create(
+        model=model,
+        version=version,
+        rule_key="k",
+        metric="drift_share",
+        value=0.7,
+        threshold=0.5,
+        comparison=">=",
+        severity="warning",
+        first_seen=now,
+        last_seen=now,
+        incident=incident,
+    )
+    endpoint = NotificationEndpoint.objects.create(
+        name="team", kind="email", email_addresses=["team@example.org"]
+    )
+    NotificationRoute.objects.create(endpoint=endpoint, model=model, min_severity="warning")
+    RetrainingRun.objects.create(
+        model=model, base_version=version, window_start=now - timedelta(hours=1), window_end=now
+    )
     MonitoringConfig.objects.create(model=model)
     retention_policy_set(actor=users["compliance"], model=model, inference_log_days=30)
 
@@ -59,7 +91,7 @@ def governed(label: str) -> Any:
 def test_every_model_with_history_is_governed():
     with_history = sorted(m._meta.label for m in apps.get_models() if hasattr(m, "history"))
     assert with_history == LABELS
-    assert len(LABELS) == 9
+    assert len(LABELS) == 13
 
 
 @pytest.mark.parametrize("label", LABELS)
