@@ -15,6 +15,7 @@ from typing import Any
 from governance.audit.hashing import canonical_json, sha256_hex
 from monitoring.config_document import (
     ACTIONS,
+    ALERT_KEYS,
     COMPARISONS,
     DEFAULT_CLEAR_AFTER,
     SEVERITIES,
@@ -22,17 +23,7 @@ from monitoring.config_document import (
 )
 
 RELATIVE = ("difference", "ratio")
-RULE_KEYS = (
-    "metric",
-    "threshold",
-    "severity",
-    "comparison",
-    "min_samples",
-    "consecutive",
-    "clear_after",
-    "action",
-    "relative",
-)
+RULE_KEYS = (*ALERT_KEYS, "relative")  # a config's rule, and what presets add
 
 
 class RuleError(ValueError):
