@@ -19,11 +19,17 @@ from django.utils import timezone
 
 from governance.audit.retention_path import retention_path
 from governance.errors import InvalidInput
+from governance.models import AuditEvent
 from governance.roles import Capability
 from governance.services import audit_record, require, sha256_hex
 from models_registry.inference_columns_upkeep import segments_forget_requests
 from models_registry.models import ConsentWithdrawal, Prediction
-from models_registry.serving.inference_records import PERSONAL_FIELDS, new_salt, row_record_hash
+from models_registry.serving.inference_records import (
+    DIGEST_FORMAT,
+    PERSONAL_FIELDS,
+    new_salt,
+    row_record_hash,
+)
 
 CHUNK = 1000
 
@@ -55,6 +61,14 @@ def subject_hash(withdrawal: ConsentWithdrawal) -> str:
     return sha256_hex(withdrawal.salt + withdrawal.subject_id)
 
 
+def _digest_formats(batches: set[Any]) -> dict[str, int]:
+    """batch id -> the record-hash format its audit event was written with."""
+    events = AuditEvent.objects.filter(
+        action="predictions.recorded", object_id__in=[str(batch) for batch in batches]
+    ).values_list("object_id", "data")
+    return {object_id: data.get("format", 1) for object_id, data in events}
+
+
 def consent_erase(*, withdrawal_id: int) -> int:
     """Erase the subject's personal fields from every prediction about them; how many."""
     withdrawal = ConsentWithdrawal.objects.get(pk=withdrawal_id)
@@ -70,8 +84,11 @@ def consent_erase(*, withdrawal_id: int) -> int:
                 break
             now = timezone.now()
             hashes = []
+            formats = _digest_formats({row.batch for row in rows if row.batch})
             for row in rows:
-                row.record_hash = row_record_hash(row)
+                row.record_hash = row_record_hash(
+                    row, digest_format=formats.get(str(row.batch), DIGEST_FORMAT)
+                )
                 hashes.append(row.record_hash)
                 for name, blank in PERSONAL_FIELDS.items():
                     setattr(row, name, blank)

@@ -86,9 +86,12 @@ def _batch_problem(event: AuditEvent, values: list[dict[str, Any]], erased: set[
         ok = event.data["digest"] == inference_log_digest(legacy)
         return "" if ok else f"#{event.sequence}: rows changed since they were written"
     hashes = []
+    digest_format = event.data.get("format", 1)
     for row in values:
         if row["salt"]:
-            hashes.append(record_hash(row["salt"], record_values(row.get)))
+            hashes.append(
+                record_hash(row["salt"], record_values(row.get, digest_format=digest_format))
+            )
         elif row["record_hash"] in erased:
             hashes.append(row["record_hash"])
         else:

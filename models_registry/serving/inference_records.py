@@ -17,6 +17,7 @@ slipped into a format-2 row later change its hash, so they show.
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from typing import Any
 
 from governance.services import canonical_json, sha256_hex
@@ -42,8 +43,30 @@ PERSONAL_FIELDS = {
     "salt": "",
 }
 # 1: the batch digest covered the rows' raw content (before salts); 2: salted record hashes;
-# 3: record hashes cover attributes too.
-DIGEST_FORMAT = 3
+# 3: record hashes cover attributes too; 4: JSON numbers as the database gives them back
+# (`as_stored`), so that what PostgreSQL returns verifies.
+DIGEST_FORMAT = 4
+# The JSON fields whose numbers go through jsonb.
+JSON_FIELDS = ("features", "explanation", "attributes")
+
+
+def as_stored(value: Any) -> Any:
+    """A JSON value as PostgreSQL's jsonb gives it back: its numbers are decimals, so a
+    negative zero comes back as 0.0 and a float written with an exponent above 1e16
+    (3.4e+38) as the whole number it stands for. Idempotent; SQLite keeps what it was given,
+    which this maps to the same."""
+    if type(value) is float:
+        if value == 0:
+            return 0.0
+        text = repr(value)
+        if "e+" in text:
+            return int(Decimal(text))
+        return value
+    if isinstance(value, dict):
+        return {key: as_stored(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_stored(item) for item in value]
+    return value
 
 
 def new_salt() -> str:
@@ -61,14 +84,21 @@ def record_hash(salt: str, values: tuple[Any, ...]) -> str:
     return sha256_hex(salt + canonical_json(list(values)))
 
 
-def record_values(get: Any) -> tuple[Any, ...]:
-    """What a record hash covers (formats 2 and 3), read with `get(name)` from a row."""
+def record_values(get: Any, *, digest_format: int = DIGEST_FORMAT) -> tuple[Any, ...]:
+    """What a record hash covers (formats 2 to 4), read with `get(name)` from a row."""
+    if digest_format >= 4:
+        read = get
+
+        def get(name: str) -> Any:
+            value = read(name)
+            return as_stored(value) if name in JSON_FIELDS else value
+
     values = tuple(get(name) for name in RECORD_FIELDS)
     attributes = get(ATTRIBUTES_FIELD)
     return (*values, attributes) if attributes else values
 
 
-def row_record_hash(row: Any) -> str:
+def row_record_hash(row: Any, *, digest_format: int = DIGEST_FORMAT) -> str:
     """The record hash of a row: stored once erased, else computed from its salt.
 
     A row that carries its record's canonical JSON already (`record_text`, ingested rows:
@@ -77,9 +107,11 @@ def row_record_hash(row: Any) -> str:
     if not row.salt:
         return row.record_hash
     text = getattr(row, "record_text", None)
-    if text is not None:
+    if text is not None and digest_format == DIGEST_FORMAT:
         return sha256_hex(row.salt + text)
-    return record_hash(row.salt, record_values(lambda name: getattr(row, name)))
+    return record_hash(
+        row.salt, record_values(lambda name: getattr(row, name), digest_format=digest_format)
+    )
 
 
 def batch_digest(record_hashes: list[str]) -> str:

@@ -33,6 +33,7 @@ from models_registry.models import ModelVersion, Prediction, RegisteredModel
 from models_registry.serving.attributes import attribute_problems
 from models_registry.serving.features import NUMBER, NUMBER_MAX, FeatureSpec, _coerce
 from models_registry.serving.inference_log import inference_log_write
+from models_registry.serving.inference_records import as_stored
 from models_registry.serving.loader import feature_spec
 from models_registry.serving.logged_records import LoggedRecord
 
@@ -223,9 +224,10 @@ def _same(row: LoggedRecord, stamped: bool, other: dict[str, Any] | LoggedRecord
         return False
     if isinstance(other, dict) and other["erased_at"] is not None:
         return True
+    # Numbers compared as the database gives them back (3.4e+38 as a whole number).
     return (
-        get("features") == row.features
-        and (get("attributes") or {}) == row.attributes
+        as_stored(get("features")) == as_stored(row.features)
+        and as_stored(get("attributes") or {}) == as_stored(row.attributes)
         and get("subject_id") == row.subject_id
     )
 

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from models_registry.models import Prediction
+from models_registry.serving.inference_records import as_stored
 
 # The canonical JSON of governance.audit.hashing.canonical_json, as one reusable encoder.
 ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
@@ -25,12 +26,9 @@ ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=Fa
 
 @lru_cache(maxsize=1024)
 def _names_encode_alike(names: frozenset[str]) -> bool:
-    """Whether orjson writes (and sorts) these names as ENCODE does, and no name could be
-    mistaken for the formats float_features_json looks for."""
+    """Whether orjson writes (and sorts) these names as ENCODE does."""
     sample = dict.fromkeys(names, 1.5)
-    return orjson.dumps(sample, option=orjson.OPT_SORT_KEYS).decode() == ENCODE(sample) and not any(
-        "e-" in name or "0.0000" in name for name in names
-    )
+    return orjson.dumps(sample, option=orjson.OPT_SORT_KEYS).decode() == ENCODE(sample)
 
 
 def text_json(text: str) -> str:
@@ -52,17 +50,28 @@ def _time_json(moment: datetime, zone: Any) -> str:
 
 
 def float_features_json(features: dict[str, float]) -> str:
-    """ENCODE(features) for features whose values are all finite floats, ten times faster.
+    """ENCODE(as_stored(features)) for features whose values are all finite floats, ten
+    times faster.
 
     Python writes a float as its shortest round-trip digits (repr), and so does orjson,
     except that orjson spells a magnitude below 1e-4 without an exponent (0.00001, not
-    1e-05) or with a short one (1.5e-7, not 1.5e-07): any text holding "e-" or "0.0000" is
-    encoded again the standard way. tests/serving/test_logged_records.py holds orjson to this
-    over millions of values; the record hash of every ingested row depends on it.
+    1e-05) or with a short one (1.5e-7, not 1.5e-07). And as_stored changes a negative zero
+    and a magnitude of 1e16 or more. Records holding any of these are encoded the standard
+    way. tests/governance/test_fast_json.py holds orjson to this over a million values:
+    the record hash of every ingested row depends on it.
     """
+    magnitudes = list(map(abs, features.values()))
+    smallest = min(magnitudes, default=1.0)
+    if (
+        max(magnitudes, default=0.0) >= 1e16
+        or 0 < smallest < 1e-4
+        or (smallest == 0 and any(0 < m < 1e-4 for m in magnitudes))
+        or not _names_encode_alike(frozenset(features))
+    ):
+        return ENCODE(as_stored(features))
     text = orjson.dumps(features, option=orjson.OPT_SORT_KEYS)
-    if b"e-" in text or b"0.0000" in text or not _names_encode_alike(frozenset(features)):
-        return ENCODE(features)
+    if smallest == 0 and (b"-0.0," in text or b"-0.0}" in text):
+        return ENCODE(as_stored(features))
     return text.decode()
 
 
@@ -147,8 +156,11 @@ class LoggedRecord:
         self.attributes = attributes
         self.prediction = prediction
         self.subject_id = subject_id
-        self.features_json = float_features_json(features) if floats_only else ENCODE(features)
-        self.attributes_json = ENCODE(attributes) if attributes else "{}"
+        # The text the record hash covers (and COPY stores): numbers as jsonb gives them back.
+        self.features_json = (
+            float_features_json(features) if floats_only else ENCODE(as_stored(features))
+        )
+        self.attributes_json = ENCODE(as_stored(attributes)) if attributes else "{}"
         # canonical_json of inference_records.record_values(), built from the parts.
         self.record_text = (
             f"[{text_json(request_id)},{version_id},{time_json(occurred_at)},"

@@ -16,6 +16,7 @@ import pytest
 
 from governance.api.parsers import _depth_within, structure_depth
 from governance.audit.hashing import canonical_json
+from models_registry.serving.inference_records import as_stored
 from models_registry.serving.logged_records import (
     ENCODE,
     float_features_json,
@@ -98,7 +99,7 @@ def test_float_features_encode_as_the_canonical_json_over_a_million_values():
     names = [f"f{i:02d}" for i in range(20)]
     for start in range(0, len(values) - 20, 20):
         features = dict(zip(names, values[start : start + 20], strict=True))
-        assert float_features_json(features) == canonical_json(features)
+        assert float_features_json(features) == canonical_json(as_stored(features))
 
 
 @pytest.mark.parametrize(
@@ -114,7 +115,28 @@ def test_float_features_encode_as_the_canonical_json_over_a_million_values():
     ],
 )
 def test_float_features_with_unusual_names_and_values_encode_canonically(features):
-    assert float_features_json(features) == canonical_json(features) == ENCODE(features)
+    assert float_features_json(features) == canonical_json(as_stored(features))
+
+
+@pytest.mark.parametrize(
+    "value, stored",
+    [
+        (-0.0, 0.0),
+        (3.4e38, 340000000000000000000000000000000000000),
+        (1e16, 10000000000000000),
+        (-1.5e300, -15 * 10**299),
+        (1.5e-07, 1.5e-07),
+        (0.1, 0.1),
+        (100.0, 100.0),
+        (7, 7),
+        ("1e+20", "1e+20"),
+    ],
+)
+def test_numbers_as_postgresql_jsonb_gives_them_back(value, stored):
+    """What `psql -c "select '[-0.0, 3.4e+38, 1e+16]'::jsonb"` prints: [0.0, 34...0, 1...0]."""
+    assert as_stored(value) == stored and type(as_stored(value)) is type(stored)
+    assert as_stored({"a": [value]}) == {"a": [stored]}
+    assert as_stored(as_stored(value)) == as_stored(value)
 
 
 def test_request_ids_encode_as_the_canonical_json():
