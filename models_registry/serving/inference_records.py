@@ -44,7 +44,7 @@ PERSONAL_FIELDS = {
 }
 # 1: the batch digest covered the rows' raw content (before salts); 2: salted record hashes;
 # 3: record hashes cover attributes too; 4: JSON numbers as the database gives them back
-# (`as_stored`), so that what PostgreSQL returns verifies.
+# (`as_stored`), and a prediction of -0.0 as 0.0, so that what the database returns verifies.
 DIGEST_FORMAT = 4
 # The JSON fields whose numbers go through jsonb.
 JSON_FIELDS = ("features", "explanation", "attributes")
@@ -91,7 +91,11 @@ def record_values(get: Any, *, digest_format: int = DIGEST_FORMAT) -> tuple[Any,
 
         def get(name: str) -> Any:
             value = read(name)
-            return as_stored(value) if name in JSON_FIELDS else value
+            if name in JSON_FIELDS:
+                return as_stored(value)
+            if name == "prediction" and value == 0:
+                return 0.0  # SQLite stores a negative zero as 0.0
+            return value
 
     values = tuple(get(name) for name in RECORD_FIELDS)
     attributes = get(ATTRIBUTES_FIELD)

@@ -161,10 +161,11 @@ class LoggedRecord:
             float_features_json(features) if floats_only else ENCODE(as_stored(features))
         )
         self.attributes_json = ENCODE(as_stored(attributes)) if attributes else "{}"
-        # canonical_json of inference_records.record_values(), built from the parts.
+        # canonical_json of inference_records.record_values(), built from the parts (format 4:
+        # a prediction of -0.0 as 0.0).
         self.record_text = (
             f"[{text_json(request_id)},{version_id},{time_json(occurred_at)},"
-            f"{text_json(subject_id)},{self.features_json},{prediction!r},null"
+            f"{text_json(subject_id)},{self.features_json},{prediction or 0.0!r},null"
             f"{',' + self.attributes_json if attributes else ''}]"
         )
         self.batch: Any = None

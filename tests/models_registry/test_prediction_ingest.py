@@ -374,6 +374,7 @@ def test_all_float_records_are_stored_as_sent_and_their_hashes_verify(api, float
     rng = random.Random(4)
     records += [float_record(100 + i, [rng.gauss(0, 1e3) for _ in range(6)]) for i in range(50)]
     records.append(float_record(99, [1, 2, 3.5, 4, 5, 6]))  # integers: the checked path
+    records.append({**float_record(98, [0.5] * 6), "prediction": -0.0})
     url = "/api/v1/models/float-model/predictions/"
     response = api("ci").post(url, {"version": 1, "records": records}, format="json")
     assert response.status_code == 202, response.content
