@@ -62,3 +62,7 @@ class FlagSeriousForm(forms.Form):
 class IncidentRollbackForm(forms.Form):
     comment = forms.CharField(max_length=5000)
     from_version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
+class RetrainForm(forms.Form):
+    """Retrain the production version over the default window (RETRAINING_WINDOW_HOURS)."""

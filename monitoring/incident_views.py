@@ -23,9 +23,11 @@ from monitoring.incident_forms import (
     CommentForm,
     FlagSeriousForm,
     IncidentRollbackForm,
+    RetrainForm,
     StatusForm,
 )
-from monitoring.models import Incident
+from monitoring.models import Incident, RetrainingRun
+from monitoring.retraining import retraining_request
 from monitoring.services.incidents import TRANSITIONS
 
 LIST_LIMIT = 200
@@ -81,6 +83,14 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
             "can_work": user_can(user, Capability.WORK_INCIDENTS),
             "can_flag": user_can(user, Capability.MANAGE_INCIDENTS) and not incident.is_closed,
             "can_roll_back": user_can(user, Capability.ROLLBACK) and not incident.is_closed,
+            "can_retrain": user_can(user, Capability.REQUEST_RETRAINING)
+            and not incident.is_closed
+            and production is not None,
+            "retraining_runs": list(
+                RetrainingRun.objects.filter(incident=incident)
+                .select_related("candidate_version")
+                .order_by("-pk")[:10]
+            ),
             "assign_form": assign_form,
             "comment_form": CommentForm(),
             "status_form": status_form,
@@ -97,7 +107,7 @@ def _act(
     incident_id: int,
     form_class: type[forms.Form],
     act: Callable[[forms.Form], Any],
-    done: str,
+    done: str | Callable[[Any], str],
 ) -> HttpResponse:
     """Validate the posted form, call the service, say how it went, back to the incident."""
     selectors.incident_get(incident_id=incident_id)  # 404 before anything else
@@ -107,7 +117,7 @@ def _act(
         messages.error(request, f"Nothing was changed. {problems}")
         return redirect("monitoring:incident", incident_id=incident_id)
     try:
-        act(form)
+        result = act(form)
     except ApplicationError as error:
         extra = "; ".join(
             f"{name}: {' '.join(map(str, errs))}"
@@ -116,7 +126,7 @@ def _act(
         )
         messages.error(request, f"{error.detail} {extra}".strip())
     else:
-        messages.success(request, done)
+        messages.success(request, done(result) if callable(done) else done)
     return redirect("monitoring:incident", incident_id=incident_id)
 
 
@@ -194,4 +204,30 @@ def incident_rollback(request: HttpRequest, incident_id: int) -> HttpResponse:
         IncidentRollbackForm,
         act,
         "Rolled back; every server answers with the restored version within a second.",
+    )
+
+
+@page_requires(Capability.REQUEST_RETRAINING)
+@require_POST
+def incident_retrain(request: HttpRequest, incident_id: int) -> HttpResponse:
+    """Retrain the model's production version; the run is linked to this incident."""
+    incident = selectors.incident_get(incident_id=incident_id)
+
+    def act(form: forms.Form) -> RetrainingRun:
+        return retraining_request(
+            actor=request.user,
+            model_name=incident.model.name,
+            incident_id=incident.pk,
+            trigger=RetrainingRun.Trigger.INCIDENT,
+        )
+
+    return _act(
+        request,
+        incident_id,
+        RetrainForm,
+        act,
+        lambda run: (
+            f"Retraining run #{run.pk} queued; its candidate will wait for the board as "
+            "a canary promotion request."
+        ),
     )

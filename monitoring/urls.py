@@ -33,6 +33,11 @@ urlpatterns = [
         incident_views.incident_rollback,
         name="incident-rollback",
     ),
+    path(
+        "incidents/<int:incident_id>/retrain/",
+        incident_views.incident_retrain,
+        name="incident-retrain",
+    ),
     path("models/<slug:name>/health/", views.model_health, name="model-health"),
     path("models/<slug:name>/monitoring/", views.model_monitoring, name="model-monitoring"),
     path("models/<slug:name>/checks/<int:check_id>/", views.check_detail, name="check"),

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from models_registry import services as registry
 from models_registry.models import ModelVersion
-from monitoring.models import Incident
+from monitoring.models import Incident, RetrainingRun
 from monitoring.services import incident_flag_serious, incident_open, incident_status_change
 
 pytestmark = pytest.mark.django_db
@@ -179,6 +179,8 @@ def test_refusals_of_the_service_are_shown_and_nothing_changes(users, live):
         ("board", "flag-serious", {"kind": "death", "reason": "x"}),
         ("validator", "rollback", {"comment": "x"}),
         ("outsider", "comment", {"comment": "x"}),
+        ("board", "retrain", {}),
+        ("validator", "retrain", {}),
     ],
 )
 def test_forbidden_posts_are_403_and_change_nothing(users, live, who, name, body):
@@ -191,6 +193,33 @@ def test_forbidden_posts_are_403_and_change_nothing(users, live, who, name, body
     assert incident.timeline.count() == 1
     assert not incident.serious and incident.owner is None
     assert ModelVersion.objects.get(model=live, version=2).stage == "production"
+    assert not RetrainingRun.objects.exists()
+
+
+def test_a_data_scientist_retrains_from_the_incident_and_the_run_is_listed(users, live):
+    """The button queues a run linked to the incident (its task runs on commit, elsewhere)."""
+    incident = open_on(live)
+    board_page = client_for(users["board"]).get(detail(incident)).content.decode()
+    assert 'id="retrain"' not in board_page  # board members may not start one
+    client = client_for(users["ds"])
+    assert "Retrain v2" in client.get(detail(incident)).content.decode()
+
+    response = client.post(action(incident, "retrain"), follow=True)
+
+    (run,) = RetrainingRun.objects.all()
+    assert (run.incident, run.trigger, run.requested_by) == (incident, "incident", users["ds"])
+    assert run.base_version.version == 2 and run.status == "queued"
+    page = response.content.decode()
+    assert f"Retraining run #{run.pk} queued" in page
+    assert f"Run #{run.pk}: Queued" in page
+    assert incident.timeline.filter(kind="retraining_started").count() == 1
+
+    again = client.post(action(incident, "retrain"), follow=True)  # one run at a time
+    assert RetrainingRun.objects.count() == 1
+    assert "Nothing was changed" not in again.content.decode()
+    assert (
+        f"Retraining run #{run.pk} of {live.name} is queued; wait for it." in again.content.decode()
+    )
 
 
 def test_outsiders_see_no_incident_pages_and_anonymous_visitors_log_in(users, live):
