@@ -1,6 +1,6 @@
 """Monitoring as compliance officers read it: incidents with their timeline, ground truth,
-and the two things edited here, each through its service: the canary gates of each model
-and its monitoring config (the YAML or JSON source, validated as the API validates it).
+and a model's monitoring config, edited through its service (the YAML or JSON source,
+validated as the API validates it). The canary gates: monitoring/canary_admin.py.
 """
 
 from __future__ import annotations
@@ -15,12 +15,9 @@ from django.utils.timesince import timesince, timeuntil
 
 from governance.admin import GovernedHistoryAdmin, ReadOnlyAdminMixin, pretty_json
 from governance.errors import InvalidInput
-from monitoring.canary import GATE_FIELDS
 from monitoring.filters import overdue_q
-from monitoring.models import CanaryGates, GroundTruth, Incident, IncidentEvent, MonitoringConfig
+from monitoring.models import GroundTruth, Incident, IncidentEvent, MonitoringConfig
 from monitoring.services import (
-    canary_gates_problems,
-    canary_gates_save,
     monitoring_config_put,
     monitoring_config_validate,
 )
@@ -143,44 +140,6 @@ class GroundTruthAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
 
 
-class CanaryGatesForm(forms.ModelForm):
-    """The service's range checks, shown beside the fields."""
-
-    class Meta:
-        model = CanaryGates
-        fields = ["model", *GATE_FIELDS]
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        present = {name: cleaned.get(name) for name in GATE_FIELDS}
-        for name, errors in canary_gates_problems(present).items():
-            if name not in self.errors:
-                self.add_error(name, errors)
-        return cleaned
-
-
-@admin.register(CanaryGates)
-class CanaryGatesAdmin(GovernedHistoryAdmin):
-    """When a canary may replace production; a model without a row gets the defaults."""
-
-    form = CanaryGatesForm
-    list_display = ["model", *GATE_FIELDS]
-    search_fields = ["model__name"]
-    list_select_related = ["model"]
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        # Gates belong to their model; moving them to another model is not an edit.
-        return ["model"] if obj is not None else []
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def save_model(
-        self, request: HttpRequest, obj: CanaryGates, form: forms.ModelForm, change: bool
-    ) -> None:
-        canary_gates_save(actor=request.user, gates=obj, origin_label="admin")
-
-
 class MonitoringConfigForm(forms.ModelForm):
     """The source as text; the service's validation errors shown on the form, by path."""
 
@@ -246,6 +205,6 @@ class MonitoringConfigAdmin(GovernedHistoryAdmin):
 
 
 # Admins in modules of their own (each registers its models).
-from monitoring import alert_admin, schedule_admin  # noqa: E402, F401
+from monitoring import alert_admin, canary_admin, schedule_admin  # noqa: E402, F401
 from monitoring.notify import admin as notify_admin  # noqa: E402, F401
 from monitoring.retraining import admin as retraining_admin  # noqa: E402, F401

@@ -1,6 +1,9 @@
 """Canary gates: measure the canary against production on one window, and give a verdict.
 
-This module only reads; `monitoring.services.canary_decide` acts on the verdict (promote the
+The gates are rules of the one rule engine (monitoring/rules/): a preset evaluated on one
+window, the canary's values against production's as the baseline (the defaults and what a
+gate may say: monitoring/canary_defaults.py, monitoring/services/canary_gates.py). This
+module only reads; `monitoring.services.canary_decide` acts on the verdict (promote the
 canary, or stop it and open an incident). The measurements come from monitoring/windows.py,
 computed by the database.
 
@@ -9,37 +12,27 @@ The window is the last `window_minutes` up to now, the same for both versions.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import models
-from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 
-from models_registry.models import ModelVersion, Prediction, RegisteredModel
+from models_registry.models import ModelVersion, RegisteredModel
+from monitoring.canary_defaults import FAIRNESS_FAMILY, gate_name
+from monitoring.config_document import SEVERITIES
 from monitoring.models import CanaryGates
+from monitoring.rules import Evaluation, MetricValues, Outcome, Rule, rule_evaluate, slot_values
 from monitoring.windows import (
-    ANSWERED,
     GroupRates,
     SlotMeasurement,
-    group_rates,
+    positive_rate_gaps,
     slot_measure,
     window_rows,
 )
 
-GATE_FIELDS = (
-    "window_minutes",
-    "min_requests",
-    "max_error_rate_increase",
-    "max_latency_ratio",
-    "max_quality_drop",
-    "max_fairness_gap",
-    "min_labelled",
-)
-
-# Measured values equal to their threshold pass ("at most"), whatever the float rounding.
-TOLERANCE = 1e-9
+GATE_FIELDS = ("window_minutes", "min_requests", "rules")
 
 
 class Verdict(models.TextChoices):
@@ -48,26 +41,35 @@ class Verdict(models.TextChoices):
     FAIL = "fail", "Failed a gate"
 
 
-class Gate(models.TextChoices):
-    ERROR_RATE = "error_rate", "Error rate increase"
-    LATENCY = "latency", "p95 latency ratio"
-    QUALITY = "quality", "Accuracy drop"
-    FAIRNESS = "fairness", "Fairness gap"
-
-
 class CheckStatus(models.TextChoices):
     PASSED = "passed", "Passed"
     FAILED = "failed", "Failed"
     NOT_MEASURED = "not_measured", "Not measured"
 
 
+STATUS_OF = {
+    Outcome.BREACH: CheckStatus.FAILED,
+    Outcome.CLEAN: CheckStatus.PASSED,
+    Outcome.SKIPPED: CheckStatus.NOT_MEASURED,
+}
+
+
 @dataclass(frozen=True)
 class GateCheck:
+    """One gate (a rule) on the window: `value` is what was compared with `threshold`
+    (for a relative gate, the canary's `measured` against production's `baseline`)."""
+
     gate: str
     status: str
     value: float | None
     threshold: float
     detail: str
+    metric: str
+    comparison: str
+    relative: str | None
+    measured: float | None
+    baseline: float | None
+    severity: str
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,12 @@ class CanaryEvaluation:
     @property
     def failed_gates(self) -> list[str]:
         return [c.gate for c in self.checks if c.status == CheckStatus.FAILED]
+
+    @property
+    def severity(self) -> str:
+        """The highest severity among the failed gates (critical unless edited)."""
+        failed = [c.severity for c in self.checks if c.status == CheckStatus.FAILED]
+        return max(failed, key=SEVERITIES.index, default="critical")
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-safe: the API's body, and the details of the incident a failure opens."""
@@ -114,117 +122,129 @@ class CanaryEvaluation:
         }
 
 
+def percent(rate: float) -> str:
+    return f"{rate * 100:.2f}%"
+
+
 def gates_for(model: RegisteredModel) -> CanaryGates:
     """The model's gates, or an unsaved row holding the defaults."""
     return CanaryGates.objects.filter(model=model).first() or CanaryGates(model=model)
 
 
-def _exceeds(value: float, threshold: float) -> bool:
-    return value > threshold + TOLERANCE
-
-
-def _check(gate: str, value: float, threshold: float, detail: str) -> GateCheck:
-    status = CheckStatus.FAILED if _exceeds(value, threshold) else CheckStatus.PASSED
-    return GateCheck(gate=gate, status=status, value=value, threshold=threshold, detail=detail)
-
-
-def _not_measured(gate: str, threshold: float, why: str) -> GateCheck:
-    return GateCheck(
-        gate=gate, status=CheckStatus.NOT_MEASURED, value=None, threshold=threshold, detail=why
-    )
-
-
-def percent(rate: float) -> str:
-    return f"{rate * 100:.2f}%"
-
-
-def check_error_rate(
-    canary: SlotMeasurement, production: SlotMeasurement, gates: CanaryGates
-) -> GateCheck:
-    # Both versions served calls in the window (canary_evaluate waits otherwise).
-    canary_rate = canary.errors / canary.requests
-    production_rate = production.errors / production.requests
-    increase = canary_rate - production_rate
-    limit = gates.max_error_rate_increase
-    return _check(
-        Gate.ERROR_RATE,
-        increase,
-        limit,
-        f"error rate {percent(canary_rate)} on the canary vs {percent(production_rate)} "
-        f"on production ({increase * 100:+.2f} points, at most {limit * 100:+.2f})",
-    )
-
-
-def check_latency(
-    canary: SlotMeasurement, production: SlotMeasurement, gates: CanaryGates
-) -> GateCheck:
-    limit = gates.max_latency_ratio
-    if canary.p95_latency_ms is None or not production.p95_latency_ms:
-        return _not_measured(Gate.LATENCY, limit, "no latency recorded for one of the versions")
-    ratio = canary.p95_latency_ms / production.p95_latency_ms
-    return _check(
-        Gate.LATENCY,
-        ratio,
-        limit,
-        f"p95 latency {canary.p95_latency_ms:.1f} ms on the canary vs "
-        f"{production.p95_latency_ms:.1f} ms on production (x{ratio:.2f}, at most x{limit:.2f})",
-    )
-
-
-def check_quality(
-    canary: SlotMeasurement, production: SlotMeasurement, gates: CanaryGates
-) -> GateCheck:
-    limit = gates.max_quality_drop
-    needed = max(gates.min_labelled, 1)
-    if canary.labelled < needed or production.labelled < needed:
-        return _not_measured(
-            Gate.QUALITY,
-            limit,
-            f"{canary.labelled} labelled canary and {production.labelled} labelled production "
-            f"calls, {needed} of each needed",
-        )
-    if canary.accuracy is None or production.accuracy is None:
-        return _not_measured(Gate.QUALITY, limit, "labels are not binary (0 or 1)")
-    drop = production.accuracy - canary.accuracy
-    return _check(
-        Gate.QUALITY,
-        drop,
-        limit,
-        f"accuracy {canary.accuracy:.3f} on the canary vs {production.accuracy:.3f} on "
-        f"production (drop {drop:.3f}, at most {limit:.3f}; {canary.labelled} and "
-        f"{production.labelled} labelled calls)",
-    )
-
-
-def check_fairness(
-    canary: SlotMeasurement,
-    rows: QuerySet[Prediction],
+def _measure(
     model: RegisteredModel,
-    gates: CanaryGates,
-) -> tuple[GateCheck, list[GroupRates]]:
-    limit = gates.max_fairness_gap
-    needed = max(gates.min_labelled, 1)
-    attributes = [a for a in model.protected_attributes if isinstance(a, str) and a]
-    if not attributes:
-        return _not_measured(Gate.FAIRNESS, limit, "the model has no protected attributes"), []
-    if canary.labelled < needed:
-        why = f"{canary.labelled} labelled canary calls, {needed} needed"
-        return _not_measured(Gate.FAIRNESS, limit, why), []
-    bounds = rows.filter(ANSWERED).aggregate(low=Min("prediction"), high=Max("prediction"))
-    if bounds["low"] is not None and (bounds["low"] < 0 or bounds["high"] > 1):
-        why = "predictions are not probabilities, so there is no positive rate"
-        return _not_measured(Gate.FAIRNESS, limit, why), []
-    rates = [r for a in attributes if (r := group_rates(rows=rows, attribute=a)) is not None]
-    if not rates:
-        why = f"no protected attribute ({', '.join(attributes)}) with two groups in the features"
-        return _not_measured(Gate.FAIRNESS, limit, why), []
-    worst = max(rates, key=lambda r: r.gap)
-    detail = (
-        f"positive-rate gap {worst.gap:.3f} on the canary between {worst.attribute} "
-        f"{worst.highest} ({worst.groups[worst.highest]['positive_rate']:.3f}) and "
-        f"{worst.lowest} ({worst.groups[worst.lowest]['positive_rate']:.3f}), at most {limit:.3f}"
+    version: ModelVersion,
+    slot: SlotMeasurement,
+    window: tuple[datetime, datetime],
+    *,
+    fairness: bool,
+) -> tuple[MetricValues, list[GroupRates], str | None]:
+    """The window's values of one version and, if asked, its positive-rate gap per protected
+    attribute (`demographic_parity_difference.<attribute>`), or why there is none."""
+    start, end = window
+    values = slot_values(slot, start=start, end=end)
+    if not fairness:
+        return values, [], None
+    rows = window_rows(model=model, version=version, start=start, end=end)
+    rates, why = positive_rate_gaps(rows=rows, attributes=model.protected_attributes)
+    gaps = {f"{FAIRNESS_FAMILY}{r.attribute}": r.gap for r in rates}
+    return replace(values, values={**values.values, **gaps}), rates, why
+
+
+LABELS = {"error_rate": "error rate", "p95_latency_ms": "p95 latency"}
+
+
+def _shown(metric: str, value: float) -> str:
+    if metric == "error_rate":
+        return percent(value)
+    if metric == "p95_latency_ms":
+        return f"{value:.1f} ms"
+    return f"{value:.4g}"
+
+
+def _difference(metric: str, value: float) -> str:
+    return f"{value * 100:+.2f} points" if metric == "error_rate" else f"{value:+.4g}"
+
+
+def _skipped(evaluation: Evaluation, missing: dict[str, str]) -> str:
+    """Why a gate was not measured, in the canary's words (the engine's `baseline` is
+    production here)."""
+    metric, reason = evaluation.rule.metric, evaluation.reason
+    if evaluation.measured is None:
+        return missing.get(gate_name(metric)) or f"{metric} not measured on the canary"
+    if reason.startswith("baseline: "):
+        return f"production: {reason.removeprefix('baseline: ')}"
+    if reason.startswith("no baseline "):
+        return f"production has no {metric} in the window"
+    if reason.startswith("baseline "):
+        return f"production's {reason.removeprefix('baseline ')}"
+    return f"canary: {reason}"
+
+
+def _measured(evaluation: Evaluation, rates: list[GroupRates]) -> str:
+    rule, measured, metric = evaluation.rule, evaluation.measured, evaluation.rule.metric
+    label = LABELS.get(metric, metric)
+    canary = f"{label} {_shown(metric, measured)} on the canary"
+    if rule.relative == "difference":
+        text = (
+            f"{canary} vs {_shown(metric, evaluation.baseline)} on production "
+            f"({_difference(metric, evaluation.value)}; fails when {rule.comparison} "
+            f"{_difference(metric, rule.threshold)})"
+        )
+    elif rule.relative == "ratio":
+        text = (
+            f"{canary} vs {_shown(metric, evaluation.baseline)} on production "
+            f"(x{evaluation.value:.2f}; fails when {rule.comparison} x{rule.threshold:g})"
+        )
+    else:
+        text = f"{canary} (fails when {rule.comparison} {rule.threshold:g})"
+    attribute = rule.metric.removeprefix(FAIRNESS_FAMILY)
+    shown = [r for r in rates if attribute in ("*", r.attribute)]
+    if rule.metric.startswith(FAIRNESS_FAMILY) and shown:
+        worst = max(shown, key=lambda r: r.gap)
+        high, low = worst.groups[worst.highest], worst.groups[worst.lowest]
+        text += (
+            f": positive-rate gap {worst.gap:.3f} between {worst.attribute} {worst.highest} "
+            f"({high['positive_rate']:.3f}) and {worst.lowest} ({low['positive_rate']:.3f})"
+        )
+    return text
+
+
+def _detail(evaluation: Evaluation, rates: list[GroupRates], missing: dict[str, str]) -> str:
+    if evaluation.outcome == Outcome.SKIPPED:
+        return _skipped(evaluation, missing)
+    return _measured(evaluation, rates)
+
+
+def _missing(slot: SlotMeasurement, fairness_why: str | None) -> dict[str, str]:
+    """Gate -> why the canary's window has no value for it."""
+    why = {}
+    if fairness_why:
+        why["fairness"] = fairness_why
+    if slot.labelled == 0:
+        why["quality"] = "no labelled canary calls in the window"
+    elif not slot.binary_labels:
+        why["quality"] = "labels are not binary (0 or 1)"
+    if slot.p95_latency_ms is None:
+        why["latency"] = "no latency recorded for the canary's calls"
+    return why
+
+
+def gate_check(evaluation: Evaluation, detail: str) -> GateCheck:
+    rule = evaluation.rule
+    return GateCheck(
+        gate=gate_name(rule.metric),
+        status=STATUS_OF[evaluation.outcome],
+        value=evaluation.value,
+        threshold=rule.threshold,
+        detail=detail,
+        metric=rule.metric,
+        comparison=rule.comparison,
+        relative=rule.relative,
+        measured=evaluation.measured,
+        baseline=evaluation.baseline,
+        severity=rule.severity,
     )
-    return _check(Gate.FAIRNESS, worst.gap, limit, detail), rates
 
 
 def canary_evaluate(
@@ -235,7 +255,13 @@ def canary_evaluate(
     gates: CanaryGates,
     now: datetime | None = None,
 ) -> CanaryEvaluation:
-    """Measure both versions on the last `gates.window_minutes` and give the verdict."""
+    """Measure both versions on the last `gates.window_minutes` and give the verdict: every
+    gate is a rule the engine evaluates on the canary's values, production's the baseline.
+
+    A stored gate the engine cannot read raises RuleError: the canary then stays where it
+    is (neither promoted nor stopped) until the gates are fixed.
+    """
+    rules = [Rule.from_dict({"severity": "critical", **data}) for data in gates.rules]
     end = now or timezone.now()
     start = end - timedelta(minutes=gates.window_minutes)
     canary_slot = slot_measure(model=model, version=canary, start=start, end=end)
@@ -258,17 +284,20 @@ def canary_evaluate(
     if canary_slot.requests < needed:
         why = f"{canary_slot.requests} canary calls in the window, {needed} needed"
         return CanaryEvaluation(verdict=Verdict.WAIT, summary=why, **base)
-    if production_slot is None or production_slot.requests == 0:
+    if production is None or production_slot is None or production_slot.requests == 0:
         why = "production served no calls in the window to compare with"
         return CanaryEvaluation(verdict=Verdict.WAIT, summary=why, **base)
-    rows = window_rows(model=model, version=canary, start=start, end=end)
-    fairness_check, fairness = check_fairness(canary_slot, rows, model, gates)
-    checks = [
-        check_error_rate(canary_slot, production_slot, gates),
-        check_latency(canary_slot, production_slot, gates),
-        check_quality(canary_slot, production_slot, gates),
-        fairness_check,
-    ]
+    window = (start, end)
+    fair = [r for r in rules if r.metric.startswith(FAIRNESS_FAMILY)]
+    values, fairness, missing = _measure(model, canary, canary_slot, window, fairness=bool(fair))
+    baseline, _, _ = _measure(
+        model, production, production_slot, window, fairness=any(r.relative for r in fair)
+    )
+    why = _missing(canary_slot, missing)
+    checks = []
+    for rule in rules:
+        evaluation = rule_evaluate(rule, values, baseline=baseline)
+        checks.append(gate_check(evaluation, _detail(evaluation, fairness, why)))
     failed = [c for c in checks if c.status == CheckStatus.FAILED]
     verdict = Verdict.FAIL if failed else Verdict.PASS
     summary = "; ".join(

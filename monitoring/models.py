@@ -8,6 +8,11 @@ from django.utils import timezone
 
 from governance.history import governed_history
 from models_registry.models import ModelVersion, RegisteredModel
+from monitoring.canary_defaults import (
+    DEFAULT_MIN_REQUESTS,
+    DEFAULT_WINDOW_MINUTES,
+    canary_default_rules,
+)
 
 
 class GroundTruth(models.Model):
@@ -186,30 +191,24 @@ class IncidentEvent(models.Model):
 
 
 class CanaryGates(models.Model):
-    """When a canary may replace production, per model; defaults apply without a row."""
+    """When a canary may replace production, per model; the defaults apply without a row.
+
+    `rules` are rules of the engine (monitoring/rules/), evaluated on the canary's window
+    with production's as the baseline (monitoring/canary_defaults.py says how); a verdict
+    waits until the canary served `min_requests` calls in the last `window_minutes`.
+    """
 
     model = models.OneToOneField(
         RegisteredModel, on_delete=models.CASCADE, related_name="canary_gates"
     )
-    window_minutes = models.PositiveIntegerField(default=60)
+    window_minutes = models.PositiveIntegerField(default=DEFAULT_WINDOW_MINUTES)
     min_requests = models.PositiveIntegerField(
-        default=50, help_text="Canary calls needed in the window before a verdict."
+        default=DEFAULT_MIN_REQUESTS,
+        help_text="Canary calls needed in the window before a verdict.",
     )
-    max_error_rate_increase = models.FloatField(
-        default=0.01, help_text="Canary error rate minus production's, at most."
-    )
-    max_latency_ratio = models.FloatField(
-        default=1.5, help_text="Canary p95 latency divided by production's, at most."
-    )
-    max_quality_drop = models.FloatField(
-        default=0.02, help_text="Production accuracy minus canary's (with ground truth), at most."
-    )
-    max_fairness_gap = models.FloatField(
-        default=0.1,
-        help_text="Largest positive-rate gap between protected groups on the canary, at most.",
-    )
-    min_labelled = models.PositiveIntegerField(
-        default=30, help_text="Labelled canary calls needed before quality and fairness count."
+    rules = models.JSONField(
+        default=canary_default_rules,
+        help_text="The gates: rules compared on the window, canary against production.",
     )
 
     history = governed_history()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connections
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 
 from models_registry.models import ModelVersion, Prediction, RegisteredModel
@@ -161,3 +161,24 @@ def group_rates(*, rows: QuerySet[Prediction], attribute: str) -> GroupRates | N
     lowest = min(groups, key=lambda g: groups[g]["positive_rate"])
     gap = groups[highest]["positive_rate"] - groups[lowest]["positive_rate"]
     return GroupRates(attribute=attribute, groups=groups, gap=gap, highest=highest, lowest=lowest)
+
+
+def positive_rate_gaps(
+    *, rows: QuerySet[Prediction], attributes: list[str]
+) -> tuple[list[GroupRates], str | None]:
+    """The positive-rate gap of every protected attribute with two groups among `rows`,
+    and, when there is none, why (no attributes, scores that are not probabilities, too
+    few calls per group)."""
+    names = [a for a in attributes if isinstance(a, str) and a]
+    if not names:
+        return [], "the model has no protected attributes"
+    bounds = rows.filter(ANSWERED).aggregate(low=Min("prediction"), high=Max("prediction"))
+    if bounds["low"] is not None and (bounds["low"] < 0 or bounds["high"] > 1):
+        return [], "predictions are not probabilities, so there is no positive rate"
+    rates = [r for a in names if (r := group_rates(rows=rows, attribute=a)) is not None]
+    if not rates:
+        return [], (
+            f"no protected attribute ({', '.join(names)}) with two groups of "
+            f"{MIN_GROUP_CALLS} or more answered calls"
+        )
+    return rates, None

@@ -198,11 +198,21 @@ class SlotSerializer(serializers.Serializer):
 
 
 class GateCheckSerializer(serializers.Serializer):
-    gate = serializers.CharField()
+    gate = serializers.CharField(help_text="error_rate, latency, quality, fairness, or the metric.")
     status = serializers.ChoiceField(choices=CheckStatus.choices)
-    value = serializers.FloatField(allow_null=True)
+    value = serializers.FloatField(
+        allow_null=True, help_text="What was compared with the threshold."
+    )
     threshold = serializers.FloatField()
     detail = serializers.CharField()
+    metric = serializers.CharField()
+    comparison = serializers.CharField()
+    relative = serializers.CharField(
+        allow_null=True, help_text="difference (canary - production), ratio, or null."
+    )
+    measured = serializers.FloatField(allow_null=True, help_text="The canary's value.")
+    baseline = serializers.FloatField(allow_null=True, help_text="Production's value.")
+    severity = serializers.CharField()
 
 
 class GroupRatesSerializer(serializers.Serializer):
@@ -219,11 +229,10 @@ class GatesSerializer(serializers.Serializer):
     configured = serializers.BooleanField(help_text="False: the defaults apply.")
     window_minutes = serializers.IntegerField()
     min_requests = serializers.IntegerField()
-    max_error_rate_increase = serializers.FloatField()
-    max_latency_ratio = serializers.FloatField()
-    max_quality_drop = serializers.FloatField()
-    max_fairness_gap = serializers.FloatField()
-    min_labelled = serializers.IntegerField()
+    rules = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="The gates, rules of the engine: metric, comparison, threshold, relative, ...",
+    )
 
 
 class CanaryEvaluationSerializer(serializers.Serializer):

@@ -18,6 +18,7 @@ from monitoring.rules.values import (
     metric_value,
     rule_kind,
     run_values,
+    slot_values,
     window_values,
 )
 
@@ -38,5 +39,6 @@ __all__ = [
     "rule_key",
     "rule_kind",
     "run_values",
+    "slot_values",
     "window_values",
 ]

@@ -23,7 +23,7 @@ from monitoring.config_document import (
     metric_kind,
 )
 from monitoring.models import CheckRun
-from monitoring.windows import slot_measure
+from monitoring.windows import SlotMeasurement, slot_measure
 
 WINDOW = "window"
 
@@ -114,6 +114,11 @@ def window_values(
     """Error rate, p95 latency and volume of the calls served by `version` in (start, end],
     as monitoring/windows.py measures them (and accuracy on the labelled ones)."""
     slot = slot_measure(model=model, version=version, start=start, end=end)
+    return slot_values(slot, start=start, end=end)
+
+
+def slot_values(slot: SlotMeasurement, *, start: datetime, end: datetime) -> MetricValues:
+    """One version's window measurement as the values a rule reads."""
     return MetricValues(
         kind=WINDOW,
         values={

@@ -1,4 +1,5 @@
-"""Monitoring in the admin: incidents and ground truth read-only, canary gates edited."""
+"""Monitoring in the admin: incidents and ground truth read-only (canary gates:
+test_canary_gates.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from governance.models import AuditEvent
-from monitoring.models import CanaryGates, GroundTruth, Incident
+from monitoring.models import GroundTruth, Incident
 from monitoring.services import incident_acknowledge, incident_open
 
 
@@ -41,20 +41,6 @@ def client_for(user: Any) -> Client:
 @pytest.fixture
 def superuser(db: Any) -> Any:
     return get_user_model().objects.create_superuser("root", "root@example.com", "pw-for-tests-1")
-
-
-def gates_form(**values: Any) -> dict[str, Any]:
-    form = {
-        "window_minutes": 30,
-        "min_requests": 100,
-        "max_error_rate_increase": 0.02,
-        "max_latency_ratio": 1.2,
-        "max_quality_drop": 0.01,
-        "max_fairness_gap": 0.05,
-        "min_labelled": 50,
-    }
-    form.update(values)
-    return form
 
 
 def test_compliance_reads_incidents_with_their_timeline_and_history(users, incident):
@@ -97,86 +83,3 @@ def test_incidents_and_ground_truth_cannot_be_changed_in_the_admin(users, incide
     incident.refresh_from_db()
     assert incident.title == "Canary v1 rolled back: latency"
     assert GroundTruth.objects.exists()
-
-
-def test_a_superuser_sets_a_models_canary_gates(incident, superuser):
-    client = client_for(superuser)
-
-    response = client.post(
-        reverse("admin:monitoring_canarygates_add"),
-        gates_form(model=incident.model.pk),
-    )
-
-    assert response.status_code == 302, response.content
-    gates = CanaryGates.objects.get(model=incident.model)
-    assert gates.window_minutes == 30
-    assert gates.max_latency_ratio == 1.2
-    assert gates.history.get().history_change_reason == "created in admin"
-    assert gates.history.get().history_origin == "admin"
-    audit = AuditEvent.objects.get(action="canary_gates.created")
-    assert audit.object_id == "churn-classifier"
-    assert audit.actor == superuser
-
-
-def test_an_edit_of_the_gates_is_recorded_with_what_changed(incident, superuser):
-    gates = CanaryGates.objects.create(model=incident.model)
-    client = client_for(superuser)
-
-    response = client.post(
-        reverse("admin:monitoring_canarygates_change", args=[gates.pk]),
-        gates_form(window_minutes=60, min_requests=50, min_labelled=30, max_fairness_gap=0.1),
-    )
-
-    assert response.status_code == 302, response.content
-    gates.refresh_from_db()
-    assert gates.max_latency_ratio == 1.2
-    assert gates.history.order_by("history_id").last().history_change_reason == (
-        "edited in admin: max_error_rate_increase, max_latency_ratio, max_quality_drop"
-    )
-    audit = AuditEvent.objects.get(action="canary_gates.edited")
-    assert audit.data["previous"]["max_latency_ratio"] == 1.5
-
-
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [
-        ("max_error_rate_increase", 1.5),
-        ("max_fairness_gap", -0.1),
-        ("window_minutes", 0),
-        ("min_requests", 0),
-        ("max_latency_ratio", 0),
-    ],
-)
-def test_gates_out_of_range_are_refused(incident, superuser, field, value):
-    client = client_for(superuser)
-
-    response = client.post(
-        reverse("admin:monitoring_canarygates_add"),
-        gates_form(model=incident.model.pk, **{field: value}),
-    )
-
-    assert response.status_code == 200
-    assert field in response.context["adminform"].form.errors
-    assert not CanaryGates.objects.exists()
-
-
-def test_gates_are_not_deleted_in_the_admin(incident, superuser):
-    gates = CanaryGates.objects.create(model=incident.model)
-
-    response = client_for(superuser).post(
-        reverse("admin:monitoring_canarygates_delete", args=[gates.pk]), {"post": "yes"}
-    )
-
-    assert response.status_code == 403
-    assert CanaryGates.objects.exists()
-
-
-def test_compliance_officers_edit_canary_gates(users, incident):
-    client = client_for(users["compliance"])
-    gates = CanaryGates.objects.create(model=incident.model)
-    url = reverse("admin:monitoring_canarygates_change", args=[gates.pk])
-    response = client.post(url, gates_form())
-
-    assert response.status_code == 302, response.content
-    gates.refresh_from_db()
-    assert gates.window_minutes == 30

@@ -21,6 +21,7 @@ from governance.services import audit_chain_verify
 from models_registry import services as registry
 from models_registry.models import DeploymentEvent, ModelVersion, Prediction, RegisteredModel
 from monitoring.canary import CheckStatus, Verdict
+from monitoring.canary_defaults import canary_default_rules
 from monitoring.models import CanaryGates, GroundTruth, Incident
 from monitoring.services import Action, canary_decide, canary_decide_all, canary_decisions
 from monitoring.tasks import canary_evaluate_all
@@ -239,7 +240,9 @@ def test_a_canary_that_passes_its_gates_is_promoted(deployed):
 
 
 def test_an_error_rate_increase_at_the_threshold_passes(deployed):
-    CanaryGates.objects.create(model=deployed["model"], max_error_rate_increase=0.05)
+    rules = canary_default_rules()
+    rules[0]["threshold"] = 0.05
+    CanaryGates.objects.create(model=deployed["model"], rules=rules)
     log_calls(deployed["v1"], 100)
     log_calls(deployed["v2"], 100, errors=5)
 
@@ -249,26 +252,54 @@ def test_an_error_rate_increase_at_the_threshold_passes(deployed):
     assert check(outcome.evaluation.as_dict(), "error_rate")["value"] == pytest.approx(0.05)
 
 
-def test_quality_and_fairness_are_not_measured_without_enough_labels(deployed):
+def test_quality_is_not_measured_without_enough_labels(deployed):
     model = deployed["model"]
     production = log_calls(deployed["v1"], 200, prediction=0.9)
-    canary = log_calls(
-        deployed["v2"],
-        60,
-        prediction=lambda i: 0.9 if i % 2 else 0.1,
-        features=lambda i: {"gender": "F" if i % 2 else "M"},
-    )
+    canary = log_calls(deployed["v2"], 60, prediction=0.1)
     label(model, production[:100], 1.0)
-    label(model, canary[:29], 0.0)
+    label(model, canary[:29], 1.0)
 
     outcome = canary_decide(model=model)
 
     assert outcome.action == Action.PROMOTED
     body = outcome.evaluation.as_dict()
     assert check(body, "quality")["status"] == CheckStatus.NOT_MEASURED
-    assert "29 labelled canary" in check(body, "quality")["detail"]
-    assert check(body, "fairness")["status"] == CheckStatus.NOT_MEASURED
+    assert check(body, "quality")["detail"] == "canary: 29 labelled rows, 30 needed"
     assert body["canary"]["labelled"] == 29
+
+
+def test_production_without_enough_labels_leaves_quality_unmeasured(deployed):
+    model = deployed["model"]
+    production = log_calls(deployed["v1"], 200, prediction=0.9)
+    canary = log_calls(deployed["v2"], 60, prediction=0.1)
+    label(model, production[:12], 1.0)
+    label(model, canary, 1.0)
+
+    outcome = canary_decide(model=model)
+
+    assert outcome.action == Action.PROMOTED
+    quality = check(outcome.evaluation.as_dict(), "quality")
+    assert quality["detail"] == "production: 12 labelled rows, 30 needed"
+
+
+def test_fairness_needs_calls_not_labels(deployed):
+    """Positive rates are the model's answers: a canary that says yes to every woman and no
+    to every man fails its fairness gate before any label arrives."""
+    log_calls(deployed["v1"], 200, prediction=0.9)
+    log_calls(
+        deployed["v2"],
+        60,
+        prediction=lambda i: 0.9 if i % 2 else 0.1,
+        features=lambda i: {"gender": "F" if i % 2 else "M"},
+    )
+
+    canary_decide(model=deployed["model"])
+
+    incident = assert_stopped_with_incident(deployed, "fairness")
+    assert check(incident, "quality")["detail"] == "no labelled canary calls in the window"
+    fairness = check(incident, "fairness")
+    assert fairness["value"] == 1.0
+    assert fairness["metric"] == "demographic_parity_difference.*"
 
 
 def test_fairness_is_not_measured_when_no_protected_attribute_is_in_the_features(deployed):
@@ -393,7 +424,7 @@ def test_a_canary_with_more_errors_is_stopped_and_an_incident_opened(deployed):
     incident = assert_stopped_with_incident(deployed, "error_rate")
     assert outcome.incident == incident
     assert "error rate 10.00% on the canary vs 1.00% on production" in incident.description
-    assert "+9.00 points, at most +1.00" in incident.description
+    assert "(+9.00 points; fails when > +1.00 points)" in incident.description
     assert check(incident, "error_rate")["status"] == "failed"
     assert check(incident, "error_rate")["value"] == pytest.approx(0.09)
     assert incident.details["canary"]["errors"] == 6
@@ -411,7 +442,9 @@ def test_a_slower_canary_is_stopped(deployed):
     latency = check(incident, "latency")
     assert latency["value"] > 1.5
     assert latency["threshold"] == 1.5
-    assert "at most x1.50" in incident.description
+    assert latency["relative"] == "ratio"
+    assert latency["baseline"] == 100.0
+    assert "fails when > x1.5" in incident.description
 
 
 def test_a_less_accurate_canary_is_stopped(deployed):
@@ -425,10 +458,15 @@ def test_a_less_accurate_canary_is_stopped(deployed):
 
     incident = assert_stopped_with_incident(deployed, "quality")
     quality = check(incident, "quality")
-    assert quality["value"] == pytest.approx(0.2)
+    # canary minus production, against -max drop
+    assert quality["value"] == pytest.approx(-0.2)
+    assert quality["threshold"] == -0.02
+    assert (quality["measured"], quality["baseline"]) == (pytest.approx(0.8), 1.0)
     assert incident.details["canary"]["accuracy"] == pytest.approx(0.8)
     assert incident.details["production"]["accuracy"] == pytest.approx(1.0)
-    assert "accuracy 0.800 on the canary vs 1.000 on production" in incident.description
+    assert "accuracy 0.8 on the canary vs 1 on production (-0.2; fails when < -0.02)" in (
+        incident.description
+    )
 
 
 def test_a_canary_unfair_between_protected_groups_is_stopped(deployed):
@@ -451,6 +489,7 @@ def test_a_canary_unfair_between_protected_groups_is_stopped(deployed):
     assert rates["groups"]["M"]["positive_rate"] == pytest.approx(0.5)
     assert rates["gap"] == pytest.approx(0.5)
     assert "between gender F (1.000) and M (0.500)" in incident.description
+    assert check(incident, "fairness")["value"] == pytest.approx(0.5)
 
 
 def test_every_failed_gate_is_named(deployed):
@@ -632,11 +671,7 @@ def test_the_canary_endpoint_shows_the_evaluation_without_acting(api, deployed):
         "configured": False,
         "window_minutes": 60,
         "min_requests": 50,
-        "max_error_rate_increase": 0.01,
-        "max_latency_ratio": 1.5,
-        "max_quality_drop": 0.02,
-        "max_fairness_gap": 0.1,
-        "min_labelled": 30,
+        "rules": canary_default_rules(),
     }
     assert [c["gate"] for c in body["checks"]] == ["error_rate", "latency", "quality", "fairness"]
     assert_untouched(deployed)
