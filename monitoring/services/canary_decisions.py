@@ -131,7 +131,7 @@ def _act(*, model: RegisteredModel, evaluation: CanaryEvaluation) -> CanaryOutco
     incident = incident_open(
         model=locked,
         version=canary,
-        severity=Incident.Severity.CRITICAL,
+        severity=evaluation.severity,
         source=Incident.Source.CANARY,
         title=_failure_title(evaluation),
         description=_failure_description(evaluation),

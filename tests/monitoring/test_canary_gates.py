@@ -246,6 +246,23 @@ def test_a_custom_gate_stops_the_canary_with_its_severity(deployed, users):
     assert check(outcome.evaluation.as_dict(), "error_rate")["status"] == "passed"
 
 
+def test_a_canary_failing_only_a_warning_gate_opens_a_warning_incident(deployed, users):
+    rules = [
+        {"metric": "prediction_volume", "comparison": "<", "threshold": 100, "severity": "warning"}
+    ]
+    canary_gates_save(
+        actor=users["compliance"], gates=CanaryGates(model=deployed["model"], rules=rules)
+    )
+    log_calls(deployed["v1"], 200)
+    log_calls(deployed["v2"], 60)
+
+    outcome = canary_decide(model=deployed["model"])
+
+    assert outcome.action == Action.STOPPED
+    assert outcome.evaluation.failed_gates == ["prediction_volume"]
+    assert outcome.incident.severity == Incident.Severity.WARNING
+
+
 def test_gates_that_cannot_be_read_leave_the_canary_where_it_is(deployed):
     # Written past the service (a shell, a bad restore): the canary is neither promoted on
     # gates nobody can read nor stopped; the run reports an error.
