@@ -81,3 +81,22 @@ class AlertFilter(django_filters.FilterSet):
 
     def filter_status(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
         return queryset.filter(status_is(value))
+
+
+class AlertPageFilter(AlertFilter):
+    """The alerts page: the API's filters, but without a status only unresolved alerts are
+    listed (firing, acknowledged, silenced); `status=all` lists resolved ones too."""
+
+    ALL = "all"
+    STATUSES = [*Alert.Status.choices, (ALL, "Any, resolved too")]
+
+    status = django_filters.ChoiceFilter(choices=STATUSES, method="filter_status")
+
+    def filter_status(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
+        return queryset if value == self.ALL else super().filter_status(queryset, name, value)
+
+    def filter_queryset(self, queryset: QuerySet[Alert]) -> QuerySet[Alert]:
+        found = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("status"):
+            found = found.exclude(status_is(Alert.Status.RESOLVED))
+        return found

@@ -1,11 +1,24 @@
 from django.urls import path
 
-from monitoring import incident_views, views
+from monitoring import alert_views, incident_views, views
 
 app_name = "monitoring"
 
 urlpatterns = [
     path("metrics", views.metrics, name="metrics"),
+    path("alerts/", alert_views.alert_list, name="alerts"),
+    path("alerts/<int:alert_id>/", alert_views.alert_detail, name="alert"),
+    path(
+        "alerts/<int:alert_id>/acknowledge/",
+        alert_views.alert_acknowledge_view,
+        name="alert-acknowledge",
+    ),
+    path("alerts/<int:alert_id>/silence/", alert_views.alert_silence_view, name="alert-silence"),
+    path(
+        "alerts/<int:alert_id>/unsilence/",
+        alert_views.alert_unsilence_view,
+        name="alert-unsilence",
+    ),
     path("incidents/", incident_views.incident_list, name="incidents"),
     path("incidents/<int:incident_id>/", incident_views.incident_detail, name="incident"),
     path(

@@ -45,3 +45,13 @@ def failed_deliveries(model: RegisteredModel) -> QuerySet[NotificationDelivery]:
         .select_related("endpoint", "alert", "alert__version")
         .order_by("-created_at", "-id")
     )
+
+
+def alert_deliveries(*, alert: Alert) -> QuerySet[NotificationDelivery]:
+    """Every message about this alert (fired and resolved, to each endpoint), newest first,
+    for the alert's page: a failed e-mail or webhook shows there with its last error."""
+    return (
+        NotificationDelivery.objects.filter(alert=alert)
+        .select_related("endpoint")
+        .order_by("-created_at", "-id")
+    )

@@ -91,6 +91,7 @@ def world(users, make_model, make_version) -> World:
             title="Tenure drifted",
             description="",
         )
+    alert = stored_alert(version)
     values = {
         "name": model.name,
         "model_name": model.name,
@@ -100,6 +101,7 @@ def world(users, make_model, make_version) -> World:
         **check_runs(version),  # <kind>-checks/<pk>/ get a run of that kind
         "check_id": make_check(version, "drift", with_report=True).pk,
         "incident_id": incident.pk,
+        "alert_id": alert.pk,  # the alert pages; api/v1/alerts/<pk>/ gets it too
         "retraining-runs": RetrainingRun.objects.create(
             model=model,
             base_version=version,
@@ -107,7 +109,7 @@ def world(users, make_model, make_version) -> World:
             window_end=timezone.now(),
         ).pk,
     }
-    return World(users=users, values=values, incident=incident, alert=stored_alert(version))
+    return World(users=users, values=values, incident=incident, alert=alert)
 
 
 def stored_alert(version: Any) -> Alert:
