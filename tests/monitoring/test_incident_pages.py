@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from models_registry import services as registry
 from models_registry.models import ModelVersion
-from monitoring.models import Incident, RetrainingRun
+from monitoring.models import Alert, Incident, RetrainingRun
 from monitoring.services import incident_flag_serious, incident_open, incident_status_change
+from tests.monitoring.alert_page_helpers import plain_alert
 
 pytestmark = pytest.mark.django_db
 
@@ -290,3 +291,26 @@ def test_the_admin_shows_the_workflow_fields_the_timeline_and_filters_overdue(us
     assert "Grid forecasts down." in page and "overdue by" in page
     assert "flagged_serious" in page or "Flagged serious" in page  # the timeline inline
     assert "report_due" in page  # the links of the timeline entry
+
+
+def test_an_alert_whose_silence_ran_out_reads_open_on_the_incident_page(users, live):
+    incident = open_on(live)
+    version = live.versions.first()
+    past = plain_alert(
+        version,
+        incident=incident,
+        status=Alert.Status.SILENCED,
+        silenced_until=timezone.now() - timedelta(minutes=1),
+    )
+    plain_alert(
+        version,
+        incident=incident,
+        status=Alert.Status.SILENCED,
+        silenced_until=timezone.now() + timedelta(hours=1),
+    )
+
+    page = client_for(users["board"]).get(detail(incident)).content.decode()
+
+    rows = page[page.index(f'href="/alerts/{past.pk}/"') :]
+    assert "<td>open</td>" in rows.split("</tr>")[0]
+    assert page.count("<td>silenced</td>") == 1
