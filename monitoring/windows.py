@@ -17,6 +17,7 @@ from datetime import datetime
 from django.db import connections
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce
 
 from models_registry.models import ModelVersion, Prediction, RegisteredModel
 from monitoring.models import GroundTruth
@@ -136,10 +137,16 @@ def slot_measure(
 
 
 def group_rates(*, rows: QuerySet[Prediction], attribute: str) -> GroupRates | None:
-    """Positive-prediction rate per group of `attribute`; None unless two groups appear."""
+    """Positive-prediction rate per group of `attribute`; None unless two groups appear.
+
+    A call's group is in its `attributes` (what predict takes beside the features, unseen by
+    the model), or in its features for a model that takes the attribute as an input."""
+    group = Coalesce(
+        KeyTextTransform(attribute, "attributes"), KeyTextTransform(attribute, "features")
+    )
     per_group = (
         rows.filter(ANSWERED)
-        .annotate(group=KeyTextTransform(attribute, "features"))
+        .annotate(group=group)
         .filter(group__isnull=False)
         .values("group")
         .annotate(

@@ -54,7 +54,9 @@ def require_redis() -> str:
 
 class Worker:
     """`celery worker --pool=solo` on its own queue, started on first use (another app module
-    or pool when a test needs them: the check worker-kill test kills a prefork child)."""
+    or pool when a test needs them: the check worker-kill test kills a prefork child; more
+    queues to consume beside its own, `also`: the end-to-end test's one worker takes them
+    all)."""
 
     def __init__(
         self,
@@ -64,10 +66,12 @@ class Worker:
         env: dict[str, str] | None = None,
         app: str = "governance",
         pool: str = "solo",
+        also: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.pool = pool
         self.queue = queue
+        self.also = also
         self.redis_url = redis_url
         self.log_path = log_path
         self.env = env or {}
@@ -77,8 +81,12 @@ class Worker:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (the caller does other work meanwhile)."""
         if self.process is not None:
-            assert self.process.poll() is None, f"the worker died:\n{self.log()}"
             return
         env = {
             **os.environ,
@@ -100,7 +108,7 @@ class Worker:
             f"--pool={self.pool}",
             "--concurrency=1",
             "-Q",
-            self.queue,
+            ",".join((self.queue, *self.also)),
             "-n",
             f"{self.queue}@%h",
             "--loglevel=INFO",
@@ -117,6 +125,9 @@ class Worker:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+
+    def wait_ready(self) -> None:
+        assert self.process is not None, "launch() the worker first"
         deadline = time.monotonic() + WORKER_START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -40,6 +40,7 @@ def log_calls(
     latency_ms: float | Callable[[int], float] | None = 100.0,
     prediction: float | Callable[[int], float] = 0.8,
     features: dict[str, Any] | Callable[[int], dict[str, Any]] | None = None,
+    attributes: Callable[[int], dict[str, Any]] | None = None,
     source: str = Prediction.Source.SERVED,
 ) -> list[str]:
     """`count` answered calls of `version`, `minutes_ago` minutes ago; the first `errors` failed."""
@@ -58,6 +59,7 @@ def log_calls(
             slot=slot,
             occurred_at=at,
             features=(features(i) if callable(features) else features) or {"tenure": 3},
+            attributes=attributes(i) if attributes else {},
             prediction=None
             if i < errors
             else (prediction(i) if callable(prediction) else prediction),
@@ -490,6 +492,29 @@ def test_a_canary_unfair_between_protected_groups_is_stopped(deployed):
     assert rates["gap"] == pytest.approx(0.5)
     assert "between gender F (1.000) and M (0.500)" in incident.description
     assert check(incident, "fairness")["value"] == pytest.approx(0.5)
+
+
+def test_groups_are_read_from_the_attributes_a_call_carries(deployed):
+    """predict takes protected attributes beside the features (the model never sees them):
+    the gate compares the groups they name."""
+    model = deployed["model"]
+    log_calls(deployed["v1"], 200)
+    canary = log_calls(
+        deployed["v2"],
+        60,
+        prediction=lambda i: 0.9 if i % 2 else 0.2,
+        attributes=lambda i: {"gender": "F" if i % 2 else "M"},
+    )
+    label(model, canary[:30], 1.0)
+
+    canary_decide(model=model)
+
+    incident = assert_stopped_with_incident(deployed, "fairness")
+    (rates,) = incident.details["fairness"]
+    assert rates["groups"] == {
+        "F": {"calls": 30, "positive_rate": 1.0},
+        "M": {"calls": 30, "positive_rate": 0.0},
+    }
 
 
 def test_every_failed_gate_is_named(deployed):
