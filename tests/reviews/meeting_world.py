@@ -64,3 +64,28 @@ def run_meeting(world: BoardWorld, *present: str) -> Meeting:
         )
     world.meeting.refresh_from_db()
     return world.meeting
+
+
+def meeting_rows(users: dict[str, Any], *, model: Any) -> dict[str, Any]:
+    """One row of every meeting model, through the services: a board, a seat, a started
+    meeting with an agenda item, attendance and an action item. Keys as the API's paths."""
+    from reviews.meetings.decisions import decision_record
+
+    chair = users["board"]
+    with acting_as(origin=Origin.SYSTEM, user=chair):
+        board = meetings.board_create(actor=chair, name="Walk board", quorum=1)
+        meetings.board_member_set(actor=chair, board=board, user=chair, role="chair")
+        meeting = meetings.meeting_schedule(actor=chair, board=board, scheduled_for=timezone.now())
+        meetings.meeting_prepare(actor=chair, meeting_id=meeting.pk)
+        meetings.agenda_item_add(actor=chair, meeting_id=meeting.pk, title="Walk", model=model)
+        meetings.meeting_start(actor=chair, meeting_id=meeting.pk)
+        meetings.attendance_record(actor=chair, meeting_id=meeting.pk, user=chair, present=True)
+        action = decision_record(
+            actor=chair,
+            meeting_id=meeting.pk,
+            kind="action_item",
+            text="Walk every route.",
+            owner=users["ds"],
+            due_date=timezone.now().date(),
+        )
+    return {"boards": board.pk, "meetings": meeting.pk, "action-items": action.pk}
