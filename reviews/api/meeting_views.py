@@ -145,9 +145,15 @@ class MeetingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         board = request.query_params.get("board")
         meetings = self.get_queryset()
         if board is not None:
-            if not board.isdigit() or len(board) > 18:
-                raise InvalidInput("board is a board's id.", extra={"board": ["Not an id."]})
-            meetings = meetings.filter(board_id=int(board))
+            try:
+                board_id = int(board)
+            except ValueError:
+                raise InvalidInput(
+                    "board is a board's id.", extra={"board": ["Not an id."]}
+                ) from None
+            # An id out of the database's range names no board: an empty list, not an error.
+            in_range = -(2**63) <= board_id < 2**63
+            meetings = meetings.filter(board_id=board_id) if in_range else meetings.none()
         page = self.paginate_queryset(meetings)
         return self.get_paginated_response(MeetingSerializer(page, many=True).data)
 
