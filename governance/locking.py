@@ -6,6 +6,8 @@ Lock order
 A transaction takes row locks in this order and never goes back up the list (holding a
 version, it never locks its model; holding a request, it never locks a version):
 
+0. a review meeting's row (`Meeting`, FOR UPDATE): every meeting service takes it first;
+   a board decision then signs off through the usual flow (levels 1 to 3);
 1. the registered model's row (`RegisteredModel`, FOR NO KEY UPDATE);
 2. that model's version rows (`ModelVersion`, FOR NO KEY UPDATE), several at once in id
    order: the ones the flow names plus the live ones (production, canary);

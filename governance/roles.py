@@ -39,6 +39,7 @@ class Capability(models.TextChoices):
     MANAGE_ALERTS = "manage_alerts", "Acknowledge and silence alerts"
     WORK_INCIDENTS = "work_incidents", "Assign, comment on and change the status of incidents"
     REQUEST_RETRAINING = "request_retraining", "Start retraining runs"
+    MANAGE_MEETINGS = "manage_meetings", "Run review-board meetings and keep their boards"
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -78,6 +79,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.RUN_CHECKS,
             Capability.MANAGE_ALERTS,
             Capability.WORK_INCIDENTS,
+            Capability.MANAGE_MEETINGS,
         }
     ),
     Role.COMPLIANCE: frozenset(
@@ -96,6 +98,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.MANAGE_ALERTS,
             Capability.WORK_INCIDENTS,
             Capability.REQUEST_RETRAINING,
+            Capability.MANAGE_MEETINGS,
         }
     ),
     Role.CI: frozenset(

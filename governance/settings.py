@@ -210,6 +210,11 @@ SPECTACULAR_SETTINGS = {
         "CheckStatusEnum": "monitoring.models.CheckRun.Status",
         "CheckTriggerEnum": "monitoring.models.CheckRun.Trigger",
         "RetrainingTriggerEnum": "monitoring.models.RetrainingRun.Trigger",
+        "AgendaItemSourceEnum": "reviews.models.AgendaItem.Source",
+        "SourceEnum": "monitoring.models.Incident.Source",  # its name before meetings
+        "DecisionKindEnum": "reviews.models.Decision.Kind",
+        "MeetingStatusEnum": "reviews.models.Meeting.Status",
+        "ActionItemStatusEnum": "reviews.models.Decision.Status",
     },
     # The schema and the docs follow the contract: anonymous callers get 401, readers get them.
     "SERVE_PERMISSIONS": ["governance.api.permissions.HasCapability"],

@@ -122,3 +122,24 @@ class SignOff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.signer} {self.decision}s request #{self.request_id}"
+
+
+from reviews.meeting_models import (  # noqa: E402  (Django finds the models here)
+    AgendaItem,
+    Attendance,
+    Board,
+    BoardMember,
+    Decision,
+    Meeting,
+)
+
+__all__ = [
+    "AgendaItem",
+    "Attendance",
+    "Board",
+    "BoardMember",
+    "Decision",
+    "Meeting",
+    "PromotionRequest",
+    "SignOff",
+]

@@ -1,10 +1,14 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from reviews.api.meeting_views import ActionItemViewSet, BoardViewSet, MeetingViewSet
 from reviews.api.views import PromotionRequestViewSet, VersionPromotionRequestViewSet
 
 router = SimpleRouter()
 router.register("promotion-requests", PromotionRequestViewSet, basename="promotion-request")
+router.register("boards", BoardViewSet, basename="board")
+router.register("meetings", MeetingViewSet, basename="meeting")
+router.register("action-items", ActionItemViewSet, basename="action-item")
 
 version_requests = VersionPromotionRequestViewSet.as_view({"get": "list", "post": "create"})
 

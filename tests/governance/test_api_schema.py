@@ -43,6 +43,7 @@ from reviews.services import promotion_request_create
 from tests.conftest import assert_json_error, make_user
 from tests.governance.test_url_permissions import check_runs, stored_alert
 from tests.monitoring.check_data import make_check
+from tests.reviews.meeting_world import meeting_rows
 
 # Per operation, role and generation mode; about a minute for all of them on a slow machine.
 MAX_EXAMPLES = 15
@@ -80,6 +81,17 @@ ACCEPTANCE_NOT_CHECKED = {
     "POST /api/v1/alerts/{id}/silence/": (
         "until must lie in the future (within a year) and the reason may not be blank"
     ),
+    "POST /api/v1/boards/": "board names are unique",
+    "POST /api/v1/boards/{id}/members/": "the user must exist and hold a role",
+    "POST /api/v1/meetings/": "the board must exist",
+    **{
+        f"POST /api/v1/meetings/{{id}}/{step}/": (
+            "the meeting's state decides (frozen agenda, running meeting, quorum), and the "
+            "named users and objects must exist and sit on the board"
+        )
+        for step in ("prepare", "start", "close", "attendance", "items", "minutes", "decisions")
+    },
+    "POST /api/v1/action-items/{id}/done/": "only its owner or a meeting runner, once",
 }
 CONFIG = schemathesis.Config.from_dict(
     {
@@ -139,6 +151,7 @@ def path_values(users: dict[str, Any], make_model: Any, make_version: Any) -> di
             window_start=timezone.now() - timedelta(hours=1),
             window_end=timezone.now(),
         ).pk,
+        **meeting_rows(users, model=model),
     }
 
 
@@ -155,7 +168,7 @@ def wsgi_app() -> Any:
 def fixed_path_parameters(operation: Any, values: dict[str, Any]) -> dict[str, Any]:
     fixed = {}
     for parameter in operation.path_parameters:
-        if parameter.name == "id":  # /promotion-requests/{id}/, /incidents/{id}/, /alerts/{id}/
+        if parameter.name == "id":  # /promotion-requests/{id}/, /incidents/{id}/, /meetings/{id}/
             fixed["id"] = values[operation.path.split("/")[3]]
         else:
             fixed[parameter.name] = values[parameter.name]

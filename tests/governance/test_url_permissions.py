@@ -37,6 +37,7 @@ from monitoring.services import incident_open
 from reviews.services import promotion_request_create
 from tests.conftest import make_user
 from tests.monitoring.check_data import make_check
+from tests.reviews.meeting_world import meeting_rows
 
 # One signed-in principal per role (the `users` fixture's keys), plus `service`.
 ROLE_PRINCIPALS = {
@@ -108,6 +109,7 @@ def world(users, make_model, make_version) -> World:
             window_start=timezone.now() - timedelta(hours=1),
             window_end=timezone.now(),
         ).pk,
+        **meeting_rows(users, model=model),  # boards/, meetings/, action-items/<pk>/
     }
     return World(users=users, values=values, incident=incident, alert=alert)
 
@@ -162,9 +164,13 @@ def route_url(route: Route, world: World) -> str:
         values["pk"] = world.incident.pk
     if "alerts/" in route.route:
         values["pk"] = world.alert.pk
-    check_route = re.search(r"(\w+-checks|retraining-runs)/<int:pk>", route.route)
+    check_route = re.search(
+        r"(boards|meetings|action-items)/\(\?P<pk>|"
+        r"(\w+-checks|retraining-runs)/<int:pk>",
+        route.route,
+    )
     if check_route:
-        values["pk"] = world.values[check_route.group(1)]
+        values["pk"] = world.values[check_route.group(1) or check_route.group(2)]
     if route.is_admin:
         values = {**values, **ADMIN_VALUES, "url": "nowhere/"}
 
