@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from governance.roles import Role
 from models_registry.models import ModelVersion, Prediction, RegisteredModel
-from monitoring.models import CheckRun, GroundTruth
+from monitoring.models import Alert, CheckRun, GroundTruth, Incident, RetrainingRun
 from reviews.models import PromotionRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the demo commits step by step
@@ -20,8 +20,8 @@ def test_the_demo_has_every_role_models_versions_traffic_and_pending_requests(ml
     for role in Role:
         assert Group.objects.get(name=role.value).user_set.exists(), role
     assert RegisteredModel.objects.count() >= 2
-    assert ModelVersion.objects.filter(model__name="churn-classifier").count() == 3
-    assert PromotionRequest.objects.filter(status="pending").count() >= 2
+    assert ModelVersion.objects.filter(model__name="churn-classifier").count() == 4
+    assert PromotionRequest.objects.filter(status="pending").count() >= 3
     churn = ModelVersion.objects.get(model__name="churn-classifier", version=3)
     card = churn.card_revisions.first().content
     assert card["explainability"]["status"] == "available"
@@ -40,7 +40,56 @@ def test_the_demo_has_every_role_models_versions_traffic_and_pending_requests(ml
     assert runs["drift"].results["features"]["monthly_charges"]["drifted"] is True
     assert runs["quality"].labelled_rows >= 1500
     assert "demo-governance" in printed and "checkout-app API token:" in printed
+    run = assert_the_drift_loop_ran(printed)
 
+    counts = [m.objects.count() for m in (ModelVersion, Alert, Incident, RetrainingRun)]
     call_command("seed_demo")
-    assert "already holds models" in capsys.readouterr().out
-    assert ModelVersion.objects.filter(model__name="churn-classifier").count() == 3
+    again = capsys.readouterr().out
+    assert "already holds models" in again
+    assert [m.objects.count() for m in (ModelVersion, Alert, Incident, RetrainingRun)] == counts
+    assert f"/incidents/{run.incident_id}/" in again
+    assert f"/requests/{run.promotion_request_id}/" in again
+
+
+def assert_the_drift_loop_ran(printed: str) -> RetrainingRun:
+    """The drifted window broke the config's drift rule: a warning alert opened an incident,
+    its action retrained production v2 into candidate v4, which waits for the board."""
+    alert = Alert.objects.get()
+    assert (alert.metric, alert.comparison, alert.threshold) == ("drift_share", ">=", 0.3)
+    assert alert.severity == "warning" and alert.status == "open"
+    assert alert.rule["action"] == "retrain"
+    assert alert.value >= alert.threshold
+    assert alert.check_run.kind == "drift" and alert.version.version == 2
+
+    incident = Incident.objects.get()
+    assert alert.incident == incident
+    assert (incident.source, incident.status, incident.severity) == ("alert", "open", "warning")
+    assert incident.version == alert.version
+    kinds = list(incident.timeline.order_by("pk").values_list("kind", flat=True))
+    assert kinds == ["opened", "retraining_started", "retraining_finished", "retraining_finished"]
+    assert f"Alert #{alert.pk}" in incident.timeline.get(kind="opened").message
+
+    run = RetrainingRun.objects.get()
+    assert run.status == "done", run.reason
+    assert (run.trigger, run.incident, run.alert) == ("rule", incident, alert)
+    assert run.base_version == alert.version and run.labelled_rows >= 1500
+    candidate = run.candidate_version
+    assert (candidate.version, candidate.stage) == (4, ModelVersion.Stage.CANDIDATE)
+    card = candidate.card_revisions.first().content
+    assert card["metrics"]["current_roc_auc"] == run.metrics["current"]["roc_auc"]
+    assert card["training"]["mlflow_run"]["tags"]["governance.incident"] == str(incident.pk)
+
+    request = PromotionRequest.objects.get(pk=run.promotion_request_id)
+    assert request.model_version == candidate
+    assert (request.status, request.strategy) == ("pending", "canary")
+    # Each metric, new against current on the same hold-out (the order of the metrics is
+    # the one jsonb gives back on PostgreSQL, so it is not compared).
+    assert "On that same hold-out, new vs current:" in request.justification
+    for name in ("accuracy", "roc_auc", "f1"):
+        new, current = run.metrics["new"][name], run.metrics["current"][name]
+        assert f"{name} {new:.4f} vs {current:.4f} ({new - current:+.4f})" in request.justification
+    assert f"incident #{incident.pk}, alert #{alert.pk}" in request.justification
+
+    assert f"http://127.0.0.1:8000/incidents/{incident.pk}/" in printed
+    assert f"http://127.0.0.1:8000/requests/{request.pk}/" in printed
+    return run

@@ -1,4 +1,6 @@
-"""Fill an empty database with a demo: users of every role, models, versions, requests."""
+"""Fill an empty database with a demo: users of every role, models, versions, requests,
+served and logged traffic, and the loop after it: a drift alert, its incident and the
+retrained candidate waiting for the board."""
 
 from __future__ import annotations
 
@@ -25,9 +27,22 @@ DEMO_USERS = [
     ("checkout-app", ["service"], "Application calling predict and explain"),
 ]
 
+# A third of the features drifting is worth a look and a retrained candidate (warning), not
+# a page at night (critical).
+DEMO_MONITORING_CONFIG = """\
+alerts:
+  - metric: drift_share
+    threshold: 0.3
+    severity: warning
+    action: retrain
+"""
+
 
 class Command(BaseCommand):
-    help = "Fill an empty database with demo users, models, versions and promotion requests."
+    help = (
+        "Fill an empty database with demo users, models, versions, promotion requests, "
+        "traffic and a drift incident with its retrained candidate."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -42,6 +57,7 @@ class Command(BaseCommand):
         if RegisteredModel.objects.exists():
             self.stdout.write("The database already holds models; demo data not added.")
             self._print_logins(options["password"], created=False)
+            self._print_drift_loop(seeded=False)
             return
         # No outer transaction: each service commits, so in-process tasks (cards, analysis)
         # run right after each step, as they would on a worker.
@@ -56,6 +72,7 @@ class Command(BaseCommand):
             }
             self._seed_models(people)
         self._print_logins(options["password"], created=True)
+        self._print_drift_loop(seeded=True)
 
     def _seed_models(self, people: dict[str, Any]) -> None:
         self._seed_churn(people)
@@ -153,7 +170,21 @@ class Command(BaseCommand):
             comment="Validation report attached to the run; metrics reproduce.",
         )
         self._serve_traffic(people, churn)
+        self._watch_drift(people, churn)
         self._log_drifted_window(people, versions[1], models[1])
+
+    def _watch_drift(self, people: dict[str, Any], churn: Any) -> None:
+        """The alert rule the drifted window breaks: its alert opens an incident, and its
+        action retrains the production version into a candidate waiting for the board."""
+        from monitoring.services.monitoring_config import monitoring_config_put
+
+        monitoring_config_put(
+            actor=people["dana"],
+            model=churn,
+            source=DEMO_MONITORING_CONFIG,
+            source_format="yaml",
+            origin_label="seed_demo",
+        )
 
     def _serve_traffic(self, people: dict[str, Any], churn: Any) -> None:
         """Real calls to the production model by the application, most later labelled."""
@@ -232,6 +263,45 @@ class Command(BaseCommand):
         for name in signers:
             reviews.signoff_create(actor=people[name], request_id=request.pk, decision="approve")
         reviews.promotion_execute(actor=people["dana"], request_id=request.pk)
+
+    def _print_drift_loop(self, *, seeded: bool) -> None:
+        """Where the alert, its incident and the retrained candidate are (with workers, the
+        check has only been queued when the command ends)."""
+        from django.urls import reverse
+
+        from monitoring.retraining.selectors import retraining_run_list
+
+        run = (
+            retraining_run_list()
+            .filter(model__name="churn-classifier", incident__isnull=False)
+            .select_related("incident", "alert")
+            .order_by("-pk")
+            .first()
+        )
+        if run is None:
+            if not seeded:
+                return
+            self.stdout.write(
+                "The drift check of churn-classifier is queued: its alert, incident and "
+                "retrained candidate appear once the workers have run it."
+            )
+            return
+        self.stdout.write("")
+        site, alert = settings.SITE_URL, run.alert
+        about = run.incident.title
+        if alert is not None:
+            about = f"{alert.metric} {alert.value:.3g} {alert.comparison} {alert.threshold:g}"
+        incident_url = site + reverse("monitoring:incident", args=[run.incident_id])
+        self.stdout.write(f"Drift incident #{run.incident_id} ({about}): {incident_url}")
+        if run.promotion_request_id is not None:
+            request_url = site + reverse("reviews:request", args=[run.promotion_request_id])
+            self.stdout.write(
+                f"Retrained candidate v{run.candidate_version.version} waits for the board "
+                f"(canary request #{run.promotion_request_id}): {request_url}"
+            )
+        else:
+            why = f": {run.reason}" if run.reason else "."
+            self.stdout.write(f"Retraining run #{run.pk} is {run.status}{why}")
 
     def _print_logins(self, password: str, *, created: bool) -> None:
         from django.contrib.auth import get_user_model
