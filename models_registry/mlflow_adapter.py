@@ -14,6 +14,7 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from django.conf import settings
 
 from governance.errors import InvalidInput, ServiceUnavailable
 from models_registry.model_artifact import (
+    CLOUDPICKLE,
     MLMODEL,
     SKOPS,
     SKOPS_TRUSTED,
@@ -322,6 +324,22 @@ def run_fetch(run_id: str, *, read_model_files: bool = True) -> RunFacts:
     return facts
 
 
+# What a logged scikit-learn model needs to be loaded again, pinned to what is installed.
+# Given explicitly because MLflow's inference starts a subprocess that loads the model to see
+# what it imports (5-9 s a model here), and records whatever that process had loaded as well
+# (pytest, rich).
+MODEL_PACKAGES = ("scikit-learn", "numpy", "scipy", "pandas")
+
+
+def model_pip_requirements(serialization_format: str) -> list[str]:
+    packages = [*MODEL_PACKAGES]
+    if serialization_format == SKOPS:
+        packages.append("skops")
+    elif serialization_format == CLOUDPICKLE:
+        packages.append("cloudpickle")
+    return [f"{name}=={metadata.version(name)}" for name in packages]
+
+
 def run_log_sklearn(
     *,
     model: Any,
@@ -368,6 +386,7 @@ def run_log_sklearn(
                 input_example=input_example,
                 serialization_format=serialization_format,
                 skops_trusted_types=SKOPS_TRUSTED if serialization_format == SKOPS else None,
+                pip_requirements=model_pip_requirements(serialization_format),
             )
     return run.info.run_id
 

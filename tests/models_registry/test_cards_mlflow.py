@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from importlib import metadata
+from pathlib import Path
+
 import markdown
 import pytest
 import yaml
@@ -239,3 +242,17 @@ def test_executing_a_request_records_the_approvals_in_the_card(api, registered):
     # The executed request's own sign-offs were bound to the card before it changed.
     signed = {s["card_hash"] for s in card["approvals"][0]["sign_offs"]}
     assert signed == {registered["card_hash"]}
+
+
+def test_a_logged_model_records_what_loading_it_needs_pinned(churn_run):
+    import mlflow
+
+    path = mlflow.artifacts.download_artifacts(
+        run_id=churn_run["run_id"], artifact_path="model/requirements.txt"
+    )
+    recorded = Path(path).read_text().split()
+
+    for package in ("scikit-learn", "numpy", "scipy", "pandas", "skops"):
+        assert f"{package}=={metadata.version(package)}" in recorded
+    # Not what the process logging it had loaded besides.
+    assert not [line for line in recorded if line.startswith(("pytest", "rich"))]

@@ -70,6 +70,7 @@ def log_skops_trusting_its_own_type(marker: Path) -> str:
             name="model",
             serialization_format="skops",
             skops_trusted_types=trusted,
+            pip_requirements=mlflow_adapter.model_pip_requirements("skops"),
         )
     return run.info.run_id
 
