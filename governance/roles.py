@@ -39,6 +39,9 @@ class Capability(models.TextChoices):
     MANAGE_ALERTS = "manage_alerts", "Acknowledge and silence alerts"
     WORK_INCIDENTS = "work_incidents", "Assign, comment on and change the status of incidents"
     REQUEST_RETRAINING = "request_retraining", "Start retraining runs"
+    FLAG_PREDICTIONS = "flag_predictions", "Flag predictions (wrong, unfair, unexplainable)"
+    RECORD_KPIS = "record_kpis", "Record business KPIs"
+    REVIEW_BUSINESS_IMPACT = "review_business_impact", "Complete business-impact reviews"
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -56,6 +59,8 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.MANAGE_ALERTS,
             Capability.WORK_INCIDENTS,
             Capability.REQUEST_RETRAINING,
+            Capability.FLAG_PREDICTIONS,
+            Capability.RECORD_KPIS,
         }
     ),
     Role.VALIDATOR: frozenset(
@@ -65,6 +70,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.EDIT_CARD,
             Capability.PREDICT,
             Capability.RUN_CHECKS,
+            Capability.FLAG_PREDICTIONS,
         }
     ),
     # Board members also take a release back (the rollback button beside compliance's).
@@ -78,6 +84,8 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.RUN_CHECKS,
             Capability.MANAGE_ALERTS,
             Capability.WORK_INCIDENTS,
+            Capability.FLAG_PREDICTIONS,
+            Capability.REVIEW_BUSINESS_IMPACT,
         }
     ),
     Role.COMPLIANCE: frozenset(
@@ -96,6 +104,9 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.MANAGE_ALERTS,
             Capability.WORK_INCIDENTS,
             Capability.REQUEST_RETRAINING,
+            Capability.FLAG_PREDICTIONS,
+            Capability.RECORD_KPIS,
+            Capability.REVIEW_BUSINESS_IMPACT,
         }
     ),
     Role.CI: frozenset(
@@ -109,10 +120,13 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.RUN_CHECKS,
             Capability.CONFIGURE_MONITORING,
             Capability.REQUEST_RETRAINING,
+            Capability.FLAG_PREDICTIONS,
+            Capability.RECORD_KPIS,
         }
     ),
-    # Least privilege for applications that only call the model.
-    Role.SERVICE: frozenset({Capability.PREDICT}),
+    # Least privilege for applications that call the model, and let their users say when
+    # an answer was wrong or unfair (a flag: monitoring/services/flags.py).
+    Role.SERVICE: frozenset({Capability.PREDICT, Capability.FLAG_PREDICTIONS}),
 }
 
 # Capabilities a role takes away whatever other roles its holder has: the contract says a
@@ -128,6 +142,9 @@ ROLE_MODEL_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "view_*",
         "governance.change_approvalpolicy",
         "monitoring.add_canarygates",
+        # Business KPIs: corrected in the admin through reviews.impact (history kept).
+        "reviews.change_businesskpi",
+        "reviews.change_kpivalue",
         "monitoring.change_canarygates",
         "monitoring.add_monitoringconfig",
         "monitoring.change_monitoringconfig",

@@ -415,6 +415,12 @@ CELERY_BEAT_SCHEDULE["every-day-erase-withdrawn-subjects"] = {
     "task": "models_registry.consent_erase_all",
     "schedule": 24 * 3600.0,
 }
+# Comments of flags on predictions erased or deleted by the two runs above (also on their
+# commit, through models_registry.signals.inference_log_erased; this catches a missed one).
+CELERY_BEAT_SCHEDULE["every-day-erase-flag-comments"] = {
+    "task": "monitoring.flag_comments_erase",
+    "schedule": 24 * 3600.0,
+}
 CELERY_BEAT_SCHEDULE["every-hour-checkpoint-the-audit-chain"] = {
     "task": "governance.audit_checkpoint",
     "schedule": AUDIT_CHECKPOINT_SECONDS,

@@ -6,7 +6,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from monitoring.alert_selectors import status_is
-from monitoring.models import Alert, Incident
+from monitoring.models import Alert, Incident, PredictionFlag
 
 
 def overdue_q() -> Q:
@@ -81,3 +81,20 @@ class AlertFilter(django_filters.FilterSet):
 
     def filter_status(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
         return queryset.filter(status_is(value))
+
+
+class FlagFilter(django_filters.FilterSet):
+    """GET /api/v1/models/{name}/flags/: by reason, version, request id, who flagged, and
+    when (`since` < created_at <= `until`, ISO 8601)."""
+
+    reason = django_filters.ChoiceFilter(choices=PredictionFlag.Reason.choices)
+    version = django_filters.NumberFilter(field_name="version__version")
+    request_id = django_filters.CharFilter()
+    flagged_by = django_filters.CharFilter(field_name="flagged_by__username")
+    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gt")
+    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+
+    class Meta:
+        model = PredictionFlag
+        form = IncidentFilterForm
+        fields = ["reason", "version", "request_id", "flagged_by", "since", "until"]
