@@ -438,6 +438,9 @@ CELERY_BEAT_SCHEDULE["every-five-minutes-evaluate-window-alert-rules"] = {
     "options": {"expires": ALERTS_EVALUATE_SECONDS},
 }
 
+# A business-impact review is due this many days after each production promotion.
+BUSINESS_IMPACT_REVIEW_DAYS = envint("BUSINESS_IMPACT_REVIEW_DAYS", "30")
+
 if PRODUCTION:
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "True")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -122,3 +122,12 @@ class SignOff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.signer} {self.decision}s request #{self.request_id}"
+
+
+from reviews.impact_models import (  # noqa: E402  (Django finds models here)
+    BusinessImpactReview,
+    BusinessKpi,
+    KpiValue,
+)
+
+__all__ = ["BusinessImpactReview", "BusinessKpi", "KpiValue", "PromotionRequest", "SignOff"]

@@ -1,10 +1,12 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from reviews.api.impact_views import ImpactReviewViewSet, ModelKpisView
 from reviews.api.views import PromotionRequestViewSet, VersionPromotionRequestViewSet
 
 router = SimpleRouter()
 router.register("promotion-requests", PromotionRequestViewSet, basename="promotion-request")
+router.register("business-impact-reviews", ImpactReviewViewSet, basename="impact-review")
 
 version_requests = VersionPromotionRequestViewSet.as_view({"get": "list", "post": "create"})
 
@@ -15,4 +17,5 @@ urlpatterns = [
         version_requests,
         name="version-promotion-requests",
     ),
+    path("models/<slug:model_name>/kpis/", ModelKpisView.as_view(), name="model-kpis"),
 ]
