@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django_filters.fields import IsoDateTimeField
 
 from monitoring.alert_selectors import status_is
 from monitoring.models import Alert, Incident, PredictionFlag
@@ -83,6 +87,24 @@ class AlertFilter(django_filters.FilterSet):
         return queryset.filter(status_is(value))
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """ISO 8601 with its offset, as the moment in UTC: Python reads offsets up to 23:59,
+    PostgreSQL takes them only up to 15:59, and a moment is the same in either."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("Out of range once in UTC.") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class FlagFilter(django_filters.FilterSet):
     """GET /api/v1/models/{name}/flags/: by reason, version, request id, who flagged, and
     when (`since` < created_at <= `until`, ISO 8601)."""
@@ -91,8 +113,8 @@ class FlagFilter(django_filters.FilterSet):
     version = django_filters.NumberFilter(field_name="version__version")
     request_id = django_filters.CharFilter()
     flagged_by = django_filters.CharFilter(field_name="flagged_by__username")
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gt")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    since = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gt")
+    until = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
 
     class Meta:
         model = PredictionFlag

@@ -216,6 +216,9 @@ def test_listing_needs_read_and_bad_filters_are_400(api, log, users):
     assert_json_error(api("ds").get(URL, {"since": "yesterday"}), 400)
     assert_json_error(api("ds").get(URL, {"reason": "boring"}), 400)
     assert_json_error(api("ds").get(URL, {"version": ""}), 400)
+    assert_json_error(api("ds").get(URL, {"since": "0001-01-01T00:00:00+14:00"}), 400)
+    # An offset PostgreSQL would refuse is the same moment in UTC.
+    assert api("ds").get(URL, {"until": "0632-03-07T02:07:01-21:07"}).json()["count"] == 0
 
 
 def test_the_summary_counts_flags_per_reason_in_the_window_beside_its_predictions(log, users):
