@@ -40,6 +40,9 @@ class Capability(models.TextChoices):
     WORK_INCIDENTS = "work_incidents", "Assign, comment on and change the status of incidents"
     REQUEST_RETRAINING = "request_retraining", "Start retraining runs"
     MANAGE_MEETINGS = "manage_meetings", "Run review-board meetings and keep their boards"
+    FLAG_PREDICTIONS = "flag_predictions", "Flag predictions (wrong, unfair, unexplainable)"
+    RECORD_KPIS = "record_kpis", "Record business KPIs"
+    REVIEW_BUSINESS_IMPACT = "review_business_impact", "Complete business-impact reviews"
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -57,6 +60,8 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.MANAGE_ALERTS,
             Capability.WORK_INCIDENTS,
             Capability.REQUEST_RETRAINING,
+            Capability.FLAG_PREDICTIONS,
+            Capability.RECORD_KPIS,
         }
     ),
     Role.VALIDATOR: frozenset(
@@ -66,6 +71,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.EDIT_CARD,
             Capability.PREDICT,
             Capability.RUN_CHECKS,
+            Capability.FLAG_PREDICTIONS,
         }
     ),
     # Board members also take a release back (the rollback button beside compliance's).
@@ -80,6 +86,8 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.MANAGE_ALERTS,
             Capability.WORK_INCIDENTS,
             Capability.MANAGE_MEETINGS,
+            Capability.FLAG_PREDICTIONS,
+            Capability.REVIEW_BUSINESS_IMPACT,
         }
     ),
     Role.COMPLIANCE: frozenset(
@@ -99,6 +107,9 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.WORK_INCIDENTS,
             Capability.REQUEST_RETRAINING,
             Capability.MANAGE_MEETINGS,
+            Capability.FLAG_PREDICTIONS,
+            Capability.RECORD_KPIS,
+            Capability.REVIEW_BUSINESS_IMPACT,
         }
     ),
     Role.CI: frozenset(
@@ -112,10 +123,13 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.RUN_CHECKS,
             Capability.CONFIGURE_MONITORING,
             Capability.REQUEST_RETRAINING,
+            Capability.FLAG_PREDICTIONS,
+            Capability.RECORD_KPIS,
         }
     ),
-    # Least privilege for applications that only call the model.
-    Role.SERVICE: frozenset({Capability.PREDICT}),
+    # Least privilege for applications that call the model, and let their users say when
+    # an answer was wrong or unfair (a flag: monitoring/services/flags.py).
+    Role.SERVICE: frozenset({Capability.PREDICT, Capability.FLAG_PREDICTIONS}),
 }
 
 # Capabilities a role takes away whatever other roles its holder has: the contract says a
@@ -131,6 +145,9 @@ ROLE_MODEL_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "view_*",
         "governance.change_approvalpolicy",
         "monitoring.add_canarygates",
+        # Business KPIs: corrected in the admin through reviews.impact (history kept).
+        "reviews.change_businesskpi",
+        "reviews.change_kpivalue",
         "monitoring.change_canarygates",
         "monitoring.add_monitoringconfig",
         "monitoring.change_monitoringconfig",

@@ -420,6 +420,12 @@ CELERY_BEAT_SCHEDULE["every-day-erase-withdrawn-subjects"] = {
     "task": "models_registry.consent_erase_all",
     "schedule": 24 * 3600.0,
 }
+# Comments of flags on predictions erased or deleted by the two runs above (also on their
+# commit, through models_registry.signals.inference_log_erased; this catches a missed one).
+CELERY_BEAT_SCHEDULE["every-day-erase-flag-comments"] = {
+    "task": "monitoring.flag_comments_erase",
+    "schedule": 24 * 3600.0,
+}
 CELERY_BEAT_SCHEDULE["every-hour-checkpoint-the-audit-chain"] = {
     "task": "governance.audit_checkpoint",
     "schedule": AUDIT_CHECKPOINT_SECONDS,
@@ -436,6 +442,9 @@ CELERY_BEAT_SCHEDULE["every-five-minutes-evaluate-window-alert-rules"] = {
     "schedule": ALERTS_EVALUATE_SECONDS,
     "options": {"expires": ALERTS_EVALUATE_SECONDS},
 }
+
+# A business-impact review is due this many days after each production promotion.
+BUSINESS_IMPACT_REVIEW_DAYS = envint("BUSINESS_IMPACT_REVIEW_DAYS", "30")
 
 if PRODUCTION:
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "True")

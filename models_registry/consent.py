@@ -30,6 +30,7 @@ from models_registry.serving.inference_records import (
     new_salt,
     row_record_hash,
 )
+from models_registry.signals import inference_log_erased
 
 CHUNK = 1000
 
@@ -73,6 +74,7 @@ def consent_erase(*, withdrawal_id: int) -> int:
     """Erase the subject's personal fields from every prediction about them; how many."""
     withdrawal = ConsentWithdrawal.objects.get(pk=withdrawal_id)
     total = 0
+    model_ids: set[int] = set()
     while True:
         with retention_path():
             rows = list(
@@ -108,10 +110,21 @@ def consent_erase(*, withdrawal_id: int) -> int:
                 },
             )
             total += len(rows)
+            model_ids |= {row.model_id for row in rows}
     ConsentWithdrawal.objects.filter(pk=withdrawal.pk).update(
         erased_at=timezone.now(), records_erased=withdrawal.records_erased + total
     )
+    _tell_erased(model_ids)
     return total
+
+
+def _tell_erased(model_ids: set[int]) -> None:
+    """Higher layers keep data about these predictions too (flags' comments): on commit."""
+    if model_ids:
+        ids = sorted(model_ids)
+        transaction.on_commit(
+            lambda: inference_log_erased.send(sender=Prediction, model_ids=ids), robust=True
+        )
 
 
 def consent_erase_all() -> int:

@@ -205,6 +205,6 @@ class MonitoringConfigAdmin(GovernedHistoryAdmin):
 
 
 # Admins in modules of their own (each registers its models).
-from monitoring import alert_admin, canary_admin, schedule_admin  # noqa: E402, F401
+from monitoring import alert_admin, canary_admin, flag_admin, schedule_admin  # noqa: E402, F401
 from monitoring.notify import admin as notify_admin  # noqa: E402, F401
 from monitoring.retraining import admin as retraining_admin  # noqa: E402, F401

@@ -23,7 +23,15 @@ from models_registry.models import ModelVersion, RegisteredModel
 from monitoring.canary_defaults import FAIRNESS_FAMILY, gate_name
 from monitoring.config_document import SEVERITIES
 from monitoring.models import CanaryGates
-from monitoring.rules import Evaluation, MetricValues, Outcome, Rule, rule_evaluate, slot_values
+from monitoring.rules import (
+    Evaluation,
+    MetricValues,
+    Outcome,
+    Rule,
+    rule_evaluate,
+    slot_values,
+    with_flags,
+)
 from monitoring.windows import (
     GroupRates,
     SlotMeasurement,
@@ -142,7 +150,7 @@ def _measure(
     """The window's values of one version and, if asked, its positive-rate gap per protected
     attribute (`demographic_parity_difference.<attribute>`), or why there is none."""
     start, end = window
-    values = slot_values(slot, start=start, end=end)
+    values = with_flags(slot_values(slot, start=start, end=end), version=version)
     if not fairness:
         return values, [], None
     rows = window_rows(model=model, version=version, start=start, end=end)

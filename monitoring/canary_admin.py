@@ -24,10 +24,10 @@ from monitoring.services import canary_gates_problems, canary_gates_save
 
 RULES_HELP = (
     "A YAML list of rules, each with metric (error_rate, p95_latency_ms, prediction_volume, "
-    "accuracy, demographic_parity_difference.<attribute> or .* for the worst), comparison "
-    "(>=, >, <=, <), threshold, optional relative (difference: canary minus production; "
-    "ratio: canary divided by production), severity and min_samples (calls; labelled calls "
-    "for accuracy). A gate that is breached stops the canary."
+    "flags, flag_rate, accuracy, demographic_parity_difference.<attribute> or .* for the "
+    "worst), comparison (>=, >, <=, <), threshold, optional relative (difference: canary "
+    "minus production; ratio: canary divided by production), severity and min_samples "
+    "(calls; labelled calls for accuracy). A gate that is breached stops the canary."
 )
 
 

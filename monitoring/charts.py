@@ -41,6 +41,14 @@ class Threshold:
     value: float
 
 
+@dataclass(frozen=True)
+class Event:
+    """Something that happened at one moment (a deployment): a dotted vertical line."""
+
+    label: str
+    at: datetime
+
+
 def _number(value: float) -> str:
     return f"{value:.4g}"
 
@@ -86,19 +94,22 @@ def line_chart_svg(
     title: str,
     series: Sequence[Series],
     thresholds: Sequence[Threshold] = (),
+    events: Sequence[Event] = (),
     width: int = 640,
     height: int = 240,
 ) -> SafeString:
-    """Values over time, one line per series; empty string when there is nothing to draw."""
+    """Values over time, one line per series; empty string when there is nothing to draw.
+    `events` inside the time range are dotted vertical lines (their label as a tooltip)."""
     series = [s for s in series if s.points]
     if not series:
         return mark_safe("")
     left, right, top, bottom = 48, 12, 12, 28
-    legend_height = 18 * (len(series) + len(thresholds))
-    plot_w, plot_h = width - left - right, height - top - bottom
     times = [t for s in series for t, _ in s.points]
     start, end = min(times), max(times)
     span = (end - start).total_seconds()
+    events = [e for e in events if start <= e.at <= end] if span else []
+    legend_height = 18 * (len(series) + len(thresholds) + (1 if events else 0))
+    plot_w, plot_h = width - left - right, height - top - bottom
     low, high = _value_range(series, thresholds)
 
     def x_of(when: datetime) -> float:
@@ -138,6 +149,13 @@ def line_chart_svg(
             f'stroke-dasharray="10 4" stroke-width="1.5"><title>{escape(threshold.label)} '
             f"{_number(threshold.value)}</title></line>"
         )
+    for event in events:
+        x = x_of(event.at)
+        parts.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + plot_h}" stroke="#5f6b7a" '
+            f'stroke-dasharray="2 3" stroke-width="1.5"><title>{escape(event.label)} '
+            f"({escape(event.at.strftime('%Y-%m-%d %H:%M'))})</title></line>"
+        )
     for index, one in enumerate(series):
         colour, dash, shape = SERIES_STYLES[index % len(SERIES_STYLES)]
         points = sorted(one.points)
@@ -169,6 +187,13 @@ def line_chart_svg(
             f"threshold: {escape(threshold.label)} {_number(threshold.value)}</text>"
         )
         y += 18
+    if events:
+        parts.append(
+            f'<line x1="{left + 14}" x2="{left + 14}" y1="{y}" y2="{y + 12}" stroke="#5f6b7a" '
+            'stroke-dasharray="2 3" stroke-width="1.5"/>'
+            f'<text x="{left + 36}" y="{y + 10}" font-size="12" fill="#1d2330">'
+            f"deployment ({len(events)}; see the table)</text>"
+        )
     names = ", ".join(s.name for s in series)
     label = f"{title}: {names} over time"
     total_height = height + legend_height + 8

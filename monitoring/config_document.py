@@ -38,8 +38,9 @@ ESTIMATION_MEASURES = (
     "realized_roc_auc",
 )
 DRIFT_MEASURES = ("drift_share", "dataset_drift")
-WINDOW_METRICS = ("error_rate", "p95_latency_ms", "prediction_volume")
-COUNTS = ("rows", "labelled", "prediction_volume")
+# `flags`, `flag_rate`: flags people raised in the window (monitoring/flag_selectors.py).
+WINDOW_METRICS = ("error_rate", "p95_latency_ms", "prediction_volume", "flags", "flag_rate")
+COUNTS = ("rows", "labelled", "prediction_volume", "flags")
 
 # Metric type of a `metrics:` entry -> (check kind it is computed from, default measure).
 METRIC_TYPES: dict[str, tuple[str, str]] = {
@@ -57,7 +58,16 @@ MEASURES_OF_TYPE = {
     "estimated_performance": ESTIMATION_MEASURES,
 }
 
-HIGHER_IS_WORSE = ("drift_share", "log_loss", "mae", "rmse", "error_rate", "p95_latency_ms")
+HIGHER_IS_WORSE = (
+    "drift_share",
+    "log_loss",
+    "mae",
+    "rmse",
+    "error_rate",
+    "p95_latency_ms",
+    "flags",
+    "flag_rate",
+)
 LOWER_IS_WORSE = ("accuracy", "precision", "recall", "f1", "roc_auc", "r2")
 
 TOP_KEYS = ("task", "threshold", "window", "metrics", "drift", "fairness", "alerts")

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django_filters.fields import IsoDateTimeField
 
 from monitoring.alert_selectors import status_is
-from monitoring.models import Alert, Incident
+from monitoring.models import Alert, Incident, PredictionFlag
 
 
 def overdue_q() -> Q:
@@ -100,3 +104,38 @@ class AlertPageFilter(AlertFilter):
         if not self.form.cleaned_data.get("status"):
             found = found.exclude(status_is(Alert.Status.RESOLVED))
         return found
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """ISO 8601 with its offset, as the moment in UTC: Python reads offsets up to 23:59,
+    PostgreSQL takes them only up to 15:59, and a moment is the same in either."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("Out of range once in UTC.") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
+class FlagFilter(django_filters.FilterSet):
+    """GET /api/v1/models/{name}/flags/: by reason, version, request id, who flagged, and
+    when (`since` < created_at <= `until`, ISO 8601)."""
+
+    reason = django_filters.ChoiceFilter(choices=PredictionFlag.Reason.choices)
+    version = django_filters.NumberFilter(field_name="version__version")
+    request_id = django_filters.CharFilter()
+    flagged_by = django_filters.CharFilter(field_name="flagged_by__username")
+    since = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gt")
+    until = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+
+    class Meta:
+        model = PredictionFlag
+        form = IncidentFilterForm
+        fields = ["reason", "version", "request_id", "flagged_by", "since", "until"]

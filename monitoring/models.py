@@ -366,6 +366,7 @@ class CheckReport(models.Model):
 
 
 from monitoring.alert_models import Alert  # noqa: E402  (Django finds models here)
+from monitoring.flag_models import PredictionFlag  # noqa: E402
 from monitoring.notification_models import (  # noqa: E402
     NotificationAttempt,
     NotificationDelivery,
@@ -390,5 +391,6 @@ __all__ = [
     "NotificationDelivery",
     "NotificationEndpoint",
     "NotificationRoute",
+    "PredictionFlag",
     "RetrainingRun",
 ]

@@ -2,7 +2,8 @@
 model that reaches production gets its default check schedules; a deployment or rollback
 goes on the timeline of the model's incidents that are not closed. And to itself: a
 finished check's metrics are evaluated against the model's alert rules, and a rule whose
-action is `retrain` queues a retraining run."""
+action is `retrain` queues a retraining run. When the inference log's personal data is
+erased or deleted, so are the comments of flags on it."""
 
 from __future__ import annotations
 
@@ -12,12 +13,17 @@ from typing import Any
 from django.dispatch import receiver
 
 from governance.errors import ApplicationError
-from models_registry.signals import deployment_changed, model_artifact_changed
+from models_registry.signals import (
+    deployment_changed,
+    inference_log_erased,
+    model_artifact_changed,
+)
 from monitoring.retraining import retraining_request
 from monitoring.retraining_models import RetrainingRun
 from monitoring.services.alerts import alerts_evaluate_run
 from monitoring.services.artifact_incidents import incident_open_for_changed_artifact
 from monitoring.services.check_schedules import check_schedules_ensure
+from monitoring.services.flags import flag_comments_erase
 from monitoring.services.incidents import incident_deployment_record
 from monitoring.signals import check_completed, retraining_wanted
 
@@ -67,3 +73,10 @@ def retraining_on_rule(sender: Any, alert: Any, **kwargs: Any) -> None:
         logger.info("alert %s wants retraining, not started: %s", alert.pk, error.detail)
         return
     logger.info("alert %s queued retraining run %s", alert.pk, run.pk)
+
+
+@receiver(inference_log_erased)
+def flag_comments_on_erasure(sender: Any, model_ids: list[int], **kwargs: Any) -> None:
+    """A consent erasure or a retention run took predictions' personal data: the comments
+    on them go too (the daily `monitoring.flag_comments_erase` catches what this missed)."""
+    flag_comments_erase(model_ids=model_ids)

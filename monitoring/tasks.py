@@ -116,3 +116,13 @@ def retraining_execute(run_id: int) -> str:
     """Run one queued retraining; returns its status."""
     with acting_as(origin=Origin.TASK):
         return retraining_execute_service(run_id=run_id).status
+
+
+@shared_task(name="monitoring.flag_comments_erase")
+def flag_comments_erase() -> int:
+    """The daily run (beat) behind the receiver of `inference_log_erased`: comments of flags
+    on erased or deleted predictions are erased; returns how many."""
+    from monitoring.services.flags import flag_comments_erase as erase
+
+    with acting_as(origin=Origin.TASK):
+        return erase()

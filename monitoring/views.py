@@ -20,12 +20,14 @@ from governance.pages import page_public, page_requires
 from governance.roles import Capability, user_can
 from models_registry import selectors as registry
 from monitoring import check_pages, selectors, services
+from monitoring.flag_selectors import flag_list, flags_summary
 from monitoring.models import CheckReport, Incident
 from monitoring.prometheus import metrics_scrape
 from monitoring.windows import slot_measure
 
 TRAFFIC_WINDOW = timedelta(hours=1)
 RECENT_CHECKS = 50
+RECENT_FLAGS = 20
 
 
 @page_requires(Capability.READ)
@@ -77,8 +79,11 @@ def metrics(request: HttpRequest) -> HttpResponse:
 @page_requires(Capability.READ)
 @require_GET
 def model_monitoring(request: HttpRequest, name: str) -> HttpResponse:
-    """Drift share, quality, fairness and estimated performance over time; recent checks."""
+    """Drift share, quality, fairness and estimated performance over time; the flags people
+    raised in the same days; recent checks."""
     model = registry.model_get(name=name)
+    end = timezone.now()
+    start = end - timedelta(days=check_pages.HISTORY_DAYS)
     return render(
         request,
         "monitoring/model_monitoring.html",
@@ -87,6 +92,8 @@ def model_monitoring(request: HttpRequest, name: str) -> HttpResponse:
             "charts": check_pages.monitoring_charts(model),
             "checks": selectors.check_list(model=model)[:RECENT_CHECKS],
             "history_days": check_pages.HISTORY_DAYS,
+            "flags": flags_summary(model=model, start=start, end=end),
+            "recent_flags": flag_list().filter(model=model)[:RECENT_FLAGS],
         },
     )
 

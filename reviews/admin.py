@@ -149,3 +149,6 @@ class SignOffAdmin(ReadOnlyAdminMixin, GovernedHistoryAdmin):
     @admin.display(description="signer roles")
     def roles(self, sign_off: SignOff) -> str:
         return ", ".join(sign_off.signer_roles)
+
+
+from reviews import impact_admin  # noqa: E402, F401  (registers the business-impact admins)

@@ -124,6 +124,11 @@ class SignOff(models.Model):
         return f"{self.signer} {self.decision}s request #{self.request_id}"
 
 
+from reviews.impact_models import (  # noqa: E402  (Django finds models here)
+    BusinessImpactReview,
+    BusinessKpi,
+    KpiValue,
+)
 from reviews.meeting_models import (  # noqa: E402  (Django finds the models here)
     AgendaItem,
     Attendance,
@@ -138,7 +143,10 @@ __all__ = [
     "Attendance",
     "Board",
     "BoardMember",
+    "BusinessImpactReview",
+    "BusinessKpi",
     "Decision",
+    "KpiValue",
     "Meeting",
     "PromotionRequest",
     "SignOff",

@@ -1,5 +1,6 @@
-"""Reviews listen to the registry (a changed card can make approvals stale) and to
-monitoring (a retrained candidate gets its canary promotion request)."""
+"""Reviews listen to the registry (a changed card can make approvals stale; a promotion to
+production schedules a business-impact review) and to monitoring (a retrained candidate
+gets its canary promotion request)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.dispatch import receiver
 
 from governance.signals import policy_changed
 from models_registry.models import ModelVersion
-from models_registry.signals import card_changed
+from models_registry.signals import card_changed, deployment_changed
 from monitoring.models import RetrainingRun
 from monitoring.retraining import (
     retraining_abandon,
@@ -19,6 +20,7 @@ from monitoring.retraining import (
     retraining_promotion_link,
 )
 from monitoring.signals import retraining_finished
+from reviews.impact_reviews import impact_review_schedule
 from reviews.models import PromotionRequest
 from reviews.services import promotion_request_create, promotion_requests_reevaluate
 
@@ -30,6 +32,12 @@ def reevaluate_on_card_change(sender: Any, version: Any, revision: Any, **kwargs
     promotion_requests_reevaluate(
         version=version, reason=f"card revision {revision.revision}: earlier approvals are stale"
     )
+
+
+@receiver(deployment_changed)
+def impact_review_on_promotion(sender: Any, model: Any, event: Any, **kwargs: Any) -> None:
+    """Each promotion to production (direct or a canary's) gets its business-impact review."""
+    impact_review_schedule(event=event)
 
 
 @receiver(policy_changed)

@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 from monitoring.api.alert_views import AlertViewSet
 from monitoring.api.check_views import CHECK_VIEWS, ModelCheckListView, ModelMetricListView
 from monitoring.api.config_views import MonitoringConfigView
+from monitoring.api.flag_views import ModelFlagsView
 from monitoring.api.retraining_views import ModelRetrainingRunsView, RetrainingRunView
 from monitoring.api.views import (
     CanaryEvaluationView,
@@ -23,6 +24,7 @@ urlpatterns = [
         GroundTruthView.as_view(),
         name="model-ground-truth",
     ),
+    path("models/<slug:model_name>/flags/", ModelFlagsView.as_view(), name="model-flags"),
     path(
         "models/<slug:model_name>/monitoring-config/",
         MonitoringConfigView.as_view(),

@@ -20,6 +20,7 @@ from monitoring.rules.values import (
     run_values,
     slot_values,
     window_values,
+    with_flags,
 )
 
 __all__ = [
@@ -41,4 +42,5 @@ __all__ = [
     "run_values",
     "slot_values",
     "window_values",
+    "with_flags",
 ]

@@ -10,7 +10,7 @@ ones by MonitoringSettings.aliases, as the check stored it).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from models_registry.models import ModelVersion, RegisteredModel
@@ -22,6 +22,7 @@ from monitoring.config_document import (
     metric_direction,
     metric_kind,
 )
+from monitoring.flag_selectors import flags_raised
 from monitoring.models import CheckRun
 from monitoring.windows import SlotMeasurement, slot_measure
 
@@ -112,9 +113,19 @@ def window_values(
     *, model: RegisteredModel, version: ModelVersion, start: datetime, end: datetime
 ) -> MetricValues:
     """Error rate, p95 latency and volume of the calls served by `version` in (start, end],
-    as monitoring/windows.py measures them (and accuracy on the labelled ones)."""
+    as monitoring/windows.py measures them (and accuracy on the labelled ones), and the
+    flags people raised on the version's predictions in the window."""
     slot = slot_measure(model=model, version=version, start=start, end=end)
-    return slot_values(slot, start=start, end=end)
+    return with_flags(slot_values(slot, start=start, end=end), version=version)
+
+
+def with_flags(values: MetricValues, *, version: ModelVersion) -> MetricValues:
+    """`values` of a window plus `flags` (raised in it on `version`'s predictions) and
+    `flag_rate` (flags per call of the window; None without calls)."""
+    start, end = values.window
+    flags = flags_raised(version=version, start=start, end=end)
+    rate = flags / values.rows if values.rows else None
+    return replace(values, values={**values.values, "flags": float(flags), "flag_rate": rate})
 
 
 def slot_values(slot: SlotMeasurement, *, start: datetime, end: datetime) -> MetricValues:

@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from reviews.api.impact_views import ImpactReviewViewSet, ModelKpisView
 from reviews.api.meeting_views import ActionItemViewSet, BoardViewSet, MeetingViewSet
 from reviews.api.views import PromotionRequestViewSet, VersionPromotionRequestViewSet
 
@@ -9,6 +10,7 @@ router.register("promotion-requests", PromotionRequestViewSet, basename="promoti
 router.register("boards", BoardViewSet, basename="board")
 router.register("meetings", MeetingViewSet, basename="meeting")
 router.register("action-items", ActionItemViewSet, basename="action-item")
+router.register("business-impact-reviews", ImpactReviewViewSet, basename="impact-review")
 
 version_requests = VersionPromotionRequestViewSet.as_view({"get": "list", "post": "create"})
 
@@ -19,4 +21,5 @@ urlpatterns = [
         version_requests,
         name="version-promotion-requests",
     ),
+    path("models/<slug:model_name>/kpis/", ModelKpisView.as_view(), name="model-kpis"),
 ]

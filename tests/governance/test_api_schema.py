@@ -41,7 +41,7 @@ from monitoring.models import RetrainingRun
 from monitoring.services import incident_open
 from reviews.services import promotion_request_create
 from tests.conftest import assert_json_error, make_user
-from tests.governance.test_url_permissions import check_runs, stored_alert
+from tests.governance.test_url_permissions import check_runs, impact_review, stored_alert
 from tests.monitoring.check_data import make_check
 from tests.reviews.meeting_world import meeting_rows
 
@@ -92,6 +92,14 @@ ACCEPTANCE_NOT_CHECKED = {
         for step in ("prepare", "start", "close", "attendance", "items", "minutes", "decisions")
     },
     "POST /api/v1/action-items/{id}/done/": "only its owner or a meeting runner, once",
+    "POST /api/v1/models/{model_name}/flags/": (
+        "the request_id must be an answered prediction of the model; one flag per person"
+    ),
+    "POST /api/v1/models/{model_name}/kpis/": (
+        "periods end by today, last at most 366 days and do not overlap; a new KPI needs its "
+        "direction, an existing one keeps its unit and direction"
+    ),
+    "POST /api/v1/business-impact-reviews/{id}/complete/": ("a review is completed once"),
 }
 CONFIG = schemathesis.Config.from_dict(
     {
@@ -143,6 +151,7 @@ def path_values(users: dict[str, Any], make_model: Any, make_version: Any) -> di
         "promotion-requests": request.pk,
         "incidents": incident.pk,
         "alerts": stored_alert(first).pk,
+        "business-impact-reviews": impact_review(first).pk,
         **check_runs(first),
         "check_id": make_check(first, "drift", with_report=True).pk,
         "retraining-runs": RetrainingRun.objects.create(

@@ -20,7 +20,7 @@ from django.utils import timezone
 from governance.audit_context import Origin, acting_as
 from governance.history import GovernedQuerySet
 from governance.models import AuditEvent
-from models_registry.models import RegisteredModel, RetentionPolicy
+from models_registry.models import DeploymentEvent, RegisteredModel, RetentionPolicy
 from models_registry.retention import retention_policy_set
 from monitoring.models import (
     Alert,
@@ -32,6 +32,7 @@ from monitoring.models import (
 )
 from monitoring.services.incidents import incident_open
 from reviews import services as reviews
+from reviews.impact_models import BusinessImpactReview, BusinessKpi, KpiValue
 from tests.reviews.meeting_world import meeting_rows
 
 GOVERNED = sorted(
@@ -84,6 +85,24 @@ def world(users: dict[str, Any], make_model: Any, make_version: Any) -> None:
     MonitoringConfig.objects.create(model=model)
     retention_policy_set(actor=users["compliance"], model=model, inference_log_days=30)
     meeting_rows(users, model=model)
+    kpi = BusinessKpi.objects.create(
+        model=model, name="churn", direction="lower", created_by=users["ci"]
+    )
+    KpiValue.objects.create(
+        kpi=kpi,
+        period_start=now.date() - timedelta(days=30),
+        period_end=now.date() - timedelta(days=1),
+        value=2.5,
+        recorded_by=users["ci"],
+    )
+    event = DeploymentEvent.objects.create(model=model, kind="promoted", version=version)
+    BusinessImpactReview.objects.create(
+        model=model,
+        version=version,
+        deployment_event=event,
+        promoted_at=event.occurred_at,
+        due_on=now.date() + timedelta(days=30),
+    )
 
 
 def governed(label: str) -> Any:
@@ -93,7 +112,7 @@ def governed(label: str) -> Any:
 def test_every_model_with_history_is_governed():
     with_history = sorted(m._meta.label for m in apps.get_models() if hasattr(m, "history"))
     assert with_history == LABELS
-    assert len(LABELS) == 19
+    assert len(LABELS) == 22
 
 
 @pytest.mark.parametrize("label", LABELS)

@@ -32,8 +32,10 @@ from governance.checks import Route, url_routes
 from governance.pages import PUBLIC, page_capability
 from governance.roles import Role, user_can
 from governance.services import user_token
+from models_registry.models import DeploymentEvent
 from monitoring.models import Alert, CheckRun, Incident, RetrainingRun
 from monitoring.services import incident_open
+from reviews.impact_models import BusinessImpactReview
 from reviews.services import promotion_request_create
 from tests.conftest import make_user
 from tests.monitoring.check_data import make_check
@@ -111,7 +113,22 @@ def world(users, make_model, make_version) -> World:
         ).pk,
         **meeting_rows(users, model=model),  # boards/, meetings/, action-items/<pk>/
     }
+    values["business-impact-reviews"] = values["review_id"] = impact_review(version).pk
     return World(users=users, values=values, incident=incident, alert=alert)
+
+
+def impact_review(version: Any) -> BusinessImpactReview:
+    """A pending business-impact review of a promotion of `version` (stages left alone)."""
+    event = DeploymentEvent.objects.create(
+        model=version.model, kind=DeploymentEvent.Kind.PROMOTED, version=version
+    )
+    return BusinessImpactReview.objects.create(
+        model=version.model,
+        version=version,
+        deployment_event=event,
+        promoted_at=event.occurred_at,
+        due_on=event.occurred_at.date() + timedelta(days=30),
+    )
 
 
 def stored_alert(version: Any) -> Alert:
@@ -164,6 +181,8 @@ def route_url(route: Route, world: World) -> str:
         values["pk"] = world.incident.pk
     if "alerts/" in route.route:
         values["pk"] = world.alert.pk
+    if "business-impact-reviews/" in route.route:
+        values["pk"] = world.values["business-impact-reviews"]
     check_route = re.search(
         r"(boards|meetings|action-items)/\(\?P<pk>|"
         r"(\w+-checks|retraining-runs)/<int:pk>",

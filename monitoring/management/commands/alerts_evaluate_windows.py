@@ -13,8 +13,8 @@ from monitoring.services.alerts import alerts_evaluate_windows
 class Command(BaseCommand):
     help = (
         "End expired alert silences, then evaluate the window alert rules (error_rate, "
-        "p95_latency_ms, prediction_volume) of every production and canary version over "
-        "the last ALERTS_WINDOW_MINUTES. Run it from cron where there is no beat."
+        "p95_latency_ms, prediction_volume, flags, flag_rate) of every production and canary "
+        "version over the last ALERTS_WINDOW_MINUTES. Run it from cron where there is no beat."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:

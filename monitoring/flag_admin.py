@@ -1,0 +1,39 @@
+"""Flags as compliance officers read them: read-only, filtered by reason, model and time.
+
+Nothing here changes a flag (people raise them through the API; comments are erased by
+monitoring.services.flag_comments_erase); no history model holds them, so an erased comment
+is gone everywhere.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from governance.admin import ReadOnlyAdminMixin
+from monitoring.models import PredictionFlag
+
+
+@admin.register(PredictionFlag)
+class PredictionFlagAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["request_id", "model", "version", "reason", "flagged_by", "created_at"]
+    list_filter = [
+        "reason",
+        ("model", admin.RelatedOnlyFieldListFilter),
+        ("flagged_by", admin.RelatedOnlyFieldListFilter),
+        ("comment_erased_at", admin.EmptyFieldListFilter),
+    ]
+    search_fields = ["request_id"]
+    list_select_related = ["model", "version", "flagged_by"]
+    date_hierarchy = "created_at"
+    fields = [
+        "model",
+        "version",
+        "request_id",
+        "reason",
+        "comment",
+        "flagged_by",
+        "created_at",
+        "comment_erased_at",
+    ]
+    readonly_fields = fields
+    show_full_result_count = False

@@ -1,0 +1,66 @@
+"""Feedback from people: a flag on one prediction (wrong, unfair, unexplainable, other).
+
+A flag names its prediction as ground truth does, by (model, request_id), with no foreign
+key to the inference log: retention deletes predictions in bulk, and a key pointing at
+them would make every such delete look for flags first. The flag copies the prediction's
+version, so flag counts per version and window read this table alone.
+
+The comment is free text and may hold personal data. It is kept out of history and out
+of the audit trail (which holds its salted SHA-256) and is erased, with its salt, once
+the prediction's personal fields are erased (consent withdrawal) or the prediction is
+deleted (retention): monitoring/services/flags.py, `flag_comments_erase`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from models_registry.models import ModelVersion, RegisteredModel
+
+
+class PredictionFlag(models.Model):
+    class Reason(models.TextChoices):
+        WRONG = "wrong", "Wrong"
+        UNFAIR = "unfair", "Unfair"
+        UNEXPLAINABLE = "unexplainable", "Unexplainable"
+        OTHER = "other", "Other"
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="+")
+    version = models.ForeignKey(
+        ModelVersion,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The version that made the prediction.",
+    )
+    request_id = models.CharField(max_length=100)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    comment = models.TextField(blank=True)
+    salt = models.CharField(
+        max_length=32,
+        blank=True,
+        editable=False,
+        help_text="Random; the audit event holds the SHA-256 of salt and comment. Erased "
+        "with the comment.",
+    )
+    flagged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    comment_erased_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "request_id", "flagged_by"],
+                name="one_flag_per_person_per_prediction",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["version", "created_at"], name="flag_version_time"),
+            models.Index(fields=["model", "created_at"], name="flag_model_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id}: {self.reason}"
