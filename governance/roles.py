@@ -39,6 +39,10 @@ class Capability(models.TextChoices):
     MANAGE_ALERTS = "manage_alerts", "Acknowledge and silence alerts"
     WORK_INCIDENTS = "work_incidents", "Assign, comment on and change the status of incidents"
     REQUEST_RETRAINING = "request_retraining", "Start retraining runs"
+    MANAGE_NOTIFICATIONS = (
+        "manage_notifications",
+        "Set up notification endpoints and routes; send failed notifications again",
+    )
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -96,6 +100,9 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.MANAGE_ALERTS,
             Capability.WORK_INCIDENTS,
             Capability.REQUEST_RETRAINING,
+            # Where alerts go (e-mail addresses, webhook URLs that may carry tokens) is set
+            # up by compliance, as in the admin.
+            Capability.MANAGE_NOTIFICATIONS,
         }
     ),
     Role.CI: frozenset(
