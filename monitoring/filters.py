@@ -10,8 +10,8 @@ from monitoring.models import Alert, Incident
 
 
 def overdue_q() -> Q:
-    """Serious, not closed, and past its reporting deadline (as Incident.is_overdue says)."""
-    return Q(serious=True, report_due__lt=timezone.now()) & ~Q(status=Incident.Status.CLOSED)
+    """Serious, past its reporting deadline and not reported (as Incident.is_overdue says)."""
+    return Q(serious=True, report_due__lt=timezone.now(), reported_at__isnull=True)
 
 
 # "true" or "false", and anything else a 400 (a BooleanFilter ignores what it cannot read).

@@ -32,7 +32,6 @@ from monitoring.services.incidents import (
     incident_comment,
     incident_deployment_record,
     incident_event_add,
-    incident_flag_serious,
     incident_open,
     incident_resolve,
     incident_rollback,
@@ -51,6 +50,7 @@ from monitoring.services.notifications import (
     notifications_due,
     notifications_for_alert,
 )
+from monitoring.services.serious_incidents import incident_flag_serious, incident_report_record
 
 __all__ = [
     "CANARY_REFERENCE",
@@ -84,6 +84,7 @@ __all__ = [
     "incident_flag_serious",
     "incident_open",
     "incident_open_for_changed_artifact",
+    "incident_report_record",
     "incident_resolve",
     "incident_rollback",
     "incident_status_change",
