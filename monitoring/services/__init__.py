@@ -41,12 +41,17 @@ from monitoring.services.monitoring_config import (
     monitoring_config_put,
     monitoring_config_validate,
 )
-from monitoring.services.notifications import (
-    notification_deliver,
+from monitoring.services.notification_setup import (
+    notification_endpoint_delete,
     notification_endpoint_problems,
     notification_endpoint_save,
+    notification_endpoint_secret_rotate,
     notification_route_delete,
     notification_route_save,
+)
+from monitoring.services.notifications import (
+    notification_deliver,
+    notification_delivery_send_again,
     notifications_due,
     notifications_for_alert,
 )
@@ -91,8 +96,11 @@ __all__ = [
     "monitoring_config_put",
     "monitoring_config_validate",
     "notification_deliver",
+    "notification_delivery_send_again",
+    "notification_endpoint_delete",
     "notification_endpoint_problems",
     "notification_endpoint_save",
+    "notification_endpoint_secret_rotate",
     "notification_route_delete",
     "notification_route_save",
     "notifications_due",
