@@ -4,9 +4,11 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from monitoring.alert_selectors import status_is
-from monitoring.models import Alert, Incident
+from monitoring.models import Alert, Incident, NotificationDelivery, NotificationRoute
 
 
 def overdue_q() -> Q:
@@ -81,3 +83,41 @@ class AlertFilter(django_filters.FilterSet):
 
     def filter_status(self, queryset: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
         return queryset.filter(status_is(value))
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(django_filters.NumberFilter):
+    """An object's id: a whole number the database can hold, else a 400."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
+class NotificationRouteFilter(django_filters.FilterSet):
+    """`?endpoint=<id>&model=<name>` (the API's notification routes)."""
+
+    endpoint = IdFilter(field_name="endpoint_id")
+    model = django_filters.CharFilter(field_name="model__name")
+
+    class Meta:
+        model = NotificationRoute
+        fields = ["endpoint", "model"]
+
+
+class NotificationDeliveryFilter(django_filters.FilterSet):
+    """`?status=failed` lists the deliveries given up on (the admin's filter)."""
+
+    status = django_filters.ChoiceFilter(choices=NotificationDelivery.Status.choices)
+    event = django_filters.ChoiceFilter(choices=NotificationDelivery.Event.choices)
+    severity = django_filters.ChoiceFilter(choices=Alert.Severity.choices)
+    endpoint = IdFilter(field_name="endpoint_id")
+    model = django_filters.CharFilter(field_name="alert__model__name")
+    alert = IdFilter(field_name="alert_id")
+
+    class Meta:
+        model = NotificationDelivery
+        fields = ["status", "event", "severity", "endpoint", "model", "alert"]

@@ -32,7 +32,15 @@ from governance.checks import Route, url_routes
 from governance.pages import PUBLIC, page_capability
 from governance.roles import Role, user_can
 from governance.services import user_token
-from monitoring.models import Alert, CheckRun, Incident, RetrainingRun
+from monitoring.models import (
+    Alert,
+    CheckRun,
+    Incident,
+    NotificationDelivery,
+    NotificationEndpoint,
+    NotificationRoute,
+    RetrainingRun,
+)
 from monitoring.services import incident_open
 from reviews.services import promotion_request_create
 from tests.conftest import make_user
@@ -107,7 +115,32 @@ def world(users, make_model, make_version) -> World:
             window_end=timezone.now(),
         ).pk,
     }
-    return World(users=users, values=values, incident=incident, alert=stored_alert(version))
+    alert = stored_alert(version)
+    values.update(notification_objects(alert))
+    return World(users=users, values=values, incident=incident, alert=alert)
+
+
+def notification_objects(alert: Alert) -> dict[str, int]:
+    """An endpoint (with a delivery, so DELETE is a 409, not gone), its route and a delivery
+    that failed for good (send-again sends it to a port that refuses at once), by route."""
+    endpoint = NotificationEndpoint.objects.create(
+        name="ops", kind="webhook", url="http://127.0.0.1:9/refused", secret="s" * 20
+    )
+    route = NotificationRoute.objects.create(endpoint=endpoint, model=alert.model)
+    delivery = NotificationDelivery.objects.create(
+        endpoint=endpoint,
+        alert=alert,
+        event="fired",
+        severity=alert.severity,
+        content={},
+        status="failed",
+        attempts=6,
+    )
+    return {
+        "notification-endpoints": endpoint.pk,
+        "notification-routes": route.pk,
+        "notification-deliveries": delivery.pk,
+    }
 
 
 def stored_alert(version: Any) -> Alert:
@@ -161,6 +194,9 @@ def route_url(route: Route, world: World) -> str:
     if "alerts/" in route.route:
         values["pk"] = world.alert.pk
     check_route = re.search(r"(\w+-checks|retraining-runs)/<int:pk>", route.route)
+    notification = re.search(r"(notification-\w+)/\(\?P<pk>", route.route)
+    if notification:
+        values["pk"] = world.values[notification.group(1)]
     if check_route:
         values["pk"] = world.values[check_route.group(1)]
     if route.is_admin:
