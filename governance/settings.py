@@ -210,6 +210,9 @@ SPECTACULAR_SETTINGS = {
         "CheckStatusEnum": "monitoring.models.CheckRun.Status",
         "CheckTriggerEnum": "monitoring.models.CheckRun.Trigger",
         "RetrainingTriggerEnum": "monitoring.models.RetrainingRun.Trigger",
+        "SeverityEnum": "monitoring.models.Alert.Severity",
+        "NotificationEndpointKindEnum": "monitoring.models.NotificationEndpoint.Kind",
+        "NotificationDeliveryStatusEnum": "monitoring.models.NotificationDelivery.Status",
     },
     # The schema and the docs follow the contract: anonymous callers get 401, readers get them.
     "SERVE_PERMISSIONS": ["governance.api.permissions.HasCapability"],

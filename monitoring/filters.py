@@ -4,7 +4,6 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from monitoring.alert_selectors import status_is
@@ -85,7 +84,10 @@ class AlertFilter(django_filters.FilterSet):
         return queryset.filter(status_is(value))
 
 
-@extend_schema_field(OpenApiTypes.INT)
+MAX_ID = 2**63 - 1
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(django_filters.NumberFilter):
     """An object's id: a whole number the database can hold, else a 400."""
 
@@ -93,7 +95,7 @@ class IdFilter(django_filters.NumberFilter):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", 2**63 - 1)
+        kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
 
 
