@@ -94,7 +94,7 @@ def incident_severity_raise(*, incident: Incident, alert: Alert) -> bool:
     two alerts joining at once take turns; the incident row is locked before it is read."""
     if SEVERITY_RANK[alert.severity] <= SEVERITY_RANK[incident.severity]:
         return False
-    locked = Incident.objects.select_for_update().select_related("model", "version")
+    locked = Incident.objects.select_for_update(of=("self",)).select_related("model", "version")
     locked = locked.get(pk=incident.pk)
     previous = locked.severity
     if SEVERITY_RANK[alert.severity] <= SEVERITY_RANK[previous]:
