@@ -43,6 +43,10 @@ class Capability(models.TextChoices):
     FLAG_PREDICTIONS = "flag_predictions", "Flag predictions (wrong, unfair, unexplainable)"
     RECORD_KPIS = "record_kpis", "Record business KPIs"
     REVIEW_BUSINESS_IMPACT = "review_business_impact", "Complete business-impact reviews"
+    MANAGE_NOTIFICATIONS = (
+        "manage_notifications",
+        "Set up notification endpoints and routes; send failed notifications again",
+    )
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -110,6 +114,9 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.FLAG_PREDICTIONS,
             Capability.RECORD_KPIS,
             Capability.REVIEW_BUSINESS_IMPACT,
+            # Where alerts go (e-mail addresses, webhook URLs that may carry tokens) is set
+            # up by compliance, as in the admin.
+            Capability.MANAGE_NOTIFICATIONS,
         }
     ),
     Role.CI: frozenset(

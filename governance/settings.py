@@ -215,6 +215,9 @@ SPECTACULAR_SETTINGS = {
         "DecisionKindEnum": "reviews.models.Decision.Kind",
         "MeetingStatusEnum": "reviews.models.Meeting.Status",
         "ActionItemStatusEnum": "reviews.models.Decision.Status",
+        "SeverityEnum": "monitoring.models.Alert.Severity",
+        "NotificationEndpointKindEnum": "monitoring.models.NotificationEndpoint.Kind",
+        "NotificationDeliveryStatusEnum": "monitoring.models.NotificationDelivery.Status",
     },
     # The schema and the docs follow the contract: anonymous callers get 401, readers get them.
     "SERVE_PERMISSIONS": ["governance.api.permissions.HasCapability"],

@@ -38,7 +38,7 @@ class IncidentEventInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 class OverdueFilter(admin.SimpleListFilter):
-    """Serious incidents past their Art. 73 reporting deadline and not closed (overdue_q,
+    """Serious incidents past their Art. 73 reporting deadline and not reported (overdue_q,
     as the API's ?overdue= filter)."""
 
     title = "report overdue"
@@ -103,6 +103,9 @@ class IncidentAdmin(ReadOnlyAdminMixin, GovernedHistoryAdmin):
         "report_due",
         "time_left",
         "overdue",
+        "reported_at",
+        "reported_by",
+        "report_reference",
     ]
     readonly_fields = ["details_pretty", "opened_at", "time_left", "overdue"]
     inlines = [IncidentEventInline]
@@ -117,12 +120,14 @@ class IncidentAdmin(ReadOnlyAdminMixin, GovernedHistoryAdmin):
 
     @admin.display(description="time left to report")
     def time_left(self, incident: Incident) -> str:
+        if incident.is_reported:
+            return f"reported {incident.reported_at:%Y-%m-%d %H:%M}"
         left = incident.time_left()
         if left is None:
             return "—"
         if incident.is_overdue():
             return f"overdue by {timesince(incident.report_due)}"
-        return "closed" if incident.is_closed else f"{timeuntil(incident.report_due)} left"
+        return f"{timeuntil(incident.report_due)} left"
 
     @admin.display(description="overdue", boolean=True)
     def overdue(self, incident: Incident) -> bool:

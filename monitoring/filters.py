@@ -8,14 +8,21 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
+from drf_spectacular.utils import extend_schema_field
 
 from monitoring.alert_selectors import status_is
-from monitoring.models import Alert, Incident, PredictionFlag
+from monitoring.models import (
+    Alert,
+    Incident,
+    NotificationDelivery,
+    NotificationRoute,
+    PredictionFlag,
+)
 
 
 def overdue_q() -> Q:
-    """Serious, not closed, and past its reporting deadline (as Incident.is_overdue says)."""
-    return Q(serious=True, report_due__lt=timezone.now()) & ~Q(status=Incident.Status.CLOSED)
+    """Serious, past its reporting deadline and not reported (as Incident.is_overdue says)."""
+    return Q(serious=True, report_due__lt=timezone.now(), reported_at__isnull=True)
 
 
 # "true" or "false", and anything else a 400 (a BooleanFilter ignores what it cannot read).
@@ -139,3 +146,44 @@ class FlagFilter(django_filters.FilterSet):
         model = PredictionFlag
         form = IncidentFilterForm
         fields = ["reason", "version", "request_id", "flagged_by", "since", "until"]
+
+
+MAX_ID = 2**63 - 1
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
+class IdFilter(django_filters.NumberFilter):
+    """An object's id: a whole number the database can hold, else a 400."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class NotificationRouteFilter(django_filters.FilterSet):
+    """`?endpoint=<id>&model=<name>` (the API's notification routes)."""
+
+    endpoint = IdFilter(field_name="endpoint_id")
+    model = django_filters.CharFilter(field_name="model__name")
+
+    class Meta:
+        model = NotificationRoute
+        fields = ["endpoint", "model"]
+
+
+class NotificationDeliveryFilter(django_filters.FilterSet):
+    """`?status=failed` lists the deliveries given up on (the admin's filter)."""
+
+    status = django_filters.ChoiceFilter(choices=NotificationDelivery.Status.choices)
+    event = django_filters.ChoiceFilter(choices=NotificationDelivery.Event.choices)
+    severity = django_filters.ChoiceFilter(choices=Alert.Severity.choices)
+    endpoint = IdFilter(field_name="endpoint_id")
+    model = django_filters.CharFilter(field_name="alert__model__name")
+    alert = IdFilter(field_name="alert_id")
+
+    class Meta:
+        model = NotificationDelivery
+        fields = ["status", "event", "severity", "endpoint", "model", "alert"]

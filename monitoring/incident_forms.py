@@ -59,6 +59,18 @@ class FlagSeriousForm(forms.Form):
     )
 
 
+class ReportForm(forms.Form):
+    """The serious incident was reported to the authority: under which reference, when."""
+
+    reference = forms.CharField(max_length=200)
+    reported_at = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="When it was reported (server time zone); now if left empty.",
+    )
+    comment = forms.CharField(required=False, max_length=5000)
+
+
 class IncidentRollbackForm(forms.Form):
     comment = forms.CharField(max_length=5000)
     from_version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)

@@ -23,6 +23,7 @@ from monitoring.incident_forms import (
     CommentForm,
     FlagSeriousForm,
     IncidentRollbackForm,
+    ReportForm,
     RetrainForm,
     StatusForm,
 )
@@ -82,6 +83,9 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
             "production": production,
             "can_work": user_can(user, Capability.WORK_INCIDENTS),
             "can_flag": user_can(user, Capability.MANAGE_INCIDENTS) and not incident.is_closed,
+            "can_report": user_can(user, Capability.MANAGE_INCIDENTS)
+            and incident.serious
+            and not incident.is_reported,
             "can_roll_back": user_can(user, Capability.ROLLBACK) and not incident.is_closed,
             "can_retrain": user_can(user, Capability.REQUEST_RETRAINING)
             and not incident.is_closed
@@ -95,6 +99,7 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
             "comment_form": CommentForm(),
             "status_form": status_form,
             "serious_form": serious_form,
+            "report_form": ReportForm(),
             "rollback_form": IncidentRollbackForm(
                 initial={"from_version": production.version if production else None}
             ),
@@ -184,6 +189,25 @@ def incident_flag_serious(request: HttpRequest, incident_id: int) -> HttpRespons
 
     return _act(
         request, incident_id, FlagSeriousForm, act, "Flagged serious; the reporting deadline runs."
+    )
+
+
+@page_requires(Capability.MANAGE_INCIDENTS)
+@require_POST
+def incident_report(request: HttpRequest, incident_id: int) -> HttpResponse:
+    """Record that the serious incident was reported to the authority."""
+
+    def act(form: forms.Form) -> Any:
+        return services.incident_report_record(
+            actor=request.user,
+            incident_id=incident_id,
+            reference=form.cleaned_data["reference"],
+            reported_at=form.cleaned_data["reported_at"],
+            comment=form.cleaned_data["comment"],
+        )
+
+    return _act(
+        request, incident_id, ReportForm, act, "Report recorded; the deadline no longer runs."
     )
 
 

@@ -106,6 +106,22 @@ class Incident(models.Model):
         db_index=True,
         help_text="aware_at plus the days of its kind; set by the service, never edited.",
     )
+    reported_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the serious incident was reported to the market surveillance authority.",
+    )
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who recorded the report (empty: closed before reports were recorded).",
+    )
+    report_reference = models.CharField(
+        max_length=200, blank=True, help_text="The authority's case number or the submission's."
+    )
 
     history = governed_history()
 
@@ -119,16 +135,22 @@ class Incident(models.Model):
     def is_closed(self) -> bool:
         return self.status == self.Status.CLOSED
 
+    @property
+    def is_reported(self) -> bool:
+        return self.reported_at is not None
+
     def time_left(self, now: datetime | None = None) -> timedelta | None:
-        """Until the report is due (negative once it is overdue); None unless serious."""
-        if not self.serious or self.report_due is None:
+        """Until the report is due (negative once it is overdue); None unless serious and
+        not reported yet."""
+        if not self.serious or self.report_due is None or self.is_reported:
             return None
         return self.report_due - (now or timezone.now())
 
     def is_overdue(self, now: datetime | None = None) -> bool:
-        """Serious, still being worked on, and past its reporting deadline."""
+        """Serious, past its reporting deadline and not reported (closed or not: closing is
+        not the report; monitoring/filters.py overdue_q says the same in SQL)."""
         left = self.time_left(now)
-        return left is not None and left < timedelta(0) and not self.is_closed
+        return left is not None and left < timedelta(0)
 
 
 # Art. 73(2), (3), (4): days from awareness to the report, by kind.
@@ -156,6 +178,8 @@ class IncidentEvent(models.Model):
         ASSIGNED = "assigned", "Assigned"
         COMMENT = "comment", "Comment"
         FLAGGED_SERIOUS = "flagged_serious", "Flagged serious"
+        REPORTED = "reported", "Reported to the authority"
+        SEVERITY_RAISED = "severity_raised", "Severity raised"
         ALERT = "alert", "Alert"
         ALERT_RESOLVED = "alert_resolved", "Alert resolved"
         ALERT_ACKNOWLEDGED = "alert_acknowledged", "Alert acknowledged"

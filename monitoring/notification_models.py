@@ -9,6 +9,7 @@ resolves; the `monitoring.notification_deliver` task sends them
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -141,6 +142,17 @@ class NotificationDelivery(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    attempts_before_resend = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Attempts made before it was last sent again: its current round of attempts "
+        "is numbered after them.",
+    )
+    resent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When someone last asked to send it again."
+    )
+    resent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

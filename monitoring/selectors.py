@@ -21,7 +21,7 @@ from monitoring.models import (
 
 
 def incident_list() -> QuerySet[Incident]:
-    return Incident.objects.select_related("model", "version", "owner")
+    return Incident.objects.select_related("model", "version", "owner", "reported_by")
 
 
 def incident_get(*, incident_id: int) -> Incident:

@@ -42,6 +42,11 @@ urlpatterns = [
         name="incident-flag-serious",
     ),
     path(
+        "incidents/<int:incident_id>/report/",
+        incident_views.incident_report,
+        name="incident-report",
+    ),
+    path(
         "incidents/<int:incident_id>/rollback/",
         incident_views.incident_rollback,
         name="incident-rollback",

@@ -4,8 +4,11 @@ Requests, errors, p95 latency, accuracy against ground truth, positive rates per
 group: canary gates compare two versions with these, and later checks (performance,
 fairness over time) will reuse them. Every statistic is an aggregate, a join or one ordered
 two-row slice, so a busy window costs the database a scan and a sort, never a Python loop
-over its rows. Only calls served here count (logged calls of models served elsewhere are
-not split by slot).
+over its rows. By default only calls served here count (`served_only=True`): the canary
+compares slots, and logged calls of models served elsewhere are not split by slot. Alert
+rules pass `served_only=False` to measure what the version did whichever way its calls
+reached us; logged calls carry no latency and no error, so the error rate is over served
+calls only (None without any) and p95 over calls with a latency (None without any).
 """
 
 from __future__ import annotations
@@ -56,16 +59,19 @@ class GroupRates:
 
 
 def window_rows(
-    *, model: RegisteredModel, version: ModelVersion, start: datetime, end: datetime
+    *,
+    model: RegisteredModel,
+    version: ModelVersion,
+    start: datetime,
+    end: datetime,
+    served_only: bool = True,
 ) -> QuerySet[Prediction]:
-    """Calls served by `version` in (start, end]; uses the (version, occurred_at) index."""
-    return Prediction.objects.filter(
-        model=model,
-        version=version,
-        source=Prediction.Source.SERVED,
-        occurred_at__gt=start,
-        occurred_at__lte=end,
+    """Calls of `version` in (start, end]: served here only, or logged ones too; uses the
+    (version, occurred_at) index either way."""
+    rows = Prediction.objects.filter(
+        model=model, version=version, occurred_at__gt=start, occurred_at__lte=end
     )
+    return rows.filter(source=Prediction.Source.SERVED) if served_only else rows
 
 
 ANSWERED = Q(error="", prediction__isnull=False)
@@ -113,22 +119,31 @@ def _labelled_totals(rows: QuerySet[Prediction]) -> tuple[int, int, int]:
 
 
 def slot_measure(
-    *, model: RegisteredModel, version: ModelVersion, start: datetime, end: datetime
+    *,
+    model: RegisteredModel,
+    version: ModelVersion,
+    start: datetime,
+    end: datetime,
+    served_only: bool = True,
 ) -> SlotMeasurement:
-    """Requests, errors, p95 latency and, joined with ground truth, accuracy of one version."""
-    rows = window_rows(model=model, version=version, start=start, end=end)
+    """Requests, errors, p95 latency and, joined with ground truth, accuracy of one version.
+
+    `requests` counts every call in `rows`; the error rate is over the served ones, since
+    only a call served here can report that it failed (all of them when served_only)."""
+    rows = window_rows(model=model, version=version, start=start, end=end, served_only=served_only)
     totals = rows.aggregate(
         requests=Count("pk"),
+        served=Count("pk", filter=Q(source=Prediction.Source.SERVED)),
         errors=Count("pk", filter=~Q(error="")),
         timed=Count("latency_ms"),
     )
     labelled, non_binary, correct = _labelled_totals(rows)
-    requests, binary = totals["requests"], non_binary == 0
+    requests, served, binary = totals["requests"], totals["served"], non_binary == 0
     return SlotMeasurement(
         version=version.version,
         requests=requests,
         errors=totals["errors"],
-        error_rate=totals["errors"] / requests if requests else None,
+        error_rate=totals["errors"] / served if served else None,
         p95_latency_ms=_p95(rows, totals["timed"]),
         labelled=labelled,
         binary_labels=binary,

@@ -74,9 +74,18 @@ class IncidentSerializer(serializers.ModelSerializer):
         help_text="Serious incidents: aware_at plus 15, 10 or 2 days (EU AI Act Art. 73).",
     )
     time_left_seconds = serializers.SerializerMethodField(
-        help_text="Until the report is due; negative once overdue; null unless serious."
+        help_text="Until the report is due; negative once overdue; null unless serious and "
+        "not reported yet."
     )
-    overdue = serializers.SerializerMethodField()
+    overdue = serializers.SerializerMethodField(
+        help_text="Serious, past the deadline and not reported (closing does not count)."
+    )
+    reported_by = serializers.CharField(
+        source="reported_by.username",
+        allow_null=True,
+        default=None,
+        help_text="Who recorded the report; null for one recorded by closing before 0010.",
+    )
 
     class Meta:
         model = Incident
@@ -101,6 +110,9 @@ class IncidentSerializer(serializers.ModelSerializer):
             "report_deadline",
             "time_left_seconds",
             "overdue",
+            "reported_at",
+            "reported_by",
+            "report_reference",
         ]
 
     def get_time_left_seconds(self, incident: Incident) -> int | None:
@@ -173,6 +185,19 @@ class IncidentFlagSeriousSerializer(StrictInputSerializer):
     aware_at = serializers.DateTimeField(
         required=False, allow_null=True, default=None, help_text="Now unless given."
     )
+
+
+class IncidentReportSerializer(StrictInputSerializer):
+    reference = serializers.CharField(
+        max_length=200, help_text="The authority's case number, or the submission's reference."
+    )
+    reported_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="When the report was made (now unless given; not before aware_at).",
+    )
+    comment = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
 
 class IncidentRollbackSerializer(StrictInputSerializer):

@@ -5,6 +5,11 @@ from monitoring.api.alert_views import AlertViewSet
 from monitoring.api.check_views import CHECK_VIEWS, ModelCheckListView, ModelMetricListView
 from monitoring.api.config_views import MonitoringConfigView
 from monitoring.api.flag_views import ModelFlagsView
+from monitoring.api.notification_views import (
+    NotificationDeliveryViewSet,
+    NotificationEndpointViewSet,
+    NotificationRouteViewSet,
+)
 from monitoring.api.retraining_views import ModelRetrainingRunsView, RetrainingRunView
 from monitoring.api.views import (
     CanaryEvaluationView,
@@ -16,6 +21,13 @@ from monitoring.api.views import (
 router = SimpleRouter()
 router.register("incidents", IncidentViewSet, basename="incident")
 router.register("alerts", AlertViewSet, basename="alert")
+router.register(
+    "notification-endpoints", NotificationEndpointViewSet, basename="notification-endpoint"
+)
+router.register("notification-routes", NotificationRouteViewSet, basename="notification-route")
+router.register(
+    "notification-deliveries", NotificationDeliveryViewSet, basename="notification-delivery"
+)
 
 urlpatterns = [
     *router.urls,

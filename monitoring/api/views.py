@@ -29,6 +29,7 @@ from monitoring.api.serializers import (
     IncidentDetailSerializer,
     IncidentFlagSeriousSerializer,
     IncidentNoteSerializer,
+    IncidentReportSerializer,
     IncidentResolveSerializer,
     IncidentRollbackSerializer,
     IncidentSerializer,
@@ -83,6 +84,7 @@ class IncidentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         "comment": Capability.WORK_INCIDENTS,
         "change_status": Capability.WORK_INCIDENTS,
         "flag_serious": Capability.MANAGE_INCIDENTS,
+        "report": Capability.MANAGE_INCIDENTS,
         "rollback": Capability.ROLLBACK,
     }
 
@@ -159,6 +161,19 @@ class IncidentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         or 2 days (by `kind`) after `aware_at`."""
         return _incident_transition(
             request, pk, services.incident_flag_serious, IncidentFlagSeriousSerializer
+        )
+
+    @extend_schema(
+        request=IncidentReportSerializer,
+        responses={200: IncidentDetailSerializer, **ACTION_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def report(self, request: Request, pk: str) -> Response:
+        """Compliance records that the serious incident was reported to the authority (when,
+        under which reference); it is no longer overdue. 409 unless serious, or if a report
+        is recorded already."""
+        return _incident_transition(
+            request, pk, services.incident_report_record, IncidentReportSerializer
         )
 
     @extend_schema(

@@ -11,22 +11,25 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from governance.admin import GovernedHistoryAdmin, ReadOnlyAdminMixin, pretty_json
+from governance.errors import ApplicationError
 from monitoring.notification_models import (
     NotificationAttempt,
     NotificationDelivery,
     NotificationEndpoint,
     NotificationRoute,
 )
-from monitoring.services.notifications import (
+from monitoring.services.notification_setup import (
     notification_endpoint_problems,
     notification_endpoint_save,
     notification_route_delete,
     notification_route_save,
 )
+from monitoring.services.notifications import notification_delivery_send_again
 
 
 class AddressesField(forms.CharField):
@@ -189,7 +192,8 @@ class NotificationAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(NotificationDelivery)
 class NotificationDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Every message and every attempt; filter by status to see the ones given up on."""
+    """Every message and every attempt; filter by status to see the ones given up on, and
+    send them again (the action calls notification_delivery_send_again, as the API does)."""
 
     list_display = [
         "id",
@@ -227,9 +231,28 @@ class NotificationDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "content_pretty",
         "created_at",
         "delivered_at",
+        "resent_at",
+        "resent_by",
+        "attempts_before_resend",
     ]
     readonly_fields = fields
     inlines = [NotificationAttemptInline]
+    actions = ["send_again"]
+
+    @admin.action(description="Send the selected failed deliveries again")
+    def send_again(self, request: HttpRequest, queryset: QuerySet[NotificationDelivery]) -> None:
+        done, refused = 0, []
+        for delivery_id in queryset.order_by("pk").values_list("pk", flat=True):
+            try:
+                notification_delivery_send_again(actor=request.user, delivery_id=delivery_id)
+            except ApplicationError as error:
+                refused.append(f"#{delivery_id}: {error.detail}")
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"Sending {done} delivery(ies) again.", messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.ERROR)
 
     @admin.display(description="model", ordering="alert__model__name")
     def model_name(self, delivery: NotificationDelivery) -> str:

@@ -32,7 +32,13 @@ def alert_facts(alert: Alert, *, event: str) -> dict[str, Any]:
     incident = None
     if alert.incident_id is not None:
         # The incident page belongs to the incidents part; without it the id still tells.
-        incident = {"id": alert.incident_id, "url": _link("monitoring:incident", alert.incident_id)}
+        # Its severity is the incident's now: raised to critical when a critical alert
+        # joined it, so a warning alert's message says what it is part of.
+        incident = {
+            "id": alert.incident_id,
+            "url": _link("monitoring:incident", alert.incident_id),
+            "severity": alert.incident.severity,
+        }
     return {
         "event": event,
         "alert": {
@@ -86,8 +92,10 @@ def _lines(facts: dict[str, Any]) -> list[str]:
     if alert["resolved_at"]:
         lines.append(f"Resolved:  {alert['resolved_at']}")
     if incident:
+        severity = f" ({incident['severity']})" if incident.get("severity") else ""
         lines.append(
-            f"Incident:  #{incident['id']}" + (f" {incident['url']}" if incident["url"] else "")
+            f"Incident:  #{incident['id']}{severity}"
+            + (f" {incident['url']}" if incident["url"] else "")
         )
     if model["url"]:
         lines.append(f"Model:     {model['url']}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from models_registry.models import RegisteredModel
 from monitoring.alert_models import Alert
@@ -55,3 +55,21 @@ def alert_deliveries(*, alert: Alert) -> QuerySet[NotificationDelivery]:
         .select_related("endpoint")
         .order_by("-created_at", "-id")
     )
+
+
+def route_list() -> QuerySet[NotificationRoute]:
+    return NotificationRoute.objects.select_related("endpoint", "model").order_by("id")
+
+
+def endpoint_list() -> QuerySet[NotificationEndpoint]:
+    """Endpoints by name, with their routes."""
+    return NotificationEndpoint.objects.prefetch_related(
+        Prefetch("routes", queryset=route_list())
+    ).order_by("name")
+
+
+def delivery_list() -> QuerySet[NotificationDelivery]:
+    """Deliveries, newest first."""
+    return NotificationDelivery.objects.select_related(
+        "endpoint", "alert", "alert__model", "resent_by"
+    ).order_by("-created_at", "-id")

@@ -110,12 +110,18 @@ def run_values(run: CheckRun) -> MetricValues:
 
 
 def window_values(
-    *, model: RegisteredModel, version: ModelVersion, start: datetime, end: datetime
+    *,
+    model: RegisteredModel,
+    version: ModelVersion,
+    start: datetime,
+    end: datetime,
+    served_only: bool = True,
 ) -> MetricValues:
-    """Error rate, p95 latency and volume of the calls served by `version` in (start, end],
-    as monitoring/windows.py measures them (and accuracy on the labelled ones), and the
-    flags people raised on the version's predictions in the window."""
-    slot = slot_measure(model=model, version=version, start=start, end=end)
+    """Error rate, p95 latency and volume of the calls of `version` in (start, end], as
+    monitoring/windows.py measures them (and accuracy on the labelled ones): calls served
+    here (the canary's view), or with `served_only=False` logged calls too (alert rules);
+    and the flags people raised on the version's predictions in the window."""
+    slot = slot_measure(model=model, version=version, start=start, end=end, served_only=served_only)
     return with_flags(slot_values(slot, start=start, end=end), version=version)
 
 

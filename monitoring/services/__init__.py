@@ -33,7 +33,6 @@ from monitoring.services.incidents import (
     incident_comment,
     incident_deployment_record,
     incident_event_add,
-    incident_flag_serious,
     incident_open,
     incident_resolve,
     incident_rollback,
@@ -43,15 +42,21 @@ from monitoring.services.monitoring_config import (
     monitoring_config_put,
     monitoring_config_validate,
 )
-from monitoring.services.notifications import (
-    notification_deliver,
+from monitoring.services.notification_setup import (
+    notification_endpoint_delete,
     notification_endpoint_problems,
     notification_endpoint_save,
+    notification_endpoint_secret_rotate,
     notification_route_delete,
     notification_route_save,
+)
+from monitoring.services.notifications import (
+    notification_deliver,
+    notification_delivery_send_again,
     notifications_due,
     notifications_for_alert,
 )
+from monitoring.services.serious_incidents import incident_flag_serious, incident_report_record
 
 __all__ = [
     "CANARY_REFERENCE",
@@ -88,14 +93,18 @@ __all__ = [
     "incident_flag_serious",
     "incident_open",
     "incident_open_for_changed_artifact",
+    "incident_report_record",
     "incident_resolve",
     "incident_rollback",
     "incident_status_change",
     "monitoring_config_put",
     "monitoring_config_validate",
     "notification_deliver",
+    "notification_delivery_send_again",
+    "notification_endpoint_delete",
     "notification_endpoint_problems",
     "notification_endpoint_save",
+    "notification_endpoint_secret_rotate",
     "notification_route_delete",
     "notification_route_save",
     "notifications_due",

@@ -2,6 +2,11 @@
 version, or joins the one that is still open; what happens to the alert afterwards
 (resolved, acknowledged, silenced) is written on that incident's timeline.
 
+An alert more severe than the incident it joins raises the incident's severity to its own
+(a critical alert joining a warning incident makes it critical), on the timeline and in the
+audit chain. Nothing lowers it again automatically: that the critical alert resolved does
+not mean the incident is less serious.
+
 Called by monitoring/services/alerts.py inside the evaluation's transaction, which holds
 the model's row lock (level 1 of governance/locking.py): two rules firing at once on the
 same version take turns, so they join one incident instead of opening two.
@@ -13,8 +18,9 @@ from typing import Any
 
 from governance.history import set_change_reason
 from governance.services import audit_record
-from monitoring.models import Alert, Incident
-from monitoring.services.incidents import incident_event_add, incident_open
+from monitoring.models import Alert, Incident, IncidentEvent
+from monitoring.notify.content import SEVERITY_RANK
+from monitoring.services.incidents import audit_incident, incident_event_add, incident_open
 
 # Alerts of these severities take part in incidents; info alerts only notify.
 INCIDENT_SEVERITIES = (Alert.Severity.WARNING, Alert.Severity.CRITICAL)
@@ -69,6 +75,7 @@ def alert_incident_link(*, alert: Alert) -> Incident | None:
             object_id=incident.pk,
             data={"alert": alert.pk, "metric": alert.metric, "severity": alert.severity},
         )
+        incident_severity_raise(incident=incident, alert=alert)
     alert.incident = incident
     set_change_reason(alert, f"joined incident #{incident.pk}")
     alert.save(update_fields=["incident"])
@@ -79,6 +86,39 @@ def alert_incident_link(*, alert: Alert) -> Incident | None:
         data={"incident": incident.pk, "model": alert.model.name, "metric": alert.metric},
     )
     return incident
+
+
+def incident_severity_raise(*, incident: Incident, alert: Alert) -> bool:
+    """Raise the incident's severity to the alert's if the alert is more severe; never
+    lowers it. True if it rose. The caller holds the model's lock (alert evaluations), so
+    two alerts joining at once take turns; the incident row is locked before it is read."""
+    if SEVERITY_RANK[alert.severity] <= SEVERITY_RANK[incident.severity]:
+        return False
+    locked = Incident.objects.select_for_update(of=("self",)).select_related("model", "version")
+    locked = locked.get(pk=incident.pk)
+    previous = locked.severity
+    if SEVERITY_RANK[alert.severity] <= SEVERITY_RANK[previous]:
+        return False
+    locked.severity = alert.severity
+    set_change_reason(locked, f"severity {previous} -> {alert.severity} (alert #{alert.pk})")
+    locked.save(update_fields=["severity"])
+    incident.severity = locked.severity
+    incident_event_add(
+        incident=locked,
+        kind=IncidentEvent.Kind.SEVERITY_RAISED,
+        message=f"Severity raised from {previous} to {alert.severity} by alert #{alert.pk} "
+        f"({alert.metric} {alert.comparison} {alert.threshold:g}).",
+        data={"alert": alert.pk, "from": previous, "to": alert.severity},
+    )
+    audit_incident(
+        locked,
+        "severity_raised",
+        None,
+        alert=alert.pk,
+        previous_severity=previous,
+        severity=alert.severity,
+    )
+    return True
 
 
 def alert_incident_note(*, alert: Alert, kind: str, message: str, actor: Any = None) -> None:

@@ -134,11 +134,16 @@ def alerts_evaluate_window(
     end: datetime | None = None,
     rules: list[Rule | dict[str, Any]] | None = None,
     baseline: ModelVersion | None = None,
+    served_only: bool = False,
     now: datetime | None = None,
 ) -> list[RuleResult]:
-    """Evaluate rules on what `version` served in (start, end] (default: the last
+    """Evaluate rules on what `version` did in (start, end] (default: the last
     ALERTS_WINDOW_MINUTES): the config's window rules, or `rules` (a preset), relative
-    ones against `baseline` measured on the same window."""
+    ones against `baseline` measured on the same window.
+
+    Every call counts, served here or logged through the ingest API (a model served
+    elsewhere has only logged calls); a preset that compares slots, as a canary gate does,
+    passes `served_only=True`."""
     settings = monitoring_settings(model=model)
     if rules is None:
         chosen = rules_of(settings, WINDOW)
@@ -148,12 +153,9 @@ def alerts_evaluate_window(
         return []
     end = end or now or timezone.now()
     start = start or end - timedelta(minutes=django_settings.ALERTS_WINDOW_MINUTES)
-    values = window_values(model=model, version=version, start=start, end=end)
-    base = (
-        window_values(model=model, version=baseline, start=start, end=end)
-        if baseline is not None
-        else None
-    )
+    window = {"start": start, "end": end, "served_only": served_only}
+    values = window_values(model=model, version=version, **window)
+    base = window_values(model=model, version=baseline, **window) if baseline else None
     evaluations = [rule_evaluate(rule, values, settings=settings, baseline=base) for rule in chosen]
     return _record(model=model, version=version, evaluations=evaluations, check_run=None, now=now)
 

@@ -1,4 +1,4 @@
-"""Incidents: open, work on (assign, comment, change status, roll back), flag serious; every
+"""Incidents: open, work on (assign, comment, change status, roll back); every
 step on the incident's timeline, in its history and (for what people do) in the audit chain.
 
 The workflow (docs in README.md, "Incidents"):
@@ -12,13 +12,12 @@ and `incident_resolve` are the older names of two of these steps (open -> invest
 anything not closed -> closed) and stay for their callers.
 
 Who: WORK_INCIDENTS (data scientists, board members, compliance officers) assign, comment and
-change the status; only MANAGE_INCIDENTS (compliance) flags an incident serious, since that
-starts a legal reporting duty (EU AI Act Art. 73); ROLLBACK rolls the model back.
+change the status; ROLLBACK rolls the model back. Serious incidents (EU AI Act Art. 73: the
+flag, the deadline, the report) are compliance's and live in serious_incidents.py.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -31,7 +30,7 @@ from governance.roles import Capability, user_can
 from governance.services import audit_record, require
 from models_registry.models import DeploymentEvent, ModelVersion, RegisteredModel
 from models_registry.services import card_queue, deployment_rollback
-from monitoring.models import Incident, IncidentEvent, report_deadline
+from monitoring.models import Incident, IncidentEvent
 
 Status = Incident.Status
 
@@ -45,7 +44,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 MAX_TEXT = 5000
 
 
-def _required(text: str, field: str, say: str) -> str:
+def required_text(text: str, field: str, say: str) -> str:
     if not (text or "").strip():
         raise InvalidInput(say, extra={field: ["This field is required."]})
     if len(text) > MAX_TEXT:
@@ -53,7 +52,7 @@ def _required(text: str, field: str, say: str) -> str:
     return text.strip()
 
 
-def _audit_incident(
+def audit_incident(
     incident: Incident, action: str, actor: Any, *, card: bool = True, **data: Any
 ) -> None:
     audit_record(
@@ -138,13 +137,13 @@ def incident_open(
         message=description or incident.title,
         actor=actor,
     )
-    _audit_incident(
+    audit_incident(
         incident, "opened", actor, severity=severity, source=source, title=incident.title
     )
     return incident
 
 
-def _lock_incident(incident_id: int) -> Incident:
+def lock_incident(incident_id: int) -> Incident:
     try:
         return (
             Incident.objects.select_for_update(of=("self",))
@@ -155,7 +154,7 @@ def _lock_incident(incident_id: int) -> Incident:
         raise NotFound(f"No incident #{incident_id}.") from None
 
 
-def _refuse_closed(incident: Incident, what: str) -> None:
+def refuse_closed(incident: Incident, what: str) -> None:
     if incident.is_closed:
         raise Conflict(f"Incident #{incident.pk} is closed; reopen it to {what}.")
 
@@ -170,7 +169,7 @@ def incident_status_change(
         raise InvalidInput(
             "Not a status.", extra={"status": [f"One of: {', '.join(Status.values)}."]}
         )
-    incident = _lock_incident(incident_id)
+    incident = lock_incident(incident_id)
     previous = incident.status
     if status == previous:
         raise Conflict(f"Incident #{incident.pk} is already {previous}.")
@@ -179,9 +178,9 @@ def incident_status_change(
         raise Conflict(f"Incident #{incident.pk} is {previous}; from there it may go to {allowed}.")
     reopening = previous in (Status.MITIGATED, Status.CLOSED) and status == Status.INVESTIGATING
     if status == Status.CLOSED:
-        comment = _required(comment, "comment", "Say what was done to close the incident.")
+        comment = required_text(comment, "comment", "Say what was done to close the incident.")
     elif reopening:
-        comment = _required(comment, "comment", "Say why the incident is reopened.")
+        comment = required_text(comment, "comment", "Say why the incident is reopened.")
     else:
         comment = (comment or "").strip()[:MAX_TEXT]
     now = timezone.now()
@@ -203,7 +202,7 @@ def incident_status_change(
         actor=actor,
         data={"from": previous, "to": status, "reopened": reopening},
     )
-    _audit_incident(incident, "status_changed", actor, previous_status=previous, comment=comment)
+    audit_incident(incident, "status_changed", actor, previous_status=previous, comment=comment)
     return incident
 
 
@@ -211,7 +210,7 @@ def incident_status_change(
 def incident_acknowledge(*, actor: Any, incident_id: int, comment: str = "") -> Incident:
     """Someone is on it: open -> investigating (409 from any other status)."""
     require(actor, Capability.WORK_INCIDENTS, "work on incidents")
-    incident = _lock_incident(incident_id)
+    incident = lock_incident(incident_id)
     if incident.status != Status.OPEN:
         raise Conflict(
             f"Incident #{incident.pk} is {incident.status}; only an open incident can be "
@@ -238,8 +237,8 @@ def incident_assign(*, actor: Any, incident_id: int, owner: Any, comment: str = 
             f"{owner.get_username()} may not work on incidents.",
             extra={"owner": ["Choose a data scientist, board member or compliance officer."]},
         )
-    incident = _lock_incident(incident_id)
-    _refuse_closed(incident, "assign it")
+    incident = lock_incident(incident_id)
+    refuse_closed(incident, "assign it")
     previous = incident.owner
     if (previous.pk if previous else None) == (owner.pk if owner else None):
         who = owner.get_username() if owner else "nobody"
@@ -260,7 +259,7 @@ def incident_assign(*, actor: Any, incident_id: int, owner: Any, comment: str = 
             "previous_owner": previous.get_username() if previous else None,
         },
     )
-    _audit_incident(
+    audit_incident(
         incident,
         "assigned",
         actor,
@@ -275,84 +274,13 @@ def incident_assign(*, actor: Any, incident_id: int, owner: Any, comment: str = 
 def incident_comment(*, actor: Any, incident_id: int, comment: str) -> IncidentEvent:
     """A note on the timeline (closed incidents too: what was learnt afterwards)."""
     require(actor, Capability.WORK_INCIDENTS, "work on incidents")
-    comment = _required(comment, "comment", "Write the comment.")
-    incident = _lock_incident(incident_id)
+    comment = required_text(comment, "comment", "Write the comment.")
+    incident = lock_incident(incident_id)
     event = incident_event_add(
         incident=incident, kind=IncidentEvent.Kind.COMMENT, message=comment, actor=actor
     )
-    _audit_incident(incident, "commented", actor, card=False, comment=comment)
+    audit_incident(incident, "commented", actor, card=False, comment=comment)
     return event
-
-
-@transaction.atomic
-def incident_flag_serious(
-    *,
-    actor: Any,
-    incident_id: int,
-    kind: str,
-    reason: str,
-    aware_at: datetime | None = None,
-) -> Incident:
-    """Flag a serious incident (Art. 73): its report is due 15, 10 or 2 days (by `kind`)
-    after `aware_at`, the moment one became aware of it (now unless given; an incident
-    flagged again keeps its first moment unless another is given). Flagging again changes
-    the kind or reason; the timeline keeps what it was."""
-    require(actor, Capability.MANAGE_INCIDENTS, "flag serious incidents")
-    problems: dict[str, list[str]] = {}
-    if kind not in Incident.SeriousKind.values:
-        problems["kind"] = [f"One of: {', '.join(Incident.SeriousKind.values)}."]
-    if not (reason or "").strip():
-        problems["reason"] = ["This field is required."]
-    elif len(reason) > MAX_TEXT:
-        problems["reason"] = [f"At most {MAX_TEXT} characters."]
-    now = timezone.now()
-    if aware_at is not None:
-        if timezone.is_naive(aware_at):
-            problems["aware_at"] = ["Give a time zone."]
-        elif aware_at > now:
-            problems["aware_at"] = ["The moment of awareness cannot be in the future."]
-    if problems:
-        raise InvalidInput("The serious-incident flag is not valid.", extra=problems)
-    incident = _lock_incident(incident_id)
-    _refuse_closed(incident, "flag it serious")
-    previous = (
-        {
-            "kind": incident.serious_kind,
-            "reason": incident.serious_reason,
-            "aware_at": incident.aware_at.isoformat() if incident.aware_at else None,
-        }
-        if incident.serious
-        else None
-    )
-    aware = aware_at or (incident.aware_at if incident.serious else None) or now
-    incident.serious = True
-    incident.serious_kind = kind
-    incident.serious_reason = reason.strip()
-    incident.aware_at = aware
-    incident.report_due = report_deadline(kind, aware)
-    set_change_reason(incident, f"flagged serious ({kind})")
-    incident.save(
-        update_fields=["serious", "serious_kind", "serious_reason", "aware_at", "report_due"]
-    )
-    due = incident.report_due.isoformat()
-    incident_event_add(
-        incident=incident,
-        kind=IncidentEvent.Kind.FLAGGED_SERIOUS,
-        message=f"{Incident.SeriousKind(kind).label}: {incident.serious_reason}",
-        actor=actor,
-        data={"kind": kind, "aware_at": aware.isoformat(), "report_due": due, "previous": previous},
-    )
-    _audit_incident(
-        incident,
-        "flagged_serious",
-        actor,
-        kind=kind,
-        reason=incident.serious_reason,
-        aware_at=aware.isoformat(),
-        report_due=due,
-        previous=previous,
-    )
-    return incident
 
 
 def deployment_message(event: DeploymentEvent) -> str:
@@ -386,19 +314,19 @@ def incident_rollback(
     (governance/locking.py), so the incident is read first and locked after the rollback.
     """
     require(actor, Capability.ROLLBACK, "roll back deployments")
-    comment = _required(comment, "comment", "Say why you roll back.")
+    comment = required_text(comment, "comment", "Say why you roll back.")
     try:
         seen = Incident.objects.select_related("model").get(pk=incident_id)
     except (Incident.DoesNotExist, ValueError, TypeError):
         raise NotFound(f"No incident #{incident_id}.") from None
-    _refuse_closed(seen, "roll back from it")
+    refuse_closed(seen, "roll back from it")
     events = deployment_rollback(
         model=seen.model,
         actor=actor,
         reason=f"incident #{seen.pk}: {comment}",
         from_version=from_version,
     )
-    incident = _lock_incident(incident_id)
+    incident = lock_incident(incident_id)
     for event in events:
         incident_event_add(
             incident=incident,
@@ -407,7 +335,7 @@ def incident_rollback(
             actor=actor,
             data=deployment_data(event),
         )
-    _audit_incident(
+    audit_incident(
         incident,
         "rolled_back",
         actor,

@@ -1,4 +1,5 @@
-"""Notifications: deliveries for an alert event, one attempt at a time, and their set-up.
+"""Notifications: deliveries for an alert event, one attempt at a time, and sending one
+again that failed for good. (Endpoints and routes are set up in notification_setup.py.)
 
 A delivery is one message (an alert event to one endpoint); each try at sending it is an
 attempt, stored with what the other side answered. An attempt runs in three steps so that no
@@ -8,6 +9,11 @@ retry, sends once), send it, store the outcome and schedule the next attempt
 (`NOTIFICATION_RETRY_SECONDS` * 2^(n-1), plus up to 10 % jitter) until
 `NOTIFICATION_MAX_ATTEMPTS`, after which the delivery is failed for good. A claimed attempt
 whose worker died is taken over by the sweeper once its lease has run out, and stored as lost.
+
+Sending again (a compliance officer's act, audited): a failed delivery goes back to pending,
+due now, with a fresh round of `NOTIFICATION_MAX_ATTEMPTS` attempts numbered after the ones
+already made (so every attempt stays on record). It is the same message: same delivery id
+(the receiver's de-duplication still holds), same content, same body bytes.
 """
 
 from __future__ import annotations
@@ -18,39 +24,38 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from governance.errors import InvalidInput, NotAllowed
-from governance.history import set_change_reason
-from governance.roles import Capability, user_can
+from governance.errors import Conflict, InvalidInput, NotFound
 from governance.services import audit_record
 from monitoring.alert_models import Alert
 from monitoring.notification_models import (
     NotificationAttempt,
     NotificationDelivery,
     NotificationEndpoint,
-    NotificationRoute,
 )
 from monitoring.notify import transport
 from monitoring.notify.content import alert_facts, email_message, webhook_body
 from monitoring.notify.selectors import endpoints_routed, severities_at_least
+from monitoring.services.notification_setup import require_notifications_manager
 
 Event = NotificationDelivery.Event
 Status = NotificationDelivery.Status
-MIN_SECRET_CHARS = 16
 # A due time this close ahead counts as now: a timer may fire a little early. A message that
 # comes too early does nothing and the sweeper sends it (every minute).
 CLOCK_SLACK = timedelta(milliseconds=100)
-ENDPOINT_FIELDS = ("name", "kind", "enabled", "email_addresses", "url", "body_format")
 
 
 def retry_delay(attempt: int) -> timedelta:
     """How long after failed attempt `attempt` (1, 2, ...) the next one is due."""
     base = settings.NOTIFICATION_RETRY_SECONDS * 2 ** (attempt - 1)
     return timedelta(seconds=base * (1 + random.uniform(0, 0.1)))
+
+
+def last_attempt(delivery: NotificationDelivery) -> int:
+    """The number of the last attempt of the delivery's current round."""
+    return delivery.attempts_before_resend + settings.NOTIFICATION_MAX_ATTEMPTS
 
 
 def _lease() -> timedelta:
@@ -128,7 +133,7 @@ def _claim(delivery_id: int, attempt: int) -> NotificationDelivery | None:
         delivery is None
         or delivery.status != Status.PENDING
         or delivery.attempts != attempt - 1
-        or attempt > settings.NOTIFICATION_MAX_ATTEMPTS
+        or attempt > last_attempt(delivery)
         or (delivery.next_attempt_at is not None and delivery.next_attempt_at > now + CLOCK_SLACK)
     ):
         return None
@@ -178,11 +183,11 @@ def _store(delivery_id: int, attempt: int, result: transport.AttemptResult) -> N
     if result.delivered:
         delivery.status, delivery.delivered_at = Status.DELIVERED, now
         delivery.next_attempt_at, delivery.last_error = None, ""
-    elif attempt >= settings.NOTIFICATION_MAX_ATTEMPTS:
+    elif attempt >= last_attempt(delivery):
         delivery.status, delivery.next_attempt_at = Status.FAILED, None
         delivery.last_error = f"Gave up after {attempt} attempt(s): {result.error}"
     else:
-        delivery.next_attempt_at = now + retry_delay(attempt)
+        delivery.next_attempt_at = now + retry_delay(attempt - delivery.attempts_before_resend)
         delivery.last_error = result.error
     NotificationAttempt.objects.create(
         delivery=delivery,
@@ -230,7 +235,7 @@ def notifications_due(*, now: datetime | None = None) -> list[DueAttempt]:
         status=Status.PENDING, next_attempt_at__lte=now
     )
     for delivery in pending.order_by("next_attempt_at", "id"):
-        if delivery.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+        if delivery.attempts >= last_attempt(delivery):
             _record_lost(delivery)
             delivery.status, delivery.next_attempt_at = Status.FAILED, None
             delivery.last_error = (
@@ -242,167 +247,101 @@ def notifications_due(*, now: datetime | None = None) -> list[DueAttempt]:
     return due
 
 
-# --- set-up by compliance officers ---------------------------------------------------------
+# --- sending again -------------------------------------------------------------------------
 
 
-def _require_compliance(actor: Any, what: str) -> None:
-    if not user_can(actor, Capability.USE_ADMIN) and not getattr(actor, "is_superuser", False):
-        raise NotAllowed(f"Only compliance officers {what}.")
+def _deliver_queue(delivery_id: int, attempt: int) -> None:
+    """Queue the attempt once the transaction commits (as the receivers do)."""
+    from monitoring.tasks import notification_deliver as deliver_task
+
+    transaction.on_commit(lambda: deliver_task.delay(delivery_id, attempt), robust=True)
 
 
-def notification_endpoint_problems(
-    *, kind: str, email_addresses: Any, url: str, secret_given: bool, secret: str | None
-) -> dict[str, list[str]]:
-    """Field -> errors of an endpoint's settings (the admin form shows them beside fields).
-
-    `secret_given`: whether the endpoint will have a secret (a new one or the stored one).
-    """
-    problems: dict[str, list[str]] = {}
-    if kind not in NotificationEndpoint.Kind.values:
-        return {"kind": [f"One of: {', '.join(NotificationEndpoint.Kind.values)}."]}
-    if kind == NotificationEndpoint.Kind.EMAIL:
-        if not isinstance(email_addresses, list) or not email_addresses:
-            problems["email_addresses"] = ["Give at least one e-mail address."]
-        else:
-            for address in email_addresses:
-                try:
-                    validate_email(address)
-                except ValidationError:
-                    problems.setdefault("email_addresses", []).append(
-                        f"{str(address)[:100]!r} is not an e-mail address."
-                    )
-        if url:
-            problems["url"] = ["E-mail endpoints have no URL."]
-        if secret:
-            problems["secret"] = ["E-mail endpoints have no secret."]
-        return problems
-    if email_addresses:
-        problems["email_addresses"] = ["Webhook endpoints have no e-mail addresses."]
-    try:
-        URLValidator(schemes=["http", "https"])(url)
-    except ValidationError:
-        problems["url"] = ["Give an http:// or https:// URL."]
-    if secret is not None and len(secret) < MIN_SECRET_CHARS:
-        problems["secret"] = [f"At least {MIN_SECRET_CHARS} characters."]
-    elif not secret_given:
-        problems["secret"] = ["A webhook needs a secret to sign its messages."]
-    return problems
+def _told_since(delivery: NotificationDelivery) -> NotificationDelivery | None:
+    """Another message to the same endpoint about the same alert that is pending or
+    delivered and says as much (the same event), or more (its resolution, for a fired one):
+    sending this one again would duplicate it or contradict it."""
+    events = [delivery.event]
+    if delivery.event == Event.FIRED:
+        events.append(Event.RESOLVED)
+    return (
+        NotificationDelivery.objects.filter(
+            endpoint_id=delivery.endpoint_id,
+            alert_id=delivery.alert_id,
+            event__in=events,
+            status__in=(Status.PENDING, Status.DELIVERED),
+        )
+        .exclude(pk=delivery.pk)
+        .order_by("id")
+        .first()
+    )
 
 
 @transaction.atomic
-def notification_endpoint_save(
-    *, actor: Any, endpoint: NotificationEndpoint, secret: str | None = None, origin_label: str = ""
-) -> bool:
-    """Store a new or edited endpoint; `secret` replaces the webhook's secret (None keeps the
-    stored one). False if nothing changed. The secret is never in history or the audit."""
-    _require_compliance(actor, "set up notification endpoints")
-    before = (
-        NotificationEndpoint.objects.filter(pk=endpoint.pk)
-        .values(*ENDPOINT_FIELDS, "secret")
+def notification_delivery_send_again(
+    *, actor: Any, delivery_id: int, comment: str = ""
+) -> NotificationDelivery:
+    """Send a delivery that failed for good again: pending, due now, a fresh round of
+    attempts; who asked (and why) in the audit chain and on the delivery.
+
+    409 for a delivery that is pending or delivered (that would duplicate it), for one whose
+    endpoint has been told about the alert since (see _told_since), and for a disabled
+    endpoint (enable it first)."""
+    require_notifications_manager(actor, "send notifications again")
+    delivery = (
+        NotificationDelivery.objects.select_for_update(of=("self",))
+        .select_related("endpoint", "alert", "alert__model")
+        .filter(pk=delivery_id)
         .first()
     )
-    stored_secret = before["secret"] if before else ""
-    problems = notification_endpoint_problems(
-        kind=endpoint.kind,
-        email_addresses=endpoint.email_addresses,
-        url=endpoint.url,
-        secret_given=bool(secret or stored_secret),
-        secret=secret,
+    if delivery is None:
+        raise NotFound(f"No notification delivery #{delivery_id}.")
+    if delivery.status != Status.FAILED:
+        raise Conflict(
+            f"Delivery #{delivery.pk} is {delivery.status}: only a delivery that failed for "
+            "good is sent again.",
+            extra={"status": delivery.status},
+        )
+    if not delivery.endpoint.enabled:
+        raise Conflict(f"The endpoint {delivery.endpoint.name} is disabled: enable it first.")
+    other = _told_since(delivery)
+    if other is not None:
+        raise Conflict(
+            f"{delivery.endpoint.name} has been sent delivery #{other.pk} ({other.event}, "
+            f"{other.status}) about alert #{delivery.alert_id} since: not sent again.",
+            extra={"delivery": other.pk},
+        )
+    comment = (comment or "").strip()[:5000]
+    now = timezone.now()
+    previous_error = delivery.last_error
+    delivery.attempts_before_resend = delivery.attempts
+    delivery.status, delivery.next_attempt_at, delivery.last_error = Status.PENDING, now, ""
+    delivery.resent_at, delivery.resent_by = now, actor
+    delivery.save(
+        update_fields=[
+            "attempts_before_resend",
+            "status",
+            "next_attempt_at",
+            "last_error",
+            "resent_at",
+            "resent_by",
+        ]
     )
-    if not endpoint.name.strip():
-        problems["name"] = ["This field may not be blank."]
-    if problems:
-        raise InvalidInput("The notification endpoint is not valid.", extra=problems)
-    if endpoint.kind == NotificationEndpoint.Kind.EMAIL:
-        endpoint.secret, endpoint.secret_set_at, endpoint.body_format = "", None, "json"
-        secret_changed = bool(stored_secret)
-    else:
-        secret_changed = secret is not None and secret != stored_secret
-        endpoint.secret = secret if secret is not None else stored_secret
-        if secret_changed:
-            endpoint.secret_set_at = timezone.now()
-    changed = [f for f in ENDPOINT_FIELDS if before is None or before[f] != getattr(endpoint, f)]
-    if secret_changed:
-        changed.append("secret")
-    if not changed:
-        return False
-    where = f" in {origin_label}" if origin_label else ""
-    reason = (f"edited{where}: " + ", ".join(changed)) if before else f"created{where}"
-    set_change_reason(endpoint, reason[:100])
-    endpoint.save()
     audit_record(
-        action="notification_endpoint.edited" if before else "notification_endpoint.created",
-        object_type="notification_endpoint",
-        object_id=endpoint.pk,
+        action="notification_delivery.sent_again",
+        object_type="notification_delivery",
+        object_id=delivery.pk,
         data={
-            **{f: getattr(endpoint, f) for f in ENDPOINT_FIELDS},
-            "changed": changed,
-            "secret_changed": secret_changed,
+            "endpoint": delivery.endpoint.name,
+            "alert": delivery.alert_id,
+            "model": delivery.alert.model.name,
+            "event": delivery.event,
+            "severity": delivery.severity,
+            "attempts_before": delivery.attempts,
+            "previous_error": previous_error[:500],
+            "comment": comment,
         },
         actor=actor,
     )
-    return True
-
-
-def _route_data(route: NotificationRoute) -> dict[str, Any]:
-    return {
-        "endpoint": route.endpoint.name,
-        "model": route.model.name if route.model_id else None,
-        "min_severity": route.min_severity,
-    }
-
-
-@transaction.atomic
-def notification_route_save(
-    *, actor: Any, route: NotificationRoute, origin_label: str = ""
-) -> bool:
-    """Store a new or edited route; False if nothing changed."""
-    _require_compliance(actor, "route notifications")
-    if route.min_severity not in Alert.Severity.values:
-        raise InvalidInput(
-            "The route is not valid.",
-            extra={"min_severity": [f"One of: {', '.join(Alert.Severity.values)}."]},
-        )
-    clash = NotificationRoute.objects.filter(endpoint=route.endpoint_id, model=route.model_id)
-    if clash.exclude(pk=route.pk).exists():
-        raise InvalidInput(
-            "The route is not valid.",
-            extra={"model": ["This endpoint already has a route for that scope; edit it."]},
-        )
-    before_row = (
-        NotificationRoute.objects.filter(pk=route.pk).select_related("endpoint", "model").first()
-    )
-    before = _route_data(before_row) if before_row else None
-    after = _route_data(route)
-    if before == after:
-        return False
-    where = f" in {origin_label}" if origin_label else ""
-    set_change_reason(route, (f"edited{where}" if before else f"created{where}")[:100])
-    route.save()
-    audit_record(
-        action="notification_route.edited" if before else "notification_route.created",
-        object_type="notification_route",
-        object_id=route.pk,
-        data={**after, "previous": before},
-        actor=actor,
-    )
-    return True
-
-
-@transaction.atomic
-def notification_route_delete(
-    *, actor: Any, route: NotificationRoute, origin_label: str = ""
-) -> None:
-    """Stop routing: the endpoint no longer gets these alerts (deliveries made stay)."""
-    _require_compliance(actor, "route notifications")
-    data, pk = _route_data(route), route.pk
-    where = f" in {origin_label}" if origin_label else ""
-    set_change_reason(route, f"deleted{where}"[:100])
-    route.delete()
-    audit_record(
-        action="notification_route.deleted",
-        object_type="notification_route",
-        object_id=pk,
-        data=data,
-        actor=actor,
-    )
+    _deliver_queue(delivery.pk, delivery.attempts + 1)
+    return delivery

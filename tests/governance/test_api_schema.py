@@ -41,7 +41,12 @@ from monitoring.models import RetrainingRun
 from monitoring.services import incident_open
 from reviews.services import promotion_request_create
 from tests.conftest import assert_json_error, make_user
-from tests.governance.test_url_permissions import check_runs, impact_review, stored_alert
+from tests.governance.test_url_permissions import (
+    check_runs,
+    impact_review,
+    notification_objects,
+    stored_alert,
+)
 from tests.monitoring.check_data import make_check
 from tests.reviews.meeting_world import meeting_rows
 
@@ -100,6 +105,19 @@ ACCEPTANCE_NOT_CHECKED = {
         "direction, an existing one keeps its unit and direction"
     ),
     "POST /api/v1/business-impact-reviews/{id}/complete/": ("a review is completed once"),
+    "POST /api/v1/incidents/{id}/report/": ("the report may not precede the moment of awareness"),
+    "POST /api/v1/notification-endpoints/": (
+        "a webhook needs an http(s) URL and a secret of 16 characters, an e-mail endpoint "
+        "valid addresses; the name must be free"
+    ),
+    "PATCH /api/v1/notification-endpoints/{id}/": (
+        "the fields of the kind must go together; the name must be free"
+    ),
+    "POST /api/v1/notification-endpoints/{id}/rotate-secret/": (
+        "a secret of 16 characters that is not the current one"
+    ),
+    "POST /api/v1/notification-routes/": ("the endpoint and the model must exist"),
+    "PATCH /api/v1/notification-routes/{id}/": ("the endpoint and the model must exist"),
 }
 CONFIG = schemathesis.Config.from_dict(
     {
@@ -144,13 +162,15 @@ def path_values(users: dict[str, Any], make_model: Any, make_version: Any) -> di
         title="Drift on tenure",
         description="Reported by the on-call data scientist.",
     )
+    alert = stored_alert(first)
     return {
         "name": model.name,
         "model_name": model.name,
         "version": first.version,
         "promotion-requests": request.pk,
         "incidents": incident.pk,
-        "alerts": stored_alert(first).pk,
+        "alerts": alert.pk,
+        **notification_objects(alert),
         "business-impact-reviews": impact_review(first).pk,
         **check_runs(first),
         "check_id": make_check(first, "drift", with_report=True).pk,

@@ -33,7 +33,16 @@ from governance.pages import PUBLIC, page_capability
 from governance.roles import Role, user_can
 from governance.services import user_token
 from models_registry.models import DeploymentEvent
-from monitoring.models import Alert, CheckRun, Incident, RetrainingRun
+from monitoring.models import (
+    Alert,
+    CheckRun,
+    Incident,
+    NotificationDelivery,
+    NotificationEndpoint,
+    NotificationRoute,
+    RetrainingRun,
+)
+from monitoring.notify.content import alert_facts
 from monitoring.services import incident_open
 from reviews.impact_models import BusinessImpactReview
 from reviews.services import promotion_request_create
@@ -114,6 +123,7 @@ def world(users, make_model, make_version) -> World:
         **meeting_rows(users, model=model),  # boards/, meetings/, action-items/<pk>/
     }
     values["business-impact-reviews"] = values["review_id"] = impact_review(version).pk
+    values.update(notification_objects(alert))
     return World(users=users, values=values, incident=incident, alert=alert)
 
 
@@ -129,6 +139,29 @@ def impact_review(version: Any) -> BusinessImpactReview:
         promoted_at=event.occurred_at,
         due_on=event.occurred_at.date() + timedelta(days=30),
     )
+
+
+def notification_objects(alert: Alert) -> dict[str, int]:
+    """An endpoint (with a delivery, so DELETE is a 409, not gone), its route and a delivery
+    that failed for good (send-again sends it to a port that refuses at once), by route."""
+    endpoint = NotificationEndpoint.objects.create(
+        name="ops", kind="webhook", url="http://127.0.0.1:9/refused", secret="s" * 20
+    )
+    route = NotificationRoute.objects.create(endpoint=endpoint, model=alert.model)
+    delivery = NotificationDelivery.objects.create(
+        endpoint=endpoint,
+        alert=alert,
+        event="fired",
+        severity=alert.severity,
+        content=alert_facts(alert, event="fired"),
+        status="failed",
+        attempts=6,
+    )
+    return {
+        "notification-endpoints": endpoint.pk,
+        "notification-routes": route.pk,
+        "notification-deliveries": delivery.pk,
+    }
 
 
 def stored_alert(version: Any) -> Alert:
@@ -188,6 +221,9 @@ def route_url(route: Route, world: World) -> str:
         r"(\w+-checks|retraining-runs)/<int:pk>",
         route.route,
     )
+    notification = re.search(r"(notification-\w+)/\(\?P<pk>", route.route)
+    if notification:
+        values["pk"] = world.values[notification.group(1)]
     if check_route:
         values["pk"] = world.values[check_route.group(1) or check_route.group(2)]
     if route.is_admin:
@@ -262,7 +298,9 @@ def check_page(route: Route, url: str, world: World) -> list[str]:
 def check_api(route: Route, url: str, world: World) -> list[str]:
     declarations = getattr(route.api_view_class, "required_capabilities", {})
     wrong = []
-    for method, action in api_methods(route).items():
+    # DELETE last: once it succeeds, the object the other methods address is gone.
+    methods = sorted(api_methods(route).items(), key=lambda pair: pair[0] == "delete")
+    for method, action in methods:
         capability = required_capability(declarations, action=action, method=method)
         for who in PRINCIPALS:
             user = world.users[who] if who else None

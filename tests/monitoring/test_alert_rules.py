@@ -442,7 +442,7 @@ def test_silencing_and_unsilencing_need_manage_alerts(version, users):
 # --- incidents and retraining ---------------------------------------------------------------
 
 
-def test_a_warning_alert_opens_an_incident_and_a_second_rule_joins_it(version, users):
+def test_a_warning_alert_opens_an_incident_a_critical_one_joins_and_raises_it(version, users):
     configure(
         version.model,
         [
@@ -457,11 +457,12 @@ def test_a_warning_alert_opens_an_incident_and_a_second_rule_joins_it(version, u
     )
 
     incident = Incident.objects.get()
-    assert (incident.source, incident.severity, incident.version) == ("alert", "warning", version)
+    # Opened by the warning alert, raised to critical by the critical one that joined it.
+    assert (incident.source, incident.severity, incident.version) == ("alert", "critical", version)
     assert drift_share.alert.incident == tenure.alert.incident == incident
     assert rows.action == Action.OPENED and rows.alert.incident is None  # info: no incident
     kinds = list(IncidentEvent.objects.filter(incident=incident).values_list("kind", flat=True))
-    assert kinds == ["opened", "alert"]
+    assert kinds == ["opened", "alert", "severity_raised"]
     assert incident.details["alert"] == drift_share.alert.pk
     assert AuditEvent.objects.filter(action="incident.alert_joined").count() == 1
 

@@ -24,6 +24,7 @@ from monitoring.services import (
     incident_event_add,
     incident_flag_serious,
     incident_open,
+    incident_report_record,
     incident_status_change,
 )
 from tests.conftest import assert_json_error
@@ -313,7 +314,7 @@ def test_awareness_defaults_to_now_and_the_api_shows_deadline_and_time_left(api,
     assert audit.data["report_due"] == incident.report_due.isoformat()
 
 
-def test_an_incident_past_its_deadline_is_overdue_until_closed(api, users, model, incident):
+def test_an_incident_past_its_deadline_is_overdue_until_reported(api, users, model, incident):
     on_time = open_on(model)
     aware = timezone.now() - timedelta(days=3)
     incident_flag_serious(
@@ -348,11 +349,15 @@ def test_an_incident_past_its_deadline_is_overdue_until_closed(api, users, model
         assert_json_error(api("validator").get(f"{INCIDENTS}?{bad}"), 400)
 
     incident_status_change(
-        actor=users["compliance"], incident_id=incident.pk, status="closed", comment="reported"
+        actor=users["compliance"], incident_id=incident.pk, status="closed", comment="fixed"
+    )
+    assert ids("overdue=true") == [incident.pk]  # closing is not the report
+    incident_report_record(
+        actor=users["compliance"], incident_id=incident.pk, reference="MSA-2026-0042"
     )
     assert ids("overdue=true") == []
     incident.refresh_from_db()
-    assert not incident.is_overdue()
+    assert not incident.is_overdue() and incident.time_left() is None
 
 
 def test_flagging_again_reclassifies_and_keeps_the_first_awareness(users, incident):
@@ -415,6 +420,7 @@ ACTIONS = {
     "acknowledge": {},
     "resolve": {"comment": "x"},
     "flag-serious": {"kind": "standard", "reason": "x"},
+    "report": {"reference": "MSA-1"},
     "rollback": {"comment": "x"},
 }
 ALLOWED = {
@@ -424,6 +430,7 @@ ALLOWED = {
     "acknowledge": {"ds", "board", "compliance"},
     "resolve": {"ds", "board", "compliance"},
     "flag-serious": {"compliance"},
+    "report": {"compliance"},
     "rollback": {"ds", "board", "compliance"},
 }
 

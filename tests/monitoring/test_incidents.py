@@ -138,6 +138,9 @@ def test_incidents_are_listed_newest_first_and_paginated(api, churn):
         "report_deadline": None,
         "time_left_seconds": None,
         "overdue": False,
+        "reported_at": None,
+        "reported_by": None,
+        "report_reference": "",
     }
     assert body["results"][0]["version"] is None
 
