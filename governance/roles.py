@@ -39,6 +39,10 @@ class Capability(models.TextChoices):
     MANAGE_ALERTS = "manage_alerts", "Acknowledge and silence alerts"
     WORK_INCIDENTS = "work_incidents", "Assign, comment on and change the status of incidents"
     REQUEST_RETRAINING = "request_retraining", "Start retraining runs"
+    RECORD_VALIDATION = "record_validation", "Record model validations"
+    REVIEW_FINDINGS = "review_findings", "Raise, verify and close findings"
+    WORK_FINDINGS = "work_findings", "Remediate findings and add evidence"
+    ACCEPT_MODEL_RISK = "accept_model_risk", "Accept the risk of a finding"
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -56,8 +60,10 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.MANAGE_ALERTS,
             Capability.WORK_INCIDENTS,
             Capability.REQUEST_RETRAINING,
+            Capability.WORK_FINDINGS,
         }
     ),
+    # Validators record validations and raise findings; the model's developers remediate them.
     Role.VALIDATOR: frozenset(
         {
             Capability.READ,
@@ -65,6 +71,9 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.EDIT_CARD,
             Capability.PREDICT,
             Capability.RUN_CHECKS,
+            Capability.RECORD_VALIDATION,
+            Capability.REVIEW_FINDINGS,
+            Capability.WORK_FINDINGS,
         }
     ),
     # Board members also take a release back (the rollback button beside compliance's).
@@ -78,6 +87,10 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.RUN_CHECKS,
             Capability.MANAGE_ALERTS,
             Capability.WORK_INCIDENTS,
+            Capability.REVIEW_FINDINGS,
+            Capability.WORK_FINDINGS,
+            # Accepting a model risk instead of remediating it is a decision of the board.
+            Capability.ACCEPT_MODEL_RISK,
         }
     ),
     Role.COMPLIANCE: frozenset(
@@ -96,6 +109,10 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.MANAGE_ALERTS,
             Capability.WORK_INCIDENTS,
             Capability.REQUEST_RETRAINING,
+            Capability.RECORD_VALIDATION,
+            Capability.REVIEW_FINDINGS,
+            Capability.WORK_FINDINGS,
+            Capability.ACCEPT_MODEL_RISK,
         }
     ),
     Role.CI: frozenset(
@@ -152,6 +169,12 @@ ROLE_MODEL_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "django_celery_beat.change_crontabschedule",
         "django_celery_beat.view_intervalschedule",
         "django_celery_beat.add_intervalschedule",
+        # Revalidation intervals per risk level and each model's materiality (SR 26-2),
+        # edited with a reason through reviews/revalidation_services.py.
+        "reviews.add_revalidationpolicy",
+        "reviews.change_revalidationpolicy",
+        "reviews.add_modelmateriality",
+        "reviews.change_modelmateriality",
     ),
 }
 

@@ -122,3 +122,18 @@ class SignOff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.signer} {self.decision}s request #{self.request_id}"
+
+
+# Revalidation and findings live in their own modules; importing them here registers them.
+from reviews.finding_models import Finding, FindingEvent  # noqa: E402
+from reviews.revalidation_models import ModelMateriality, RevalidationPolicy, Validation  # noqa: E402
+
+__all__ = [
+    "Finding",
+    "FindingEvent",
+    "ModelMateriality",
+    "PromotionRequest",
+    "RevalidationPolicy",
+    "SignOff",
+    "Validation",
+]
