@@ -210,6 +210,12 @@ SPECTACULAR_SETTINGS = {
         "CheckStatusEnum": "monitoring.models.CheckRun.Status",
         "CheckTriggerEnum": "monitoring.models.CheckRun.Trigger",
         "RetrainingTriggerEnum": "monitoring.models.RetrainingRun.Trigger",
+        # Incidents and alerts keep the name they had before findings brought a second set.
+        "SeverityEnum": "monitoring.models.Incident.Severity",
+        "FindingStatusEnum": "reviews.finding_models.Finding.Status",
+        "FindingSeverityEnum": "reviews.finding_models.Finding.Severity",
+        "ValidationOutcomeEnum": "reviews.revalidation_models.Validation.Outcome",
+        "RevalidationStatusEnum": "reviews.revalidation_schedule.RevalidationStatus",
     },
     # The schema and the docs follow the contract: anonymous callers get 401, readers get them.
     "SERVE_PERMISSIONS": ["governance.api.permissions.HasCapability"],

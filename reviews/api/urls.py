@@ -1,10 +1,12 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from reviews.api.finding_views import FindingViewSet, ModelValidationsView, RevalidationsView
 from reviews.api.views import PromotionRequestViewSet, VersionPromotionRequestViewSet
 
 router = SimpleRouter()
 router.register("promotion-requests", PromotionRequestViewSet, basename="promotion-request")
+router.register("findings", FindingViewSet, basename="finding")
 
 version_requests = VersionPromotionRequestViewSet.as_view({"get": "list", "post": "create"})
 
@@ -15,4 +17,10 @@ urlpatterns = [
         version_requests,
         name="version-promotion-requests",
     ),
+    path(
+        "models/<slug:model_name>/validations/",
+        ModelValidationsView.as_view(),
+        name="model-validations",
+    ),
+    path("revalidations/", RevalidationsView.as_view(), name="revalidations"),
 ]
