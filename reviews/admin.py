@@ -149,3 +149,7 @@ class SignOffAdmin(ReadOnlyAdminMixin, GovernedHistoryAdmin):
     @admin.display(description="signer roles")
     def roles(self, sign_off: SignOff) -> str:
         return ", ".join(sign_off.signer_roles)
+
+
+# Revalidation and findings have their own module; importing it registers them.
+from reviews import review_board_admin  # noqa: E402, F401

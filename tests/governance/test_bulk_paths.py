@@ -32,6 +32,12 @@ from monitoring.models import (
 )
 from monitoring.services.incidents import incident_open
 from reviews import services as reviews
+from reviews.finding_services import finding_raise
+from reviews.revalidation_services import (
+    materiality_set,
+    revalidation_policy_save,
+    validation_record,
+)
 
 GOVERNED = sorted(
     (
@@ -82,6 +88,21 @@ def world(users: dict[str, Any], make_model: Any, make_version: Any) -> None:
     )
     MonitoringConfig.objects.create(model=model)
     retention_policy_set(actor=users["compliance"], model=model, inference_log_days=30)
+    revalidation_policy_save(
+        actor=users["compliance"], risk_level="high", interval_months=4, reason="tighter"
+    )
+    materiality_set(actor=users["compliance"], model=model, materiality="high", reason="credit")
+    validation = validation_record(
+        actor=users["validator"], model=model, scope="back-test", outcome="failed"
+    )
+    finding_raise(
+        actor=users["validator"],
+        model=model,
+        title="t",
+        description="d",
+        severity="high",
+        validation=validation,
+    )
 
 
 def governed(label: str) -> Any:
@@ -91,7 +112,7 @@ def governed(label: str) -> Any:
 def test_every_model_with_history_is_governed():
     with_history = sorted(m._meta.label for m in apps.get_models() if hasattr(m, "history"))
     assert with_history == LABELS
-    assert len(LABELS) == 13
+    assert len(LABELS) == 17
 
 
 @pytest.mark.parametrize("label", LABELS)
