@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reviews import views
+from reviews import finding_views, views
 
 app_name = "reviews"
 
@@ -8,4 +8,13 @@ urlpatterns = [
     path("", views.queue, name="queue"),
     path("requests/<int:request_id>/", views.request_detail, name="request"),
     path("requests/<int:request_id>/sign-off/", views.request_sign_off, name="sign-off"),
+    path("findings/", finding_views.finding_list_page, name="findings"),
+    path("findings/<int:finding_id>/", finding_views.finding_detail, name="finding"),
+    path("findings/<int:finding_id>/status/", finding_views.finding_status, name="finding-status"),
+    path(
+        "findings/<int:finding_id>/evidence/",
+        finding_views.finding_evidence,
+        name="finding-evidence",
+    ),
+    path("revalidations/", finding_views.revalidation_list, name="revalidations"),
 ]

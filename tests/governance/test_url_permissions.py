@@ -34,6 +34,7 @@ from governance.roles import Role, user_can
 from governance.services import user_token
 from monitoring.models import Alert, CheckRun, Incident, RetrainingRun
 from monitoring.services import incident_open
+from reviews.finding_services import finding_raise
 from reviews.services import promotion_request_create
 from tests.conftest import make_user
 from tests.monitoring.check_data import make_check
@@ -58,6 +59,7 @@ class World:
     users: dict[str, Any]
     values: dict[str, Any]  # path parameter -> a real object's key
     incident: Incident
+    finding: Any
     sessions: dict[str | None, Client] = field(default_factory=dict)
     alert: Alert | None = None
 
@@ -91,6 +93,13 @@ def world(users, make_model, make_version) -> World:
             title="Tenure drifted",
             description="",
         )
+        finding = finding_raise(
+            actor=users["validator"],
+            model=model,
+            title="Recall drops for new customers",
+            description="Recall 0.41 below tenure 3.",
+            severity="high",
+        )
     values = {
         "name": model.name,
         "model_name": model.name,
@@ -100,6 +109,7 @@ def world(users, make_model, make_version) -> World:
         **check_runs(version),  # <kind>-checks/<pk>/ get a run of that kind
         "check_id": make_check(version, "drift", with_report=True).pk,
         "incident_id": incident.pk,
+        "finding_id": finding.pk,
         "retraining-runs": RetrainingRun.objects.create(
             model=model,
             base_version=version,
@@ -107,7 +117,13 @@ def world(users, make_model, make_version) -> World:
             window_end=timezone.now(),
         ).pk,
     }
-    return World(users=users, values=values, incident=incident, alert=stored_alert(version))
+    return World(
+        users=users,
+        values=values,
+        incident=incident,
+        finding=finding,
+        alert=stored_alert(version),
+    )
 
 
 def stored_alert(version: Any) -> Alert:
@@ -160,6 +176,8 @@ def route_url(route: Route, world: World) -> str:
         values["pk"] = world.incident.pk
     if "alerts/" in route.route:
         values["pk"] = world.alert.pk
+    if "findings/" in route.route:
+        values["pk"] = world.finding.pk
     check_route = re.search(r"(\w+-checks|retraining-runs)/<int:pk>", route.route)
     if check_route:
         values["pk"] = world.values[check_route.group(1)]
