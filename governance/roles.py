@@ -47,6 +47,10 @@ class Capability(models.TextChoices):
         "manage_notifications",
         "Set up notification endpoints and routes; send failed notifications again",
     )
+    RECORD_VALIDATION = "record_validation", "Record model validations"
+    REVIEW_FINDINGS = "review_findings", "Raise, verify and close findings"
+    WORK_FINDINGS = "work_findings", "Remediate findings and add evidence"
+    ACCEPT_MODEL_RISK = "accept_model_risk", "Accept the risk of a finding"
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -66,8 +70,10 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.REQUEST_RETRAINING,
             Capability.FLAG_PREDICTIONS,
             Capability.RECORD_KPIS,
+            Capability.WORK_FINDINGS,
         }
     ),
+    # Validators record validations and raise findings; the model's developers remediate them.
     Role.VALIDATOR: frozenset(
         {
             Capability.READ,
@@ -76,6 +82,9 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.PREDICT,
             Capability.RUN_CHECKS,
             Capability.FLAG_PREDICTIONS,
+            Capability.RECORD_VALIDATION,
+            Capability.REVIEW_FINDINGS,
+            Capability.WORK_FINDINGS,
         }
     ),
     # Board members also take a release back (the rollback button beside compliance's).
@@ -92,6 +101,10 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.MANAGE_MEETINGS,
             Capability.FLAG_PREDICTIONS,
             Capability.REVIEW_BUSINESS_IMPACT,
+            Capability.REVIEW_FINDINGS,
+            Capability.WORK_FINDINGS,
+            # Accepting a model risk instead of remediating it is a decision of the board.
+            Capability.ACCEPT_MODEL_RISK,
         }
     ),
     Role.COMPLIANCE: frozenset(
@@ -117,6 +130,10 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             # Where alerts go (e-mail addresses, webhook URLs that may carry tokens) is set
             # up by compliance, as in the admin.
             Capability.MANAGE_NOTIFICATIONS,
+            Capability.RECORD_VALIDATION,
+            Capability.REVIEW_FINDINGS,
+            Capability.WORK_FINDINGS,
+            Capability.ACCEPT_MODEL_RISK,
         }
     ),
     Role.CI: frozenset(
@@ -179,6 +196,12 @@ ROLE_MODEL_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "django_celery_beat.change_crontabschedule",
         "django_celery_beat.view_intervalschedule",
         "django_celery_beat.add_intervalschedule",
+        # Revalidation intervals per risk level and each model's materiality (SR 26-2),
+        # edited with a reason through reviews/revalidation_services.py.
+        "reviews.add_revalidationpolicy",
+        "reviews.change_revalidationpolicy",
+        "reviews.add_modelmateriality",
+        "reviews.change_modelmateriality",
     ),
 }
 

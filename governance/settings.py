@@ -218,6 +218,11 @@ SPECTACULAR_SETTINGS = {
         "SeverityEnum": "monitoring.models.Alert.Severity",
         "NotificationEndpointKindEnum": "monitoring.models.NotificationEndpoint.Kind",
         "NotificationDeliveryStatusEnum": "monitoring.models.NotificationDelivery.Status",
+        # Incidents and alerts keep the name they had before findings brought a second set.
+        "FindingStatusEnum": "reviews.finding_models.Finding.Status",
+        "FindingSeverityEnum": "reviews.finding_models.Finding.Severity",
+        "ValidationOutcomeEnum": "reviews.revalidation_models.Validation.Outcome",
+        "RevalidationStatusEnum": "reviews.revalidation_schedule.RevalidationStatus",
     },
     # The schema and the docs follow the contract: anonymous callers get 401, readers get them.
     "SERVE_PERMISSIONS": ["governance.api.permissions.HasCapability"],

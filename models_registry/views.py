@@ -14,6 +14,7 @@ from models_registry import selectors, services
 from models_registry.card_formats import card_diff
 from models_registry.filters import ModelFilter
 from models_registry.forms import CardNotesForm, RollbackForm
+from models_registry.page_panels import model_panels
 
 
 @page_requires(Capability.READ)
@@ -35,6 +36,7 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
             "versions": selectors.version_list(model=model),
             "events": selectors.deployment_events(model=model)[:50],
             "can_roll_back": user_can(request.user, Capability.ROLLBACK),
+            "panels": model_panels(model, request),
         },
     )
 

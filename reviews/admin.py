@@ -151,4 +151,6 @@ class SignOffAdmin(ReadOnlyAdminMixin, GovernedHistoryAdmin):
         return ", ".join(sign_off.signer_roles)
 
 
-from reviews import impact_admin  # noqa: E402, F401  (registers the business-impact admins)
+# Business impact, revalidation and findings have their own modules; importing them
+# registers their admins.
+from reviews import impact_admin, review_board_admin  # noqa: E402, F401

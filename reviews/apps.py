@@ -7,7 +7,15 @@ class ReviewsConfig(AppConfig):
 
     def ready(self) -> None:
         from models_registry.cards import register_card_section
+        from models_registry.page_panels import register_model_panel
         from reviews import receivers  # noqa: F401  (listens to registry signals)
         from reviews.card_section import approvals_section
+        from reviews.model_panels import findings_panel, revalidation_panel
 
         register_card_section("approvals", approvals_section)
+        register_model_panel(
+            "revalidation", template="reviews/_revalidation_panel.html", context=revalidation_panel
+        )
+        register_model_panel(
+            "findings", template="reviews/_findings_panel.html", context=findings_panel
+        )

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
+from django.db.models import QuerySet
 
+from monitoring.filters import IncidentFilterForm
+from reviews.finding_models import Finding, severities_from
 from reviews.models import PromotionRequest
 
 
@@ -13,3 +17,48 @@ class PromotionRequestFilter(django_filters.FilterSet):
     class Meta:
         model = PromotionRequest
         fields = ["status", "model", "requested_by"]
+
+
+# "true" or "false", and anything else a 400 (a BooleanFilter ignores what it cannot read).
+YES_NO = [("true", "true"), ("false", "false")]
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    """A whole number: `?version=0.5` is a 400, as the schema's integer says."""
+
+    field_class = forms.IntegerField
+
+
+class FindingFilter(django_filters.FilterSet):
+    """Shared by the API (GET /api/v1/findings/) and the findings page. `open=true` keeps
+    the unsettled ones (open, in remediation, remediated), as `findings_open` does."""
+
+    model = django_filters.CharFilter(field_name="model__name")
+    version = IntegerFilter(field_name="version__version")
+    status = django_filters.ChoiceFilter(choices=Finding.Status.choices)
+    severity = django_filters.ChoiceFilter(choices=Finding.Severity.choices)
+    min_severity = django_filters.ChoiceFilter(
+        choices=Finding.Severity.choices, method="filter_min_severity"
+    )
+    owner = django_filters.CharFilter(field_name="owner__username")
+    open = django_filters.TypedChoiceFilter(
+        choices=YES_NO, coerce=lambda value: value == "true", method="filter_open"
+    )
+
+    class Meta:
+        model = Finding
+        form = IncidentFilterForm  # `?version=` given empty is a 400, not ignored
+        fields = ["model", "version", "status", "severity", "min_severity", "owner", "open"]
+
+    def filter_min_severity(
+        self, queryset: QuerySet[Finding], name: str, value: str | None
+    ) -> QuerySet[Finding]:
+        return queryset.filter(severity__in=severities_from(value)) if value else queryset
+
+    def filter_open(
+        self, queryset: QuerySet[Finding], name: str, value: bool | None
+    ) -> QuerySet[Finding]:
+        if value is None:
+            return queryset
+        opened = {"status__in": Finding.OPEN_STATUSES}
+        return queryset.filter(**opened) if value else queryset.exclude(**opened)

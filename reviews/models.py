@@ -124,18 +124,24 @@ class SignOff(models.Model):
         return f"{self.signer} {self.decision}s request #{self.request_id}"
 
 
+from reviews.finding_models import Finding, FindingEvent  # noqa: E402
 from reviews.impact_models import (  # noqa: E402  (Django finds models here)
     BusinessImpactReview,
     BusinessKpi,
     KpiValue,
 )
-from reviews.meeting_models import (  # noqa: E402  (Django finds the models here)
+from reviews.meeting_models import (  # noqa: E402
     AgendaItem,
     Attendance,
     Board,
     BoardMember,
     Decision,
     Meeting,
+)
+from reviews.revalidation_models import (  # noqa: E402
+    ModelMateriality,
+    RevalidationPolicy,
+    Validation,
 )
 
 __all__ = [
@@ -146,8 +152,13 @@ __all__ = [
     "BusinessImpactReview",
     "BusinessKpi",
     "Decision",
+    "Finding",
+    "FindingEvent",
     "KpiValue",
     "Meeting",
+    "ModelMateriality",
     "PromotionRequest",
+    "RevalidationPolicy",
     "SignOff",
+    "Validation",
 ]

@@ -41,3 +41,26 @@ def requests_awaiting(*, user: Any) -> list[PromotionRequest]:
         .order_by("created_at", "id")
     )
     return [r for r in candidates if signoff_refusal(actor=user, request=r) is None]
+
+
+# The review board's other reads, importable from here (documented in their modules).
+from reviews.finding_selectors import finding_get, finding_list, findings_open  # noqa: E402
+from reviews.revalidation_selectors import (  # noqa: E402
+    revalidation_state,
+    revalidation_states,
+    revalidations_due,
+    validation_list,
+)
+
+__all__ = [
+    "finding_get",
+    "finding_list",
+    "findings_open",
+    "request_get",
+    "request_list",
+    "requests_awaiting",
+    "revalidation_state",
+    "revalidation_states",
+    "revalidations_due",
+    "validation_list",
+]

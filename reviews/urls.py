@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reviews import impact_views, views
+from reviews import finding_views, impact_views, views
 
 app_name = "reviews"
 
@@ -18,4 +18,13 @@ urlpatterns = [
         impact_views.impact_review_done,
         name="impact-review-complete",
     ),
+    path("findings/", finding_views.finding_list_page, name="findings"),
+    path("findings/<int:finding_id>/", finding_views.finding_detail, name="finding"),
+    path("findings/<int:finding_id>/status/", finding_views.finding_status, name="finding-status"),
+    path(
+        "findings/<int:finding_id>/evidence/",
+        finding_views.finding_evidence,
+        name="finding-evidence",
+    ),
+    path("revalidations/", finding_views.revalidation_list, name="revalidations"),
 ]

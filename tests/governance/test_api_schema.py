@@ -39,6 +39,7 @@ from schemathesis.specs.openapi.checks import (
 from governance.services import user_token
 from monitoring.models import RetrainingRun
 from monitoring.services import incident_open
+from reviews.finding_services import finding_raise
 from reviews.services import promotion_request_create
 from tests.conftest import assert_json_error, make_user
 from tests.governance.test_url_permissions import (
@@ -118,6 +119,19 @@ ACCEPTANCE_NOT_CHECKED = {
     ),
     "POST /api/v1/notification-routes/": ("the endpoint and the model must exist"),
     "PATCH /api/v1/notification-routes/{id}/": ("the endpoint and the model must exist"),
+    "POST /api/v1/findings/": (
+        "the model must exist, the owner be a user who works on findings, the due date not "
+        "lie in the past and links be http(s) URLs"
+    ),
+    "POST /api/v1/findings/{id}/status/": (
+        "the workflow decides the next step; accepting, closing and reopening need a comment, "
+        "remediated needs evidence"
+    ),
+    "POST /api/v1/findings/{id}/evidence/": ("links must be http(s) URLs"),
+    "POST /api/v1/models/{model_name}/validations/": (
+        "the version must exist, the day lie between registration and today, links be "
+        "http(s) URLs, and a validation that passed raises no findings"
+    ),
 }
 CONFIG = schemathesis.Config.from_dict(
     {
@@ -172,6 +186,13 @@ def path_values(users: dict[str, Any], make_model: Any, make_version: Any) -> di
         "alerts": alert.pk,
         **notification_objects(alert),
         "business-impact-reviews": impact_review(first).pk,
+        "findings": finding_raise(
+            actor=users["validator"],
+            model=model,
+            title="Recall drops for new customers",
+            description="Recall 0.41 below tenure 3.",
+            severity="high",
+        ).pk,
         **check_runs(first),
         "check_id": make_check(first, "drift", with_report=True).pk,
         "retraining-runs": RetrainingRun.objects.create(

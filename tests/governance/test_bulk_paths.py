@@ -32,7 +32,13 @@ from monitoring.models import (
 )
 from monitoring.services.incidents import incident_open
 from reviews import services as reviews
+from reviews.finding_services import finding_raise
 from reviews.impact_models import BusinessImpactReview, BusinessKpi, KpiValue
+from reviews.revalidation_services import (
+    materiality_set,
+    revalidation_policy_save,
+    validation_record,
+)
 from tests.reviews.meeting_world import meeting_rows
 
 GOVERNED = sorted(
@@ -103,6 +109,21 @@ def world(users: dict[str, Any], make_model: Any, make_version: Any) -> None:
         promoted_at=event.occurred_at,
         due_on=now.date() + timedelta(days=30),
     )
+    revalidation_policy_save(
+        actor=users["compliance"], risk_level="high", interval_months=4, reason="tighter"
+    )
+    materiality_set(actor=users["compliance"], model=model, materiality="high", reason="credit")
+    validation = validation_record(
+        actor=users["validator"], model=model, scope="back-test", outcome="failed"
+    )
+    finding_raise(
+        actor=users["validator"],
+        model=model,
+        title="t",
+        description="d",
+        severity="high",
+        validation=validation,
+    )
 
 
 def governed(label: str) -> Any:
@@ -112,7 +133,7 @@ def governed(label: str) -> Any:
 def test_every_model_with_history_is_governed():
     with_history = sorted(m._meta.label for m in apps.get_models() if hasattr(m, "history"))
     assert with_history == LABELS
-    assert len(LABELS) == 22
+    assert len(LABELS) == 26
 
 
 @pytest.mark.parametrize("label", LABELS)

@@ -44,6 +44,7 @@ from monitoring.models import (
 )
 from monitoring.notify.content import alert_facts
 from monitoring.services import incident_open
+from reviews.finding_services import finding_raise
 from reviews.impact_models import BusinessImpactReview
 from reviews.services import promotion_request_create
 from tests.conftest import make_user
@@ -70,6 +71,7 @@ class World:
     users: dict[str, Any]
     values: dict[str, Any]  # path parameter -> a real object's key
     incident: Incident
+    finding: Any
     sessions: dict[str | None, Client] = field(default_factory=dict)
     alert: Alert | None = None
 
@@ -103,6 +105,13 @@ def world(users, make_model, make_version) -> World:
             title="Tenure drifted",
             description="",
         )
+        finding = finding_raise(
+            actor=users["validator"],
+            model=model,
+            title="Recall drops for new customers",
+            description="Recall 0.41 below tenure 3.",
+            severity="high",
+        )
     alert = stored_alert(version)
     values = {
         "name": model.name,
@@ -114,6 +123,7 @@ def world(users, make_model, make_version) -> World:
         "check_id": make_check(version, "drift", with_report=True).pk,
         "incident_id": incident.pk,
         "alert_id": alert.pk,  # the alert pages; api/v1/alerts/<pk>/ gets it too
+        "finding_id": finding.pk,
         "retraining-runs": RetrainingRun.objects.create(
             model=model,
             base_version=version,
@@ -124,7 +134,7 @@ def world(users, make_model, make_version) -> World:
     }
     values["business-impact-reviews"] = values["review_id"] = impact_review(version).pk
     values.update(notification_objects(alert))
-    return World(users=users, values=values, incident=incident, alert=alert)
+    return World(users=users, values=values, incident=incident, finding=finding, alert=alert)
 
 
 def impact_review(version: Any) -> BusinessImpactReview:
@@ -214,6 +224,8 @@ def route_url(route: Route, world: World) -> str:
         values["pk"] = world.incident.pk
     if "alerts/" in route.route:
         values["pk"] = world.alert.pk
+    if "findings/" in route.route:
+        values["pk"] = world.finding.pk
     if "business-impact-reviews/" in route.route:
         values["pk"] = world.values["business-impact-reviews"]
     check_route = re.search(

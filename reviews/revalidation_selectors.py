@@ -1,0 +1,135 @@
+"""Reads of the revalidation schedule, shared by the API, pages, admin and (later) the
+board's agendas and the weekly summary.
+
+    revalidations_due(as_of=day, within_days=30)   due and overdue models, most overdue first
+    revalidation_state(model=m, as_of=day)         one model, whatever its status
+    revalidation_states(as_of=day)                 every model
+    validation_list(model=m)                       a model's validations, newest first
+
+Each answers with `RevalidationState`s (reviews/revalidation_schedule.py, which holds
+the rule: risk level, interval, due date, status).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.utils import timezone
+
+from governance.errors import InvalidInput
+from models_registry.models import RegisteredModel
+from reviews.finding_models import Finding
+from reviews.revalidation_models import RevalidationPolicy, Validation
+from reviews.revalidation_schedule import (
+    DEFAULT_INTERVAL_MONTHS,
+    RevalidationState,
+    RevalidationStatus,
+    revalidation_state_compute,
+)
+
+DEFAULT_WITHIN_DAYS = 30
+MAX_WITHIN_DAYS = 3660
+
+
+def revalidation_intervals() -> dict[str, int]:
+    """Months between validations per risk level: the policy table over the defaults."""
+    stored = dict(RevalidationPolicy.objects.values_list("risk_level", "interval_months"))
+    return {
+        str(level): stored.get(level, months) for level, months in DEFAULT_INTERVAL_MONTHS.items()
+    }
+
+
+def _day(as_of: date) -> date:
+    if isinstance(as_of, datetime):  # a moment: the day it is here
+        return timezone.localdate(as_of)
+    return as_of
+
+
+def _checked_window(within_days: int) -> int:
+    if isinstance(within_days, bool) or not isinstance(within_days, int):
+        raise InvalidInput(
+            "within_days is a number of days.", extra={"within_days": ["Must be an integer."]}
+        )
+    if not 0 <= within_days <= MAX_WITHIN_DAYS:
+        raise InvalidInput(
+            "within_days is out of range.",
+            extra={"within_days": [f"Between 0 and {MAX_WITHIN_DAYS}."]},
+        )
+    return within_days
+
+
+def _with_validation_facts(models: QuerySet[RegisteredModel]) -> QuerySet[RegisteredModel]:
+    """Each model with its last passing validation's date and its latest validation."""
+    passing = Validation.objects.filter(
+        model=OuterRef("pk"), outcome__in=Validation.RESETS_SCHEDULE
+    ).order_by("-validated_on", "-id")
+    latest = Validation.objects.filter(model=OuterRef("pk")).order_by("-validated_on", "-id")
+    return models.select_related("materiality", "owner").annotate(
+        last_validated_on=Subquery(passing.values("validated_on")[:1]),
+        last_outcome=Subquery(latest.values("outcome")[:1]),
+        last_validation_id=Subquery(latest.values("pk")[:1]),
+    )
+
+
+def _states(
+    models: QuerySet[RegisteredModel], *, as_of: date, within_days: int
+) -> list[RevalidationState]:
+    as_of, within_days = _day(as_of), _checked_window(within_days)
+    intervals = revalidation_intervals()
+    states = []
+    for model in _with_validation_facts(models):
+        recorded = getattr(model, "materiality", None)
+        states.append(
+            revalidation_state_compute(
+                model=model,
+                materiality=recorded.materiality if recorded else None,
+                intervals=intervals,
+                last_validated_on=model.last_validated_on,
+                registered_on=timezone.localdate(model.created_at),
+                last_outcome=model.last_outcome,
+                last_validation_id=model.last_validation_id,
+                as_of=as_of,
+                within_days=within_days,
+            )
+        )
+    return sorted(states, key=lambda s: (s.due_date, s.model.name))
+
+
+def revalidation_states(
+    *, as_of: date, within_days: int = DEFAULT_WITHIN_DAYS
+) -> list[RevalidationState]:
+    """Every model's revalidation state on `as_of`, earliest due date first."""
+    return _states(RegisteredModel.objects.all(), as_of=as_of, within_days=within_days)
+
+
+def revalidation_state(
+    *, model: RegisteredModel, as_of: date, within_days: int = DEFAULT_WITHIN_DAYS
+) -> RevalidationState:
+    """One model's revalidation state on `as_of`."""
+    found = _states(
+        RegisteredModel.objects.filter(pk=model.pk), as_of=as_of, within_days=within_days
+    )
+    return found[0]
+
+
+def revalidations_due(
+    *, as_of: date, within_days: int = DEFAULT_WITHIN_DAYS, status: str | None = None
+) -> list[RevalidationState]:
+    """Models whose revalidation is overdue on `as_of` or due within `within_days` of it,
+    most overdue first; `status` ("due" or "overdue") keeps only one of the two."""
+    if status is not None and status not in (RevalidationStatus.DUE, RevalidationStatus.OVERDUE):
+        raise InvalidInput(
+            "Not a revalidation status.", extra={"status": ["One of: due, overdue."]}
+        )
+    wanted = {status} if status else {RevalidationStatus.DUE, RevalidationStatus.OVERDUE}
+    states = revalidation_states(as_of=as_of, within_days=within_days)
+    return [state for state in states if state.status in wanted]
+
+
+def validation_list(*, model: RegisteredModel | None = None) -> QuerySet[Validation]:
+    """Validations (of one model, if given), newest first, with the findings they raised."""
+    validations = Validation.objects.select_related(
+        "model", "version", "validated_by"
+    ).prefetch_related(Prefetch("findings", queryset=Finding.objects.order_by("id")))
+    return validations.filter(model=model) if model is not None else validations
