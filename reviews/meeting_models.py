@@ -120,6 +120,10 @@ class AgendaItem(models.Model):
         ALERT = "alert", "Open alert"
         TREND = "trend", "Metric trend"
         ACTION_ITEM = "action_item", "Open action item"
+        FLAGS = "flags", "Flags from people"
+        REVALIDATION = "revalidation", "Revalidation due"
+        FINDING = "finding", "Open finding"
+        IMPACT_REVIEW = "impact_review", "Business-impact review due"
         MEMBER = "member", "Added by a member"
 
     meeting = models.ForeignKey(Meeting, on_delete=models.PROTECT, related_name="items")

@@ -240,12 +240,22 @@ def open_action_items(context: AgendaContext) -> list[ItemDraft]:
 
 AgendaSource = Callable[[AgendaContext], list[ItemDraft]]
 
-# In agenda order. Revalidations due, open findings, flags and business-impact reviews due
-# join here as one function each when their apps land.
+# In agenda order.
+from reviews.meetings.board_sources import (  # noqa: E402  (they use the drafts above)
+    flags,
+    impact_reviews,
+    open_findings,
+    revalidations,
+)
+
 AGENDA_SOURCES: list[AgendaSource] = [
     pending_requests,
     incidents,
     open_alerts,
     metric_trends,
+    flags,
+    revalidations,
+    open_findings,
+    impact_reviews,
     open_action_items,
 ]

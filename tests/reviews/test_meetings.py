@@ -168,5 +168,9 @@ def test_every_agenda_source_is_a_plain_function_of_the_context():
         "incidents",
         "open_alerts",
         "metric_trends",
+        "flags",
+        "revalidations",
+        "open_findings",
+        "impact_reviews",
         "open_action_items",
     ]
