@@ -4,38 +4,34 @@ model's old gate columns, and their history, into rules."""
 
 from __future__ import annotations
 
+import importlib
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import yaml
 from django.contrib.auth import get_user_model
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from governance.errors import InvalidInput, NotAllowed
 from governance.models import AuditEvent
-from models_registry import services as registry
 from monitoring.canary_defaults import canary_default_rules
 from monitoring.models import CanaryGates, Incident
-from monitoring.services import Action, canary_decide, canary_decide_all, canary_gates_save
+from monitoring.services import (
+    Action,
+    canary_decide,
+    canary_decide_all,
+    canary_gates_problems,
+    canary_gates_save,
+)
+from tests.monitoring import test_canary
 from tests.monitoring.test_canary import check, label, log_calls
 
 BEFORE = ("monitoring", "0009_incident_event_alert_kinds")
 AFTER = ("monitoring", "0010_canary_gates_as_rules")
 
-
-@pytest.fixture
-def deployed(users, make_model, make_version) -> dict[str, Any]:
-    model = make_model(protected_attributes=["gender"])
-    v1, v2 = make_version(model), make_version(model)
-    registry.deployment_promote(version=v1, actor=users["ds"])
-    registry.deployment_start_canary(version=v2, actor=users["ds"], traffic=20)
-    v1.refresh_from_db()
-    v2.refresh_from_db()
-    return {"model": model, "v1": v1, "v2": v2}
+deployed = test_canary.deployed  # v1 in production, v2 on canary at 20%; gender protected
 
 
 @pytest.fixture
@@ -306,61 +302,60 @@ def test_quality_gate_with_its_own_sample_size(deployed, users):
 
 
 # --- the data migration --------------------------------------------------------------------
+# Its RunPython steps are run here over rows of the old shape. Migrating the test database
+# back to 0009 and forward again would unapply and reapply every later migration of every
+# app that depends on it (minutes of the suite, growing with each migration); the schema
+# steps around them are Django's own AddField and RemoveField.
+
+MIGRATION = importlib.import_module("monitoring.migrations.0010_canary_gates_as_rules")
+OLD_DEFAULTS = {
+    "window_minutes": 60,
+    "min_requests": 50,
+    "max_error_rate_increase": 0.01,
+    "max_latency_ratio": 1.5,
+    "max_quality_drop": 0.02,
+    "max_fairness_gap": 0.1,
+    "min_labelled": 30,
+}
 
 
-def _migrate(target: tuple[str, str]) -> Any:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    state = executor.migrate([target])
-    return state.apps
+class OldRow(SimpleNamespace):
+    saved: list[str] | None = None
+
+    def save(self, update_fields: list[str] | None = None) -> None:
+        self.saved = update_fields
 
 
-@pytest.fixture
-def migrated_back(transactional_db: Any) -> Any:
-    """The schema just before 0010 (later migrations unapplied with it); forward to the
-    newest again afterwards, whatever the test did."""
-    try:
-        yield _migrate(BEFORE)
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(executor.loader.graph.leaf_nodes())
+class OldApps:
+    """What the migration asks of `apps`: the two models' rows."""
+
+    def __init__(self, gates: list[OldRow], history: list[OldRow]) -> None:
+        self.rows = {"CanaryGates": gates, "HistoricalCanaryGates": history}
+
+    def get_model(self, app: str, name: str) -> Any:
+        assert app == "monitoring"
+        rows = self.rows[name]
+        manager = SimpleNamespace(all=lambda: SimpleNamespace(iterator=lambda: iter(rows)))
+        return SimpleNamespace(objects=manager)
 
 
-def test_the_migration_keeps_every_models_gates_and_their_history_and_can_be_undone(
-    users, make_model, migrated_back
-):
-    apps = migrated_back
-    tuned, default = make_model(name="tuned"), make_model(name="default")
-    old = apps.get_model("monitoring", "CanaryGates")
-    old_history = apps.get_model("monitoring", "HistoricalCanaryGates")
-    old.objects.create(
-        model_id=tuned.pk,
-        window_minutes=15,
-        min_requests=200,
-        max_error_rate_increase=0.03,
-        max_latency_ratio=1.25,
-        max_quality_drop=0.05,
-        max_fairness_gap=0.2,
-        min_labelled=80,
+def test_the_migration_keeps_every_models_gates_and_their_history():
+    tuned = OldRow(
+        **{
+            **OLD_DEFAULTS,
+            "max_error_rate_increase": 0.03,
+            "max_latency_ratio": 1.25,
+            "max_quality_drop": 0.05,
+            "max_fairness_gap": 0.2,
+            "min_labelled": 80,
+        }
     )
-    old.objects.create(model_id=default.pk)
-    row = old.objects.get(model_id=tuned.pk)
-    old_history.objects.create(
-        id=row.pk,
-        model_id=tuned.pk,
-        window_minutes=60,
-        max_latency_ratio=2.0,
-        history_date=timezone.now(),
-        history_type="+",
-        history_change_reason="created in admin",
-    )
+    default = OldRow(**OLD_DEFAULTS)
+    history = OldRow(**{**OLD_DEFAULTS, "max_latency_ratio": 2.0})
 
-    new_apps = _migrate(AFTER)
+    MIGRATION.forwards(OldApps([tuned, default], [history]), None)
 
-    gates = new_apps.get_model("monitoring", "CanaryGates").objects.get(model_id=tuned.pk)
-    assert (gates.window_minutes, gates.min_requests) == (15, 200)
-    assert gates.rules == [
+    assert tuned.rules == [
         {
             "metric": "error_rate",
             "relative": "difference",
@@ -391,23 +386,35 @@ def test_the_migration_keeps_every_models_gates_and_their_history_and_can_be_und
             "min_samples": 80,
         },
     ]
-    untouched = new_apps.get_model("monitoring", "CanaryGates").objects.get(model_id=default.pk)
-    assert untouched.rules == canary_default_rules()
-    (history,) = new_apps.get_model("monitoring", "HistoricalCanaryGates").objects.all()
-    assert history.rules[1]["threshold"] == 2.0
-    assert history.history_change_reason == "created in admin"
+    assert tuned.saved == ["rules"]
+    # A model left at the old defaults gets today's defaults: nothing moved for it.
+    assert default.rules == canary_default_rules()
+    assert history.rules[1]["threshold"] == 2.0 and history.saved == ["rules"]
+    # What it wrote is what the engine and the service take.
+    assert (
+        canary_gates_problems({"window_minutes": 60, "min_requests": 50, "rules": tuned.rules})
+        == {}
+    )
 
-    # And back: the columns are read from the rules of the shape this migration writes; a
-    # gate of another shape has no column and is dropped.
+
+def test_the_migration_can_be_undone():
     rules = canary_default_rules()
     rules[1]["threshold"] = 3.0
     rules[2]["threshold"] = -0.04
     rules[2]["min_samples"] = 12
     rules.append({"metric": "prediction_volume", "comparison": "<", "threshold": 5})
-    CanaryGates.objects.filter(model=default).update(rules=rules)
+    row, untouched = OldRow(**OLD_DEFAULTS, rules=rules), OldRow(**OLD_DEFAULTS, rules=[])
 
-    old_apps = _migrate(BEFORE)
+    MIGRATION.backwards(OldApps([row], [untouched]), None)
 
-    row = old_apps.get_model("monitoring", "CanaryGates").objects.get(model_id=default.pk)
     assert (row.max_latency_ratio, row.max_quality_drop, row.min_labelled) == (3.0, 0.04, 12)
     assert (row.max_error_rate_increase, row.max_fairness_gap) == (0.01, 0.1)
+    # Rules of no old shape leave the columns at their defaults.
+    assert untouched.max_latency_ratio == 1.5 and untouched.saved is None
+
+
+def test_the_migration_adds_rules_before_it_fills_them_and_drops_the_columns_after():
+    kinds = [type(operation).__name__ for operation in MIGRATION.Migration.operations]
+
+    assert kinds == ["AddField", "AddField", "RunPython", *["RemoveField"] * 10]
+    assert MIGRATION.Migration.operations[2].reversible
