@@ -30,7 +30,7 @@ from models_registry.serving.inference_records import (
     new_salt,
     row_record_hash,
 )
-from models_registry.signals import inference_log_erased
+from models_registry.signals import inference_log_erased_on_commit
 
 CHUNK = 1000
 
@@ -114,17 +114,9 @@ def consent_erase(*, withdrawal_id: int) -> int:
     ConsentWithdrawal.objects.filter(pk=withdrawal.pk).update(
         erased_at=timezone.now(), records_erased=withdrawal.records_erased + total
     )
-    _tell_erased(model_ids)
+    # Higher layers keep data about these predictions too (flags' comments).
+    inference_log_erased_on_commit(model_ids)
     return total
-
-
-def _tell_erased(model_ids: set[int]) -> None:
-    """Higher layers keep data about these predictions too (flags' comments): on commit."""
-    if model_ids:
-        ids = sorted(model_ids)
-        transaction.on_commit(
-            lambda: inference_log_erased.send(sender=Prediction, model_ids=ids), robust=True
-        )
 
 
 def consent_erase_all() -> int:

@@ -25,7 +25,7 @@ from governance.roles import Capability
 from governance.services import audit_record, require
 from models_registry.inference_columns_upkeep import segments_forget_batches
 from models_registry.models import Prediction, ReferenceDataset, RegisteredModel, RetentionPolicy
-from models_registry.signals import inference_log_erased
+from models_registry.signals import inference_log_erased_on_commit
 
 CHUNK = 20_000
 
@@ -150,11 +150,7 @@ def retention_apply(*, policy: RetentionPolicy, now: datetime | None = None) -> 
                 )
                 rows, batches = rows + deleted, batches + len(ids)
     if rows:
-        model_id = policy.model_id
-        transaction.on_commit(
-            lambda: inference_log_erased.send(sender=Prediction, model_ids=[model_id]),
-            robust=True,
-        )
+        inference_log_erased_on_commit([policy.model_id])
     return RetentionOutcome(
         model=name, rows=rows, batches=batches, before=before, reference_files=files
     )

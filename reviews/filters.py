@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 import django_filters
-from django import forms
 from django.db.models import QuerySet
 
-from monitoring.filters import IncidentFilterForm
+from monitoring.filters import YES_NO, IdFilter, IncidentFilterForm
 from reviews.finding_models import Finding, severities_from
 from reviews.models import PromotionRequest
 
@@ -19,22 +18,12 @@ class PromotionRequestFilter(django_filters.FilterSet):
         fields = ["status", "model", "requested_by"]
 
 
-# "true" or "false", and anything else a 400 (a BooleanFilter ignores what it cannot read).
-YES_NO = [("true", "true"), ("false", "false")]
-
-
-class IntegerFilter(django_filters.NumberFilter):
-    """A whole number: `?version=0.5` is a 400, as the schema's integer says."""
-
-    field_class = forms.IntegerField
-
-
 class FindingFilter(django_filters.FilterSet):
     """Shared by the API (GET /api/v1/findings/) and the findings page. `open=true` keeps
     the unsettled ones (open, in remediation, remediated), as `findings_open` does."""
 
     model = django_filters.CharFilter(field_name="model__name")
-    version = IntegerFilter(field_name="version__version")
+    version = IdFilter(field_name="version__version")  # `?version=0.5` is a 400
     status = django_filters.ChoiceFilter(choices=Finding.Status.choices)
     severity = django_filters.ChoiceFilter(choices=Finding.Severity.choices)
     min_severity = django_filters.ChoiceFilter(

@@ -240,6 +240,17 @@ def _refusal(
     return None
 
 
+def finding_steps(*, actor: Any, finding: Finding) -> list[tuple[str, str]]:
+    """(status, label) of every step `actor` may take from here, as the service decides it
+    (roles and separation of duties): what a page offers."""
+    return [
+        (value, label)
+        for value, label in Finding.Status.choices
+        if value in TRANSITIONS[finding.status]
+        and _refusal(actor, finding, finding.status, value) is None
+    ]
+
+
 @transaction.atomic
 def finding_status_change(
     *,

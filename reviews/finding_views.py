@@ -23,9 +23,9 @@ from reviews.finding_forms import FindingEvidenceForm, FindingStatusForm
 from reviews.finding_models import Finding, FindingEvent
 from reviews.finding_selectors import finding_get, finding_list
 from reviews.finding_services import (
-    TRANSITIONS,
     finding_evidence_add,
     finding_status_change,
+    finding_steps,
 )
 from reviews.revalidation_schedule import RevalidationStatus
 from reviews.revalidation_selectors import revalidation_states
@@ -59,12 +59,7 @@ def finding_detail(request: HttpRequest, finding_id: int) -> HttpResponse:
     """One finding: what it is, its evidence and timeline, the steps the user may take."""
     finding = finding_get(finding_id=finding_id)
     user = request.user
-    steps = [
-        (value, label)
-        for value, label in Finding.Status.choices
-        if value in TRANSITIONS[finding.status]
-        and user_can(user, TRANSITIONS[finding.status][value])
-    ]
+    steps = finding_steps(actor=user, finding=finding)
     status_form = FindingStatusForm()
     status_form.fields["status"].choices = steps
     timeline = list(finding.timeline.all())

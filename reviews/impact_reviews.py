@@ -62,8 +62,11 @@ def impact_review_schedule(*, event: DeploymentEvent) -> BusinessImpactReview | 
 
 
 @transaction.atomic
-def impact_review_complete(*, actor: Any, review_id: int, notes: Any) -> BusinessImpactReview:
-    """Record what a business-impact review found; once (a done review is a Conflict)."""
+def impact_review_complete(
+    *, actor: Any, review_id: int, notes: Any, model: Any = None
+) -> BusinessImpactReview:
+    """Record what a business-impact review found; once (a done review is a Conflict).
+    With `model`, a review of another model is not found (the model's page)."""
     require(actor, Capability.REVIEW_BUSINESS_IMPACT, "complete business-impact reviews")
     notes = notes.strip() if isinstance(notes, str) else ""
     if not notes or len(notes) > MAX_NOTES:
@@ -75,8 +78,9 @@ def impact_review_complete(*, actor: Any, review_id: int, notes: Any) -> Busines
         .filter(pk=review_id)
         .first()
     )
-    if review is None:
-        raise NotFound(f"No business-impact review #{review_id}.")
+    if review is None or (model is not None and review.model_id != model.pk):
+        where = f" of {model.name}" if model is not None else ""
+        raise NotFound(f"No business-impact review #{review_id}{where}.")
     if review.status == BusinessImpactReview.Status.DONE:
         who = review.reviewed_by.username if review.reviewed_by else "someone"
         raise Conflict(

@@ -85,10 +85,11 @@ def impact_review_done(request: HttpRequest, name: str, review_id: int) -> HttpR
     """The "Complete the review" form of a pending review."""
     model = model_get(name=name)
     try:
-        if not model.impact_reviews.filter(pk=review_id).exists():
-            raise ApplicationError(f"{model.name} has no business-impact review #{review_id}.")
         review = impact_review_complete(
-            actor=request.user, review_id=review_id, notes=request.POST.get("notes", "")
+            actor=request.user,
+            review_id=review_id,
+            notes=request.POST.get("notes", ""),
+            model=model,
         )
     except ApplicationError as error:
         messages.error(request, error.detail)

@@ -105,10 +105,6 @@ class Meeting(models.Model):
     def __str__(self) -> str:
         return f"{self.title} ({self.get_status_display()})"
 
-    @property
-    def agenda_frozen(self) -> bool:
-        return self.started_at is not None
-
 
 class AgendaItem(models.Model):
     """One point of a meeting's agenda: a snapshot of what the board was shown, and what it

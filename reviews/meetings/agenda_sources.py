@@ -9,40 +9,16 @@ appended to AGENDA_SOURCES; `meeting_prepare` asks every source and stores what 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from django.db.models import Q
 
-from models_registry.models import ModelVersion, RegisteredModel
+from models_registry.models import RegisteredModel
 from monitoring.models import Alert, CheckMetric, Incident
-from reviews.meeting_models import AgendaItem, Decision, Meeting
+from reviews.meeting_models import AgendaItem, Decision
+from reviews.meetings.agenda_drafts import AgendaContext, ItemDraft
+from reviews.meetings.board_sources import flags, impact_reviews, open_findings, revalidations
 from reviews.models import PromotionRequest
-
-
-@dataclass(frozen=True)
-class AgendaContext:
-    """What a source needs: the meeting, and the window since the board last met."""
-
-    meeting: Meeting
-    since: datetime
-    now: datetime
-
-
-@dataclass
-class ItemDraft:
-    """One generated agenda item before it is stored."""
-
-    source: str
-    title: str
-    summary: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
-    model: RegisteredModel | None = None
-    version: ModelVersion | None = None
-    request: PromotionRequest | None = None
-    incident: Incident | None = None
-    action_item: Decision | None = None
 
 
 def _days(start: datetime, end: datetime) -> float:
@@ -241,13 +217,6 @@ def open_action_items(context: AgendaContext) -> list[ItemDraft]:
 AgendaSource = Callable[[AgendaContext], list[ItemDraft]]
 
 # In agenda order.
-from reviews.meetings.board_sources import (  # noqa: E402  (they use the drafts above)
-    flags,
-    impact_reviews,
-    open_findings,
-    revalidations,
-)
-
 AGENDA_SOURCES: list[AgendaSource] = [
     pending_requests,
     incidents,

@@ -4,15 +4,20 @@ function of the context, listed in agenda_sources.AGENDA_SOURCES."""
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from models_registry.models import RegisteredModel
+from monitoring.flag_selectors import flags_summary
+from monitoring.models import PredictionFlag
+from reviews.finding_selectors import findings_open
+from reviews.impact_selectors import impact_reviews_due
 from reviews.meeting_models import AgendaItem
-from reviews.meetings.agenda_sources import AgendaContext, ItemDraft
+from reviews.meetings.agenda_drafts import AgendaContext, ItemDraft
+from reviews.revalidation_selectors import revalidations_due
 
 
 def revalidations(context: AgendaContext) -> list[ItemDraft]:
     """Models whose revalidation is overdue, or due within 30 days of the meeting."""
-    from reviews.revalidation_selectors import revalidations_due
-
     drafts = []
     for state in revalidations_due(as_of=context.now.date()):
         when = (
@@ -45,35 +50,34 @@ def revalidations(context: AgendaContext) -> list[ItemDraft]:
 
 def open_findings(context: AgendaContext) -> list[ItemDraft]:
     """Findings not yet settled, gravest first (high and critical ones open every agenda)."""
-    from reviews.finding_selectors import findings_open
-
-    today = context.now.date()
-    return [
-        ItemDraft(
-            source=AgendaItem.Source.FINDING,
-            title=f"Finding #{finding.pk} ({finding.severity}): {finding.title}",
-            summary=f"{finding.model.name}, {finding.get_status_display().lower()}, owner "
-            f"{finding.owner.username if finding.owner else 'nobody'}, due "
-            f"{finding.due_date or 'no date'}"
-            + (" (overdue)." if finding.due_date and finding.due_date < today else "."),
-            data={
-                "finding": finding.pk,
-                "severity": finding.severity,
-                "status": finding.status,
-                "due_date": finding.due_date.isoformat() if finding.due_date else None,
-                "overdue": bool(finding.due_date and finding.due_date < today),
-            },
-            model=finding.model,
-            version=finding.version,
+    today = timezone.localdate(context.now)
+    drafts = []
+    for finding in findings_open():
+        overdue = finding.is_overdue_on(today)
+        owner = finding.owner.username if finding.owner else "nobody"
+        drafts.append(
+            ItemDraft(
+                source=AgendaItem.Source.FINDING,
+                title=f"Finding #{finding.pk} ({finding.severity}): {finding.title}",
+                summary=f"{finding.model.name}, {finding.get_status_display().lower()}, owner "
+                f"{owner}, due {finding.due_date or 'no date'}"
+                + (" (overdue)." if overdue else "."),
+                data={
+                    "finding": finding.pk,
+                    "severity": finding.severity,
+                    "status": finding.status,
+                    "due_date": finding.due_date.isoformat() if finding.due_date else None,
+                    "overdue": overdue,
+                },
+                model=finding.model,
+                version=finding.version,
+            )
         )
-        for finding in findings_open().select_related("model", "version", "owner")
-    ]
+    return drafts
 
 
 def impact_reviews(context: AgendaContext) -> list[ItemDraft]:
     """Business-impact reviews due by the meeting and not yet done, the most overdue first."""
-    from reviews.impact_selectors import impact_reviews_due
-
     today = context.now.date()
     return [
         ItemDraft(
@@ -96,9 +100,6 @@ def impact_reviews(context: AgendaContext) -> list[ItemDraft]:
 
 def flags(context: AgendaContext) -> list[ItemDraft]:
     """Per model, what people flagged since the last meeting (wrong, unfair, ...)."""
-    from monitoring.flag_selectors import flags_summary
-    from monitoring.models import PredictionFlag
-
     drafts = []
     flagged = (
         PredictionFlag.objects.filter(created_at__gt=context.since, created_at__lte=context.now)

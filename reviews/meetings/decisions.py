@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance.errors import ApplicationError, Conflict, InvalidInput, NotAllowed
+from governance.locking import retry_on_lock_conflict
 from governance.roles import Capability, user_can
 from governance.services import require
 from models_registry.models import ModelVersion, RegisteredModel
@@ -99,6 +100,7 @@ def _sign_as_board(decision: Decision, voters: list[Attendance], recorder: Any) 
             )
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def decision_record(
     *,
@@ -154,6 +156,7 @@ def decision_record(
     _audit(
         "recorded",
         decision,
+        actor=actor,
         meeting=meeting.pk,
         kind=kind,
         request=decision.request_id,
@@ -196,5 +199,5 @@ def action_item_complete(*, actor: Any, decision_id: int, note: str = "") -> Dec
     item.done_at = timezone.now()
     item.done_note = note
     _save(item, f"done ({actor.username})")
-    _audit("done", item, note=note)
+    _audit("done", item, actor=actor, note=note)
     return item

@@ -12,7 +12,7 @@ import calendar
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -36,12 +36,13 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
-def _audit(action: str, obj: Any, **data: Any) -> None:
+def _audit(action: str, obj: Any, *, actor: Any, **data: Any) -> None:
     audit_record(
         action=f"{obj._meta.model_name}.{action}",
         object_type=obj._meta.model_name,
         object_id=obj.pk,
         data=data,
+        actor=actor,
     )
 
 
@@ -85,7 +86,7 @@ def board_create(
         raise Conflict(f"A board named {name!r} exists.")
     board = Board(name=name, description=description, cadence_months=cadence_months, quorum=quorum)
     _save(board, "created")
-    _audit("created", board, name=name, cadence_months=cadence_months, quorum=quorum)
+    _audit("created", board, actor=actor, name=name, cadence_months=cadence_months, quorum=quorum)
     return board
 
 
@@ -110,19 +111,7 @@ def board_member_set(
     if not created:
         seat.role, seat.voting, seat.active = role, voting, True
         _save(seat, f"seat changed by {actor.username}")
-    _audit("set", seat, board=board.name, user=user.username, role=role, voting=voting)
-    return seat
-
-
-@transaction.atomic
-def board_member_remove(*, actor: Any, board: Board, user: Any) -> BoardMember:
-    require(actor, Capability.MANAGE_MEETINGS, MANAGE)
-    seat = member_of(board, user)
-    if seat is None:
-        raise NotFound(f"{user.username} does not sit on {board.name}.")
-    seat.active = False
-    _save(seat, f"removed by {actor.username}")
-    _audit("removed", seat, board=board.name, user=user.username)
+    _audit("set", seat, actor=actor, board=board.name, user=user.username, role=role, voting=voting)
     return seat
 
 
@@ -131,17 +120,22 @@ def meeting_schedule(
     *, actor: Any, board: Board, scheduled_for: datetime, title: str = ""
 ) -> Meeting:
     require(actor, Capability.MANAGE_MEETINGS, MANAGE)
-    return _schedule(board, scheduled_for, title)
+    return _schedule(board, scheduled_for, title, actor=actor)
 
 
-def _schedule(board: Board, scheduled_for: datetime, title: str = "") -> Meeting:
+def _schedule(
+    board: Board, scheduled_for: datetime, title: str = "", *, actor: Any = None
+) -> Meeting:
+    """`actor` None: scheduled by the board's cadence."""
     meeting = Meeting(
         board=board,
         scheduled_for=scheduled_for,
         title=title.strip() or f"{board.name} {scheduled_for:%Y-%m-%d}",
     )
     _save(meeting, "scheduled")
-    _audit("scheduled", meeting, board=board.name, scheduled_for=scheduled_for.isoformat())
+    _audit(
+        "scheduled", meeting, actor=actor, board=board.name, scheduled_for=scheduled_for.isoformat()
+    )
     return meeting
 
 
@@ -187,7 +181,14 @@ def meeting_prepare(*, actor: Any, meeting_id: int) -> Meeting:
     meeting.since = context.since
     meeting.prepared_at = now
     _save(meeting, f"agenda prepared by {actor.username}")
-    _audit("prepared", meeting, items=counts, member_items=len(kept), since=str(context.since))
+    _audit(
+        "prepared",
+        meeting,
+        actor=actor,
+        items=counts,
+        member_items=len(kept),
+        since=str(context.since),
+    )
     return meeting
 
 
@@ -230,7 +231,7 @@ def agenda_item_add(
         added_by=actor,
     )
     _save(item, f"added by {actor.username}")
-    _audit("added", item, meeting=meeting.pk, title=item.title)
+    _audit("added", item, actor=actor, meeting=meeting.pk, title=item.title)
     return item
 
 
@@ -249,7 +250,7 @@ def agenda_item_remove(*, actor: Any, item_id: int) -> None:
     )
     if item.is_generated:
         raise Conflict("Generated items follow the models' state: prepare the agenda again.")
-    _audit("removed", item, meeting=meeting.pk, title=item.title)
+    _audit("removed", item, actor=actor, meeting=meeting.pk, title=item.title)
     item.delete()
 
 
@@ -263,7 +264,7 @@ def meeting_start(*, actor: Any, meeting_id: int) -> Meeting:
     meeting.started_at = timezone.now()
     meeting.started_by = actor
     _save(meeting, f"started by {actor.username}")
-    _audit("started", meeting, items=meeting.items.count())
+    _audit("started", meeting, actor=actor, items=meeting.items.count())
     return meeting
 
 
@@ -278,16 +279,13 @@ def attendance_record(*, actor: Any, meeting_id: int, user: Any, present: bool) 
             f"{user.username} does not sit on {meeting.board.name}.",
             extra={"user": ["Not a member of this board."]},
         )
-    try:
-        with transaction.atomic():
-            row, _ = Attendance.objects.update_or_create(
-                meeting=meeting,
-                member=seat,
-                defaults={"present": present, "voting": seat.voting, "recorded_by": actor},
-            )
-    except IntegrityError as exc:  # pragma: no cover - the meeting row lock serialises these
-        raise Conflict("Attendance changed meanwhile; try again.") from exc
-    _audit("recorded", row, meeting=meeting.pk, user=user.username, present=present)
+    # The meeting's row lock serialises attendance of one meeting.
+    row, _ = Attendance.objects.update_or_create(
+        meeting=meeting,
+        member=seat,
+        defaults={"present": present, "voting": seat.voting, "recorded_by": actor},
+    )
+    _audit("recorded", row, actor=actor, meeting=meeting.pk, user=user.username, present=present)
     return row
 
 
@@ -302,14 +300,14 @@ def minutes_record(
     if item_id is None:
         meeting.notes = text
         _save(meeting, f"minutes by {actor.username}", update_fields=["notes"])
-        _audit("minutes", meeting, length=len(text))
+        _audit("minutes", meeting, actor=actor, length=len(text))
         return meeting
     item = meeting.items.filter(pk=item_id).first()
     if item is None:
         raise InvalidInput("No such item on this agenda.", extra={"item": ["Not on the agenda."]})
     item.minutes = text
     _save(item, f"minutes by {actor.username}", update_fields=["minutes"])
-    _audit("minutes", item, meeting=meeting.pk, length=len(text))
+    _audit("minutes", item, actor=actor, meeting=meeting.pk, length=len(text))
     return meeting
 
 
@@ -327,15 +325,15 @@ def meeting_close(*, actor: Any, meeting_id: int) -> Meeting:
     meeting.closed_at = timezone.now()
     meeting.closed_by = actor
     _save(meeting, f"closed by {actor.username}")
-    _audit("closed", meeting, decisions=meeting.decisions.count())
-    board_schedule_next(board=meeting.board)
+    _audit("closed", meeting, actor=actor, decisions=meeting.decisions.count())
+    board_schedule_next(board=meeting.board, actor=actor)
     return meeting
 
 
-def board_schedule_next(*, board: Board) -> Meeting | None:
+def board_schedule_next(*, board: Board, actor: Any = None) -> Meeting | None:
     """The board's cadence: a meeting one cadence after its latest, unless one is pending."""
     if board.meetings.exclude(status=Meeting.Status.CLOSED).exists():
         return None
     latest = board.meetings.order_by("-scheduled_for").first()
     start = next_meeting_time(latest) if latest else timezone.now() + timedelta(days=7)
-    return _schedule(board, start)
+    return _schedule(board, start, actor=actor)

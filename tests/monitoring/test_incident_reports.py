@@ -219,14 +219,18 @@ def test_the_page_refuses_other_roles_and_bad_input(users, serious):
 
 
 def test_the_admin_shows_the_report(users, serious, client):
-    incident_report_record(actor=users["compliance"], incident_id=serious.pk, reference="MSA-9")
     client.force_login(users["compliance"])
+    overdue = reverse("admin:monitoring_incident_changelist") + "?overdue=yes"
+    before = client.get(overdue)
+    incident_report_record(actor=users["compliance"], incident_id=serious.pk, reference="MSA-9")
 
     page = client.get(reverse("admin:monitoring_incident_change", args=[serious.pk]))
-    listed = client.get(reverse("admin:monitoring_incident_changelist") + "?overdue=yes")
+    listed = client.get(overdue)
 
     assert page.status_code == 200
     assert "MSA-9" in page.content.decode() and "reported " in page.content.decode()
+    assert before.status_code == listed.status_code == 200
+    assert serious.title in before.content.decode()
     assert serious.title not in listed.content.decode()
 
 

@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from reviews.finding_models import Finding
+from reviews.finding_services import finding_status_change
 from tests.reviews.review_board_data import days_ago, raise_finding, registered_on, validate
 
 pytestmark = pytest.mark.django_db
@@ -167,3 +168,22 @@ def test_the_revalidation_page_lists_overdue_models_first(make_model, users):
 
     assert html.index("late") < html.index("fresh")
     assert "overdue" in html and "current" in html
+
+
+def test_the_page_offers_no_step_the_service_would_refuse(model, users):
+    """Separation of duties holds on the page too: whoever marked a finding remediated is
+    not offered its closing, and a finding's owner is not offered accepting its risk."""
+    finding = raise_finding(model, users["validator"], owner=users["board"])
+    finding_status_change(actor=users["board"], finding_id=finding.pk, status="in_remediation")
+    finding_status_change(
+        actor=users["board"],
+        finding_id=finding.pk,
+        status="remediated",
+        evidence="Retrained with the 2026 cohort; recall 0.78.",
+    )
+
+    remediator = client_for(users["board"]).get(detail(finding)).content.decode()
+    verifier = client_for(users["validator"]).get(detail(finding)).content.decode()
+
+    assert 'value="closed"' not in remediator and 'value="accepted_risk"' not in remediator
+    assert 'value="closed"' in verifier

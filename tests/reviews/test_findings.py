@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from governance.errors import Conflict, InvalidInput, NotAllowed
+from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.models import AuditEvent
 from reviews.finding_models import Finding, FindingEvent
 from reviews.finding_selectors import findings_open
@@ -196,7 +196,7 @@ def test_a_bad_status_or_unknown_finding_or_role_is_refused(model, users):
         move(finding, users["ds"], "in_remediation", links=["https://example.org"])
     with pytest.raises(NotAllowed):
         move(finding, users["ci"], "in_remediation")
-    with pytest.raises(Exception, match="No finding #999"):
+    with pytest.raises(NotFound, match="No finding #999"):
         finding_status_change(actor=users["ds"], finding_id=999, status="in_remediation")
     assert status_of(finding) == "open" and finding.timeline.count() == 1
 
