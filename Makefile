@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo serve migrate lint format test test-fast worker checks-worker notifications-worker retraining-worker beat clean
+.PHONY: install demo demo-reset serve migrate lint format test worker checks-worker notifications-worker retraining-worker beat clean
 
 $(INSTALLED): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is needed"'
@@ -21,12 +21,19 @@ install: $(INSTALLED)
 migrate: $(INSTALLED)
 	$(BIN)/python manage.py migrate --no-input
 
+# The links the app prints and e-mails point at the address it is served on.
+SITE_URL ?= http://$(HOST):$(PORT)
+
 demo: migrate
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	SITE_URL=$(SITE_URL) $(BIN)/python manage.py seed_demo
+	SITE_URL=$(SITE_URL) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+demo-reset:
+	rm -rf var
+	$(MAKE) demo
 
 serve: migrate
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	SITE_URL=$(SITE_URL) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 worker: $(INSTALLED)
 	$(BIN)/celery -A governance worker --loglevel=INFO
@@ -53,8 +60,13 @@ format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Two phases: everything that can share the machine on every core (pytest-xdist, one test
+# database per process), then what must run alone (real workers, the browser, timing tests:
+# the `serial` marker, set in tests/conftest.py). Exit code 5 means a phase found no tests.
+TEST_PROCESSES ?= auto
 test: lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) -m "not serial" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(BIN)/python -m pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -153,6 +153,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+FORMAT_MODULE_PATH = ["governance.formats"]  # ISO dates with the zone (formats/en)
 USE_I18N = True
 USE_TZ = True
 

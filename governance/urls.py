@@ -16,6 +16,7 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
     path("login/", page_public(auth_views.LoginView.as_view()), name="login"),

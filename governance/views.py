@@ -7,7 +7,8 @@ import logging
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -41,6 +42,13 @@ def _broker_state() -> str:
     except redis.RedisError:
         logger.exception("health: broker check failed")
         return "down"
+
+
+@page_public
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on pages that name no icon (the admin's): send the one."""
+    return redirect(static("img/favicon.svg"), permanent=True)
 
 
 @page_public

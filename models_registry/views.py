@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -14,6 +16,8 @@ from models_registry import selectors, services
 from models_registry.card_formats import card_diff
 from models_registry.filters import ModelFilter
 from models_registry.forms import CardNotesForm, RollbackForm
+from models_registry.model_artifact import RecordedArtifact
+from models_registry.models import DeploymentEvent, ModelVersion
 from models_registry.page_panels import model_panels
 
 
@@ -28,12 +32,17 @@ def model_index(request: HttpRequest) -> HttpResponse:
 @require_GET
 def model_detail(request: HttpRequest, name: str) -> HttpResponse:
     model = selectors.model_get(name=name)
+    versions = selectors.version_list(model=model)
+    production = next((v for v in versions if v.stage == ModelVersion.Stage.PRODUCTION), None)
     return render(
         request,
         "models_registry/model_detail.html",
         {
             "model": model,
-            "versions": selectors.version_list(model=model),
+            "versions": versions,
+            "production": production,
+            "served_here": bool(production and RecordedArtifact.of(production.run_facts)),
+            "rollback_to": production and services.rollback_target(model, production),
             "events": selectors.deployment_events(model=model)[:50],
             "can_roll_back": user_can(request.user, Capability.ROLLBACK),
             "panels": model_panels(model, request),
@@ -60,7 +69,7 @@ def model_rollback(request: HttpRequest, name: str) -> HttpResponse:
     except ApplicationError as error:
         messages.error(request, error.detail)
     else:
-        done = "; ".join(f"{e.get_kind_display()} (v{e.version.version})" for e in events)
+        done = rollback_outcome(events)
         messages.success(
             request, f"Rolled back: {done}. Every server answers with it within a second."
         )
@@ -152,3 +161,18 @@ def card_diff_page(request: HttpRequest, name: str, version: int) -> HttpRespons
 
 def _number(value: str | None, default: int) -> int:
     return int(value) if value and value.isdigit() else default
+
+
+def rollback_outcome(events: list[Any]) -> str:
+    """What a rollback did, in words: 'v2 is back in production in place of v3; canary v4
+    stopped'."""
+    parts = []
+    for event in events:
+        if event.kind == DeploymentEvent.Kind.ROLLED_BACK:
+            parts.append(
+                f"v{event.version.version} is back in production in place of "
+                f"v{event.previous_version.version}"
+            )
+        else:
+            parts.append(f"canary v{event.version.version} stopped")
+    return "; ".join(parts)

@@ -106,9 +106,15 @@ class PolicyOutcome:
             noun = "approval" if self.missing_approvals == 1 else "approvals"
             parts.append(f"{self.missing_approvals} more {noun}")
         if self.missing_roles:
-            labels = [Role(role).label.lower() for role in self.missing_roles]
-            parts.append("one from each of: " + ", ".join(labels))
+            owners = [_one_from(Role(role).label.lower()) for role in self.missing_roles]
+            parts.append(" and ".join(owners))
         return "Needs " + ", including ".join(parts) + "."
+
+
+def _one_from(label: str) -> str:
+    """'validator' -> 'one from a validator'; 'independent reviewer' -> '... an independent ...'."""
+    article = "an" if label[:1] in "aeiou" else "a"
+    return f"one from {article} {label}"
 
 
 def policy_evaluate(

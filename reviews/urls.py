@@ -8,6 +8,8 @@ urlpatterns = [
     path("", views.queue, name="queue"),
     path("requests/<int:request_id>/", views.request_detail, name="request"),
     path("requests/<int:request_id>/sign-off/", views.request_sign_off, name="sign-off"),
+    path("requests/<int:request_id>/execute/", views.request_execute, name="execute"),
+    path("requests/<int:request_id>/withdraw/", views.request_withdraw, name="withdraw"),
     path(
         "models/<slug:name>/business-impact/",
         impact_views.model_business_impact,

@@ -12,7 +12,7 @@ from governance.pages import page_requires
 from governance.roles import Capability
 from models_registry.selectors import card_latest
 from reviews import selectors, services
-from reviews.forms import SignOffForm
+from reviews.forms import SignOffForm, WithdrawForm
 from reviews.models import PromotionRequest
 from reviews.policy import policy_evaluate
 
@@ -39,6 +39,18 @@ def queue(request: HttpRequest) -> HttpResponse:
 @page_requires(Capability.READ)
 @require_GET
 def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
+    return _request_page(request, request_id)
+
+
+def _request_page(
+    request: HttpRequest,
+    request_id: int,
+    *,
+    form: SignOffForm | None = None,
+    withdraw_form: WithdrawForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The request page; a form that failed comes back bound, with its errors and input."""
     promotion_request = selectors.request_get(request_id=request_id)
     version = promotion_request.model_version
     sign_offs = list(promotion_request.sign_offs.all())
@@ -50,6 +62,7 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
     if not promotion_request.is_open and promotion_request.decided_card_hash:
         shown = revisions.get(promotion_request.decided_card_hash, latest)
     refusal = services.signoff_refusal(actor=request.user, request=promotion_request)
+    is_approved = promotion_request.status == PromotionRequest.Status.APPROVED
     return render(
         request,
         "reviews/request_detail.html",
@@ -62,8 +75,14 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
             "outcome": outcome,
             "can_sign": refusal is None,
             "refusal": refusal,
-            "form": SignOffForm(),
+            "form": form or SignOffForm(),
+            "can_execute": is_approved
+            and services.execute_refusal(actor=request.user, request=promotion_request) is None,
+            "can_withdraw": promotion_request.is_open
+            and promotion_request.requested_by_id == request.user.pk,
+            "withdraw_form": withdraw_form or WithdrawForm(),
         },
+        status=status,
     )
 
 
@@ -72,8 +91,7 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
 def request_sign_off(request: HttpRequest, request_id: int) -> HttpResponse:
     form = SignOffForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose Approve or Reject.")
-        return redirect("reviews:request", request_id=request_id)
+        return _request_page(request, request_id, form=form, status=400)
     try:
         services.signoff_create(
             actor=request.user,
@@ -86,4 +104,39 @@ def request_sign_off(request: HttpRequest, request_id: int) -> HttpResponse:
     else:
         verb = "approved" if form.cleaned_data["decision"] == "approve" else "rejected"
         messages.success(request, f"You {verb} request #{request_id}.")
+    return redirect("reviews:request", request_id=request_id)
+
+
+@page_requires(Capability.EXECUTE_PROMOTION)
+@require_POST
+def request_execute(request: HttpRequest, request_id: int) -> HttpResponse:
+    try:
+        done = services.promotion_execute(actor=request.user, request_id=request_id)
+    except ApplicationError as error:
+        messages.error(request, error.detail)
+    else:
+        version = done.model_version
+        where = (
+            f"on canary at {done.canary_traffic}% (production once it passes its gates)"
+            if done.strategy == PromotionRequest.Strategy.CANARY
+            else "in production"
+        )
+        messages.success(request, f"Executed: {version.model.name} v{version.version} is {where}.")
+    return redirect("reviews:request", request_id=request_id)
+
+
+@page_requires(Capability.REQUEST_PROMOTION)  # and the service: only the requester
+@require_POST
+def request_withdraw(request: HttpRequest, request_id: int) -> HttpResponse:
+    form = WithdrawForm(request.POST)
+    if not form.is_valid():
+        return _request_page(request, request_id, withdraw_form=form, status=400)
+    try:
+        services.promotion_withdraw(
+            actor=request.user, request_id=request_id, reason=form.cleaned_data["reason"]
+        )
+    except ApplicationError as error:
+        messages.error(request, error.detail)
+    else:
+        messages.success(request, f"You withdrew request #{request_id}.")
     return redirect("reviews:request", request_id=request_id)

@@ -189,6 +189,27 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+# Tests that must have the machine to themselves: real Celery workers (under pytest-xdist
+# two test processes would share one Redis broker and take each other's tasks), the
+# browser, and the timing tests of serving processes (a rollback served by every worker
+# within a second loses the CPU race to a second test process; seen 2026-12-02).
+SERIAL_MARKERS = ("celery_worker", "browser")
+SERIAL_MODULES = (
+    "tests/models_registry/test_serving_processes.py",
+    "tests/models_registry/test_rollback_races.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark what `make test` runs alone, after the parallel phase: `-m serial`."""
+    for item in items:
+        path = item.path.as_posix()
+        if any(item.get_closest_marker(name) for name in SERIAL_MARKERS) or any(
+            path.endswith(module) for module in SERIAL_MODULES
+        ):
+            item.add_marker(pytest.mark.serial)
+
+
 def _audit_tables_open_for_tests(sender: Any, connection: Any, **kwargs: Any) -> None:
     """Tests tamper with the record by hand and flush tables between transactional tests,
     both refused by the audit tables' triggers: open them for the session. The trigger tests

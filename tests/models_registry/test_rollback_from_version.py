@@ -114,7 +114,8 @@ def test_pressing_roll_back_on_a_stale_page_refuses_and_moves_nothing(client, us
 def test_pressing_roll_back_on_a_current_page_rolls_back(client, users, v3_live):
     client.force_login(users["board"])
     page = client.post(PAGE + "rollback/", {"reason": "drift", "from_version": "3"}, follow=True)
-    assert "Rolled back:" in page.content.decode()
+    text = page.content.decode()
+    assert "Rolled back: canary v4 stopped; v2 is back in production in place of v3." in text
     assert stages(v3_live)[2] == "production"
 
 

@@ -78,7 +78,7 @@ def test_the_sign_off_form_shows_the_request_and_its_policy(
     page = response.content.decode()
     assert response.status_code == 200
     assert "Better recall on recent data." in page
-    assert "Needs 2 more approvals, including one from each of: validator." in page
+    assert "Needs 2 more approvals, including one from a validator." in page
     assert version.card_hash in page
     assert 'id="sign-off-form"' in page
 

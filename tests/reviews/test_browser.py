@@ -55,9 +55,19 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def new_page(browser: Any, live_server: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """new_page() -> a page in a fresh browser context (its own cookies, so its own user)."""
+    """new_page() -> a page in a fresh browser context (its own cookies, so its own user).
+
+    The questions buttons ask before they act (static/js/confirm.js) are answered OK and
+    kept in `new_page.asked`; put False in `new_page.answers` to press Cancel on the next."""
     contexts = []
     failed_before = request.session.testsfailed
+
+    def answer(dialog: Any) -> None:
+        open_page.asked.append(dialog.message)
+        if open_page.answers and not open_page.answers.pop(0):
+            dialog.dismiss()
+        else:
+            dialog.accept()
 
     def open_page() -> Any:
         context = browser.new_context(
@@ -65,8 +75,11 @@ def new_page(browser: Any, live_server: Any, request: pytest.FixtureRequest) -> 
         )
         context.set_default_timeout(15_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on("dialog", answer)
+        return page
 
+    open_page.asked, open_page.answers = [], []
     yield open_page
     # The call phase's report is logged before teardown: a failure has been counted.
     if request.session.testsfailed > failed_before:
@@ -203,7 +216,7 @@ def test_validator_rejects_after_a_board_approval(users, make_model, make_versio
     # Medium risk: two approvals, one of them from a validator.
     expect(bella.locator("#request-status")).to_have_text("pending")
     expect(bella.locator("#policy-summary")).to_have_text(
-        "Needs 1 more approval, including one from each of: validator."
+        "Needs 1 more approval, including one from a validator."
     )
 
     vera = new_page()

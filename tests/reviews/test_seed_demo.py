@@ -40,6 +40,7 @@ def test_the_demo_has_every_role_models_versions_traffic_and_pending_requests(ml
     assert runs["drift"].results["features"]["monthly_charges"]["drifted"] is True
     assert runs["quality"].labelled_rows >= 1500
     assert "demo-governance" in printed and "checkout-app API token:" in printed
+    assert_the_story_matches_the_numbers()
     run = assert_the_drift_loop_ran(printed)
 
     counts = [m.objects.count() for m in (ModelVersion, Alert, Incident, RetrainingRun)]
@@ -93,3 +94,16 @@ def assert_the_drift_loop_ran(printed: str) -> RetrainingRun:
     assert f"http://127.0.0.1:8000/incidents/{incident.pk}/" in printed
     assert f"http://127.0.0.1:8000/requests/{request.pk}/" in printed
     return run
+
+
+def assert_the_story_matches_the_numbers() -> None:
+    """Each churn release beats the one before on the hold-out, and v3's request says so in
+    the versions' own figures (a reviewer checks the words against the card)."""
+    versions = ModelVersion.objects.filter(model__name="churn-classifier", version__lte=3)
+    auc = [v.metrics["auc"] for v in versions.order_by("version")]
+    assert auc == sorted(auc) and len(set(auc)) == 3, auc
+    v2, v3 = versions.get(version=2), versions.get(version=3)
+    request = PromotionRequest.objects.get(model_version=v3)
+    for name, label in (("auc", "AUC"), ("accuracy", "accuracy"), ("f1", "f1")):
+        shown = f"{label} {v3.metrics[name]:.3f} vs {v2.metrics[name]:.3f}"
+        assert shown in request.justification, (shown, request.justification)
