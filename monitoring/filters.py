@@ -10,6 +10,7 @@ from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import extend_schema_field
 
+from governance.api.filter_forms import StrictFilterForm
 from monitoring.alert_selectors import status_is
 from monitoring.models import (
     Alert,
@@ -33,20 +34,6 @@ def _yes(value: str) -> bool:
     return value == "true"
 
 
-class IncidentFilterForm(forms.Form):
-    """A number given empty (`?version=`) is a 400, as the schema says, not ignored (an empty
-    choice means "any", and the schema lists it)."""
-
-    NUMBERS = ("version",)
-
-    def clean(self) -> dict[str, object]:
-        cleaned = super().clean()
-        for name in self.NUMBERS:
-            if self.data.get(name) == "":
-                self.add_error(name, "Give a number or leave the parameter out.")
-        return cleaned
-
-
 class IncidentFilter(django_filters.FilterSet):
     """Shared by the API (GET /api/v1/incidents/) and the incident list page."""
 
@@ -61,7 +48,7 @@ class IncidentFilter(django_filters.FilterSet):
 
     class Meta:
         model = Incident
-        form = IncidentFilterForm
+        form = StrictFilterForm
         fields = ["model", "version", "status", "severity", "source", "owner", "serious", "overdue"]
 
     def filter_serious(
@@ -144,7 +131,7 @@ class FlagFilter(django_filters.FilterSet):
 
     class Meta:
         model = PredictionFlag
-        form = IncidentFilterForm
+        form = StrictFilterForm
         fields = ["reason", "version", "request_id", "flagged_by", "since", "until"]
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
-from monitoring.filters import YES_NO, IdFilter, IncidentFilterForm
+from governance.api.filter_forms import StrictFilterForm
+from monitoring.filters import YES_NO, IdFilter
 from reviews.finding_models import Finding, severities_from
 from reviews.models import PromotionRequest
 
@@ -36,7 +37,7 @@ class FindingFilter(django_filters.FilterSet):
 
     class Meta:
         model = Finding
-        form = IncidentFilterForm  # `?version=` given empty is a 400, not ignored
+        form = StrictFilterForm  # `?version=` given empty is a 400, not ignored
         fields = ["model", "version", "status", "severity", "min_severity", "owner", "open"]
 
     def filter_min_severity(

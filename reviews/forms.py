@@ -29,3 +29,10 @@ class WithdrawForm(forms.Form):
         strip=True,
         widget=forms.TextInput(attrs={"placeholder": "Why (kept in the request's history)"}),
     )
+
+
+class RequestAgainForm(WithdrawForm):
+    """Withdraw and request again on the current card; its fields are prefixed `again-` so
+    they sit beside the withdraw form on one page."""
+
+    prefix = "again"

@@ -57,6 +57,15 @@ class PromotionRequest(models.Model):
         blank=True,
         help_text="The card hash when the request closed; its sign-offs are judged against it.",
     )
+    replaces = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replaced_by",
+        help_text="The request withdrawn to make this one (requested again, say because "
+        "approvals went stale): its sign-offs stay on record there.",
+    )
     requested_tier = models.CharField(
         max_length=16,
         choices=RiskTier.choices,

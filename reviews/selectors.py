@@ -18,6 +18,7 @@ def request_list() -> QuerySet[PromotionRequest]:
         "model_version__registered_by",
         "requested_by",
         "executed_by",
+        "replaced_by",
     ).prefetch_related(Prefetch("sign_offs", queryset=SignOff.objects.select_related("signer")))
 
 

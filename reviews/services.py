@@ -234,6 +234,32 @@ def promotion_withdraw(*, actor: Any, request_id: int, reason: str = "") -> Prom
 
 @retry_on_lock_conflict
 @transaction.atomic
+def promotion_request_again(*, actor: Any, request_id: int, reason: str) -> PromotionRequest:
+    """Withdraw an open request and open a new one for the same version, on the card as it
+    is now: the way forward when approvals went stale, since no one signs a request twice.
+
+    Only the requester may, as only they may withdraw; the old request keeps its sign-offs
+    and the new one names it in `replaces`.
+    """
+    withdrawn_for = f"requested again: {reason}"
+    old = promotion_withdraw(actor=actor, request_id=request_id, reason=withdrawn_for)
+    new = promotion_request_create(
+        actor=actor,
+        version=old.model_version,
+        justification=old.justification,
+        strategy=old.strategy,
+        target_stage=old.target_stage,
+        canary_traffic=old.canary_traffic,
+    )
+    new.replaces = old
+    set_change_reason(new, f"requested again in place of #{old.pk}")
+    new.save(update_fields=["replaces"])
+    _audit(new, "requested_again", replaces=old.pk, reason=reason)
+    return new
+
+
+@retry_on_lock_conflict
+@transaction.atomic
 def promotion_requests_reevaluate(*, version: ModelVersion, reason: str) -> None:
     """Re-check the open requests of `version` (its card changed: approvals may be stale)."""
     open_ids = version.promotion_requests.filter(

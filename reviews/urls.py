@@ -10,6 +10,7 @@ urlpatterns = [
     path("requests/<int:request_id>/sign-off/", views.request_sign_off, name="sign-off"),
     path("requests/<int:request_id>/execute/", views.request_execute, name="execute"),
     path("requests/<int:request_id>/withdraw/", views.request_withdraw, name="withdraw"),
+    path("requests/<int:request_id>/request-again/", views.request_again, name="request-again"),
     path(
         "models/<slug:name>/business-impact/",
         impact_views.model_business_impact,

@@ -12,7 +12,7 @@ from governance.pages import page_requires
 from governance.roles import Capability
 from models_registry.selectors import card_latest
 from reviews import selectors, services
-from reviews.forms import SignOffForm, WithdrawForm
+from reviews.forms import RequestAgainForm, SignOffForm, WithdrawForm
 from reviews.models import PromotionRequest
 from reviews.policy import policy_evaluate
 
@@ -48,6 +48,7 @@ def _request_page(
     *,
     form: SignOffForm | None = None,
     withdraw_form: WithdrawForm | None = None,
+    again_form: RequestAgainForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """The request page; a form that failed comes back bound, with its errors and input."""
@@ -81,6 +82,7 @@ def _request_page(
             "can_withdraw": promotion_request.is_open
             and promotion_request.requested_by_id == request.user.pk,
             "withdraw_form": withdraw_form or WithdrawForm(),
+            "again_form": again_form or RequestAgainForm(),
         },
         status=status,
     )
@@ -140,3 +142,24 @@ def request_withdraw(request: HttpRequest, request_id: int) -> HttpResponse:
     else:
         messages.success(request, f"You withdrew request #{request_id}.")
     return redirect("reviews:request", request_id=request_id)
+
+
+@page_requires(Capability.REQUEST_PROMOTION)  # and the service: only the requester
+@require_POST
+def request_again(request: HttpRequest, request_id: int) -> HttpResponse:
+    form = RequestAgainForm(request.POST)
+    if not form.is_valid():
+        return _request_page(request, request_id, again_form=form, status=400)
+    try:
+        new = services.promotion_request_again(
+            actor=request.user, request_id=request_id, reason=form.cleaned_data["reason"]
+        )
+    except ApplicationError as error:
+        messages.error(request, error.detail)
+        return redirect("reviews:request", request_id=request_id)
+    messages.success(
+        request,
+        f"You withdrew request #{request_id} and requested again: #{new.pk} is signed on the "
+        "card as it is now.",
+    )
+    return redirect("reviews:request", request_id=new.pk)

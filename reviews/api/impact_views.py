@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from governance.api.filter_forms import StrictFilterForm
 from governance.api.schema import errors
 from governance.roles import Capability
 from models_registry.selectors import model_get
@@ -84,6 +85,7 @@ class ImpactReviewFilter(django_filters.FilterSet):
 
     class Meta:
         model = BusinessImpactReview
+        form = StrictFilterForm  # `?due_by=` given empty is a 400, not ignored
         fields = ["model", "status", "due_by"]
 
 

@@ -55,6 +55,15 @@ class PromotionRequestSerializer(serializers.ModelSerializer):
     )
     sign_offs = serializers.SerializerMethodField()
     policy = serializers.SerializerMethodField()
+    replaces = serializers.IntegerField(
+        source="replaces_id",
+        allow_null=True,
+        read_only=True,
+        help_text="The withdrawn request this one was made again from.",
+    )
+    replaced_by = serializers.SerializerMethodField(
+        help_text="The request made again in place of this one, once withdrawn for it."
+    )
 
     class Meta:
         model = PromotionRequest
@@ -76,6 +85,8 @@ class PromotionRequestSerializer(serializers.ModelSerializer):
             "card_hash",
             "sign_offs",
             "policy",
+            "replaces",
+            "replaced_by",
         ]
 
     @extend_schema_field(SignOffSerializer(many=True))
@@ -85,6 +96,10 @@ class PromotionRequestSerializer(serializers.ModelSerializer):
             sign_off.request = obj
         context = {"card_hash": card_hash_for(obj)}
         return SignOffSerializer(sign_offs, many=True, context=context).data
+
+    def get_replaced_by(self, obj: PromotionRequest) -> int | None:
+        replacement = getattr(obj, "replaced_by", None)
+        return replacement.pk if replacement is not None else None
 
     @extend_schema_field(PolicyStateSerializer)
     def get_policy(self, obj: PromotionRequest) -> dict[str, Any]:
@@ -121,3 +136,9 @@ class SignOffCreateSerializer(StrictInputSerializer):
 
 class WithdrawSerializer(StrictInputSerializer):
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class RequestAgainSerializer(StrictInputSerializer):
+    reason = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default="the card changed"
+    )

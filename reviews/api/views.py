@@ -14,6 +14,7 @@ from reviews import selectors, services
 from reviews.api.serializers import (
     PromotionRequestCreateSerializer,
     PromotionRequestSerializer,
+    RequestAgainSerializer,
     SignOffCreateSerializer,
     SignOffSerializer,
     WithdrawSerializer,
@@ -29,7 +30,8 @@ def _request_response(request_id: int, code: int = status.HTTP_200_OK) -> Respon
 
 
 class PromotionRequestViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Promotion requests: read them, sign them off, execute or withdraw them."""
+    """Promotion requests: read them, sign them off, execute or withdraw them, or request
+    again (withdraw and open a new request on the current card)."""
 
     serializer_class = PromotionRequestSerializer
     filterset_class = PromotionRequestFilter
@@ -38,6 +40,7 @@ class PromotionRequestViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         "sign_offs": Capability.READ,
         "execute": Capability.EXECUTE_PROMOTION,
         "withdraw": Capability.REQUEST_PROMOTION,
+        "request_again": Capability.REQUEST_PROMOTION,
     }
 
     def get_queryset(self) -> QuerySet[PromotionRequest]:
@@ -87,6 +90,23 @@ class PromotionRequestViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             actor=request.user, request_id=promotion_request.pk, **data.validated_data
         )
         return _request_response(promotion_request.pk)
+
+    @extend_schema(
+        request=RequestAgainSerializer,
+        responses={201: PromotionRequestSerializer, **errors(409)},
+    )
+    @action(detail=True, methods=["post"], url_path="request-again")
+    def request_again(self, request: Request, pk: str) -> Response:
+        """Withdraw this open request and open a new one for the same version, on the card as
+        it is now (the requester only): everyone signs again, so stale approvals stop
+        blocking it. 201 with the new request, whose `replaces` names this one."""
+        promotion_request = selectors.request_get(request_id=_id(pk))
+        data = RequestAgainSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        new = services.promotion_request_again(
+            actor=request.user, request_id=promotion_request.pk, **data.validated_data
+        )
+        return _request_response(new.pk, status.HTTP_201_CREATED)
 
 
 class VersionPromotionRequestViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
