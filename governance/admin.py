@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from governance.admin_values import FormattedValuesMixin
 from governance.audit.reports import audit_verification_request
 from governance.models import (
     ApiToken,
@@ -39,8 +40,9 @@ admin.site.site_title = "Model governance admin"
 admin.site.index_title = "Registry, reviews and audit"
 
 
-class ReadOnlyAdminMixin:
-    """Nothing is added, changed or deleted here: every change goes through a service."""
+class ReadOnlyAdminMixin(FormattedValuesMixin):
+    """Nothing is added, changed or deleted here: every change goes through a service.
+    Numbers and JSON are shown for people (governance/admin_values.py)."""
 
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
@@ -55,7 +57,7 @@ class ReadOnlyAdminMixin:
 class GovernedHistoryAdmin(SimpleHistoryAdmin):
     """History pages that show each change's origin (api, page, admin, task ...)."""
 
-    history_list_display = ["history_origin"]
+    history_list_display = ["origin"]  # the column's heading is the attribute's name
 
     def history_form_view(
         self,
@@ -127,6 +129,46 @@ class ApprovalPolicyAdmin(GovernedHistoryAdmin):
         policy_save(actor=request.user, policy=obj, origin_label="admin")
 
 
+class EventKindFilter(admin.SimpleListFilter):
+    """Governance events by default: in the embedded mode every logged prediction call is an
+    inference batch of its own (`predictions.recorded`), which would drown the rest. An
+    explicit `action` filter shows what it names."""
+
+    title = "kind"
+    parameter_name = "kind"
+    INFERENCE_PREFIX = "predictions."
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("governance", "Governance events"),
+            ("inference", "Inference batches"),
+            ("all", "All"),
+        ]
+
+    def __init__(self, request: HttpRequest, *args: Any) -> None:
+        self.action_named = any(key.startswith("action") for key in request.GET)
+        super().__init__(request, *args)
+
+    def value(self) -> str:
+        return super().value() or ("all" if self.action_named else "governance")
+
+    def choices(self, changelist: Any) -> Any:
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        inference = {"action__startswith": self.INFERENCE_PREFIX}
+        if self.value() == "governance":
+            return queryset.exclude(**inference)
+        if self.value() == "inference":
+            return queryset.filter(**inference)
+        return queryset
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The tamper-evident audit trail: read it, filter it, verify its hash chain.
@@ -144,7 +186,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "actor_username",
         "origin",
     ]
-    list_filter = ["action", "origin", "object_type"]
+    list_filter = [EventKindFilter, "action", "origin", "object_type"]
     search_fields = ["action", "object_type", "object_id", "actor_username"]
     date_hierarchy = "occurred_at"
     fields = [

@@ -29,6 +29,11 @@ class HistoryOrigin(models.Model):
     class Meta:
         abstract = True
 
+    @property
+    def origin(self) -> str:
+        """Where the change came from, as the admin's history column "origin" shows it."""
+        return self.get_history_origin_display()
+
 
 def history_user(instance: Any = None, request: Any = None, **kwargs: Any) -> Any:
     return current_audit_context().acting_user()

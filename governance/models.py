@@ -52,7 +52,8 @@ class ApprovalPolicy(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_risk_tier_display()} risk: {self.required_approvals} approval(s)"
+        noun = "approval" if self.required_approvals == 1 else "approvals"
+        return f"{self.get_risk_tier_display()} risk: {self.required_approvals} {noun}"
 
     def clean(self) -> None:
         roles = self.required_roles

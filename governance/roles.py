@@ -202,6 +202,10 @@ ROLE_MODEL_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "reviews.change_revalidationpolicy",
         "reviews.add_modelmateriality",
         "reviews.change_modelmateriality",
+        # Every governed record names people: an auditor follows the link to who they are
+        # and which roles they hold (read only; roles are set with `governance_user`).
+        "auth.view_user",
+        "auth.view_group",
     ),
 }
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from datetime import datetime
+
 from django import template
+from django.utils.dateparse import parse_datetime
 
 register = template.Library()
 
@@ -25,3 +28,13 @@ def importance_bars(importance: dict[str, float] | None) -> list[tuple[str, floa
 @register.filter
 def decision_past(decision: Any) -> str:
     return {"approve": "approved", "reject": "rejected"}.get(str(decision), str(decision))
+
+
+@register.filter
+def iso_moment(value: Any) -> datetime | str:
+    """A card's ISO 8601 timestamp as a datetime, so `|date` formats it like every other
+    moment on the page; anything unreadable is shown as it is."""
+    try:
+        return parse_datetime(str(value)) or str(value)
+    except ValueError:
+        return str(value)

@@ -276,3 +276,75 @@ def test_pages_and_the_api_docs_work_under_the_content_security_policy(
     carla.goto(f"/admin/reviews/promotionrequest/{request.pk}/sign-off/")
     expect(carla.locator("#policy-summary")).to_be_visible()
     assert [text for text in violations if "Content Security Policy" in text] == []
+
+
+def test_acts_ask_first_and_cancel_does_nothing(users, make_model, make_version, new_page):
+    """Approve and Execute ask before they act; Cancel leaves everything as it was."""
+    from playwright.sync_api import expect
+
+    request = pending_request(users, make_model, make_version, name="acts-model", risk_tier="low")
+    bella = new_page()
+    log_in(bella, "bella")
+    bella.goto(f"/requests/{request.pk}/")
+    new_page.answers.append(False)  # Cancel the first question
+    bella.get_by_role("button", name="Approve").click()
+    expect(bella.locator("#request-status")).to_have_text("pending")
+    assert new_page.asked[-1].startswith("Approve acts-model v1 for production?")
+    assert not SignOff.objects.filter(request=request).exists()
+    bella.get_by_role("button", name="Approve").click()
+    expect(bella.locator("#request-status")).to_have_text("approved")
+
+    dana = new_page()
+    log_in(dana, "dana")
+    dana.goto(f"/requests/{request.pk}/")
+    new_page.answers.append(False)
+    dana.get_by_role("button", name="Execute").click()
+    expect(dana.locator("#request-status")).to_have_text("approved")
+    assert (
+        new_page.asked[-1] == f"Execute request #{request.pk}: put acts-model v1 in production now?"
+    )
+    dana.get_by_role("button", name="Execute").click()
+    expect(dana.locator(".flash.success")).to_have_text("Executed: acts-model v1 is in production.")
+    expect(dana.locator("#request-status")).to_have_text("executed")
+    expect(dana.get_by_role("button", name="Execute")).to_have_count(0)
+    assert ModelVersion.objects.get(pk=request.model_version_id).stage == "production"
+
+
+def test_a_request_stuck_on_a_stale_approval_is_requested_again(
+    users, make_model, make_version, new_page
+):
+    from playwright.sync_api import expect
+
+    from models_registry.services import version_update_notes
+
+    request = pending_request(
+        users, make_model, make_version, name="stale-model", risk_tier="medium"
+    )
+    with acting_as(origin=Origin.SYSTEM):
+        reviews.signoff_create(actor=users["validator"], request_id=request.pk, decision="approve")
+        version_update_notes(
+            actor=users["ds"], version=request.model_version, limitations="Consumers only."
+        )
+
+    vera = new_page()
+    log_in(vera, "vera")
+    vera.goto(f"/requests/{request.pk}/")
+    expect(vera.locator("#stale-warning")).to_contain_text(
+        "ask dana (the requester) to request again"
+    )
+    expect(vera.locator("#cannot-sign")).to_have_text("You have already signed this request.")
+
+    dana = new_page()
+    log_in(dana, "dana")
+    dana.goto(f"/requests/{request.pk}/")
+    dana.fill("#id_again-reason", "The card gained a limitation after vera's approval.")
+    dana.get_by_role("button", name="Request again").click()
+    expect(dana.locator(".flash.success")).to_contain_text(f"You withdrew request #{request.pk}")
+    expect(dana.locator("#replaces")).to_contain_text(f"request #{request.pk}")
+    new_id = int(re.search(r"/requests/(\d+)/$", dana.url).group(1))
+
+    vera.goto(f"/requests/{new_id}/")
+    vera.get_by_role("button", name="Approve").click()
+    expect(vera.locator(".flash.success")).to_have_text(f"You approved request #{new_id}.")
+    expect(vera.locator("#policy-summary")).to_have_text("Needs 1 more approval.")
+    vera.screenshot(path=str(RESULTS_DIR / "request-again.png"), full_page=True)
