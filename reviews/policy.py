@@ -96,6 +96,18 @@ class PolicyOutcome:
     def satisfied(self) -> bool:
         return not self.rejected and self.missing_approvals == 0 and not self.missing_roles
 
+    @property
+    def progress(self) -> str:
+        """The request's standing in a few words, for lists: "1 of 2, needs a validator"."""
+        if self.rejected:
+            return "rejected"
+        required = self.policy.required_approvals
+        text = f"{min(len(self.valid_approvals), required)} of {required}"
+        if self.missing_roles:
+            labels = [_with_article(Role(role).label.lower()) for role in self.missing_roles]
+            text += ", needs " + " and ".join(labels)
+        return text
+
     def summary(self) -> str:
         if self.rejected:
             return "Rejected by " + ", ".join(s.signer.username for s in self.rejections) + "."
@@ -111,10 +123,15 @@ class PolicyOutcome:
         return "Needs " + ", including ".join(parts) + "."
 
 
-def _one_from(label: str) -> str:
-    """'validator' -> 'one from a validator'; 'independent reviewer' -> '... an independent ...'."""
+def _with_article(label: str) -> str:
+    """'validator' -> 'a validator'; 'independent reviewer' -> 'an independent reviewer'."""
     article = "an" if label[:1] in "aeiou" else "a"
-    return f"one from {article} {label}"
+    return f"{article} {label}"
+
+
+def _one_from(label: str) -> str:
+    """'validator' -> 'one from a validator'."""
+    return f"one from {_with_article(label)}"
 
 
 def policy_evaluate(

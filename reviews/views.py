@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,20 +22,33 @@ from reviews.policy import policy_evaluate
 @page_requires(Capability.READ)
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    """What waits for me, and what else is open."""
+    """What waits for me, my own requests, and what else is open; each open request with its
+    progress ("1 of 2, needs a validator") and how long it has waited."""
     awaiting = list(selectors.requests_awaiting(user=request.user))
-    awaiting_ids = {r.pk for r in awaiting}
-    other_open = [
-        r
-        for r in selectors.request_list().filter(status__in=PromotionRequest.OPEN_STATUSES)
-        if r.pk not in awaiting_ids
-    ]
+    open_requests = list(
+        selectors.request_list()
+        .filter(status__in=PromotionRequest.OPEN_STATUSES)
+        .order_by("created_at", "id")
+    )
+    shown = {r.pk for r in awaiting}
+    mine = [r for r in open_requests if r.requested_by_id == request.user.pk and r.pk not in shown]
+    shown |= {r.pk for r in mine}
+    other_open = [r for r in open_requests if r.pk not in shown]
     recent = selectors.request_list().exclude(status__in=PromotionRequest.OPEN_STATUSES)[:20]
     return render(
         request,
         "reviews/queue.html",
-        {"awaiting": awaiting, "other_open": other_open, "recent": recent},
+        {
+            "awaiting": _with_progress(awaiting),
+            "mine": _with_progress(mine),
+            "other_open": _with_progress(other_open),
+            "recent": recent,
+        },
     )
+
+
+def _with_progress(requests: list[PromotionRequest]) -> list[tuple[PromotionRequest, Any]]:
+    return [(r, policy_evaluate(r, r.sign_offs.all())) for r in requests]
 
 
 @page_requires(Capability.READ)
