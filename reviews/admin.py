@@ -151,6 +151,6 @@ class SignOffAdmin(ReadOnlyAdminMixin, GovernedHistoryAdmin):
         return ", ".join(sign_off.signer_roles)
 
 
-# Business impact, revalidation and findings have their own modules; importing them
+# Business impact, meetings, revalidation and findings have their own modules; importing them
 # registers their admins.
-from reviews import impact_admin, review_board_admin  # noqa: E402, F401
+from reviews import impact_admin, meeting_admin, review_board_admin  # noqa: E402, F401

@@ -216,8 +216,9 @@ class Attendance(models.Model):
 class Decision(models.Model):
     """What the board decided, linked to what it concerns. An approve or reject of a
     promotion request is carried out as each present voter's sign-off (`signed`), or their
-    refusal with the reason (`refused`); an action item stays open until someone marks it
-    done, and is carried to every later agenda of the board until then."""
+    refusal with the reason (`refused`); a finding is raised as a Finding (`finding`) through
+    the findings service; an action item stays open until someone marks it done, and is
+    carried to every later agenda of the board until then."""
 
     class Kind(models.TextChoices):
         APPROVE = "approve", "Approve"
@@ -253,6 +254,14 @@ class Decision(models.Model):
     )
     incident = models.ForeignKey(
         "monitoring.Incident", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    finding = models.ForeignKey(
+        "reviews.Finding",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="board_decisions",
+        help_text="The finding a decision of kind finding raised.",
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from governance.api.serializers import StrictInputSerializer
-from reviews.models import AgendaItem, Attendance, Board, BoardMember, Decision, Meeting
+from reviews.models import AgendaItem, Attendance, Board, BoardMember, Decision, Finding, Meeting
 
 USERNAME = {"max_length": 150, "help_text": "A username."}
 
@@ -77,6 +77,12 @@ class DecisionSerializer(serializers.ModelSerializer):
     version = serializers.IntegerField(source="version.version", read_only=True, allow_null=True)
     owner = serializers.CharField(source="owner.username", read_only=True, allow_null=True)
     recorded_by = serializers.CharField(source="recorded_by.username", read_only=True)
+    severity = serializers.CharField(
+        source="finding.severity",
+        read_only=True,
+        allow_null=True,
+        help_text="The severity of the finding a decision of kind finding raised.",
+    )
 
     class Meta:
         model = Decision
@@ -89,6 +95,8 @@ class DecisionSerializer(serializers.ModelSerializer):
             "version",
             "request",
             "incident",
+            "finding",
+            "severity",
             "owner",
             "due_date",
             "status",
@@ -163,8 +171,17 @@ class DecisionInputSerializer(StrictInputSerializer):
     incident = serializers.IntegerField(min_value=1, required=False)
     model = serializers.SlugField(required=False)
     version = serializers.IntegerField(min_value=1, required=False, help_text="With model.")
-    owner = serializers.CharField(required=False, **USERNAME)
+    owner = serializers.CharField(
+        required=False,
+        max_length=150,
+        help_text="A username: the action item's owner, or the finding's.",
+    )
     due_date = serializers.DateField(required=False)
+    severity = serializers.ChoiceField(
+        choices=Finding.Severity.choices,
+        required=False,
+        help_text="The finding's severity: required for kind finding, refused for the others.",
+    )
 
 
 class ActionItemDoneSerializer(StrictInputSerializer):

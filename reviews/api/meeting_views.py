@@ -132,8 +132,9 @@ class MeetingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         "minutes": Capability.MANAGE_MEETINGS,
         "decisions": Capability.MANAGE_MEETINGS,
         "close": Capability.MANAGE_MEETINGS,
-        # Members add their own items; the service checks the seat.
+        # Members add their own items and remove them; the service checks the seat.
         "items": Capability.READ,
+        "item_remove": Capability.READ,
     }
 
     def get_queryset(self) -> QuerySet[Meeting]:
@@ -219,6 +220,15 @@ class MeetingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         refs = _refs(data)
         item = services.agenda_item_add(actor=request.user, meeting_id=int(pk), **data, **refs)
         return Response(AgendaItemSerializer(item).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None, **errors(409)})
+    @action(detail=True, methods=["delete"], url_path=r"items/(?P<item_id>[0-9]+)")
+    def item_remove(self, request: Request, pk: str, item_id: str) -> Response:
+        """Take a member's item off the agenda: whoever added it, or whoever runs meetings;
+        409 once the meeting has started (and for generated items: prepare again)."""
+        selectors.meeting_get(meeting_id=int(pk))
+        services.agenda_item_remove(actor=request.user, item_id=int(item_id), meeting_id=int(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
         request=MinutesInputSerializer, responses={200: MeetingDetailSerializer, **ACTION_ERRORS}

@@ -5,7 +5,9 @@ A board decision to approve or reject a promotion request is carried out as one 
 per present voting member, each through `reviews.services.signoff_create` with that member
 as the actor: self-approval, the signing roles, the policy's quorum and the card hash hold
 exactly as they do outside a meeting. A member the service refuses is named in the decision
-with the service's reason; nobody is skipped silently.
+with the service's reason; nobody is skipped silently. A finding (with its severity) is
+raised through the findings service (finding_decisions.py), in the same transaction: if
+the finding is refused, no decision is stored either.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from governance.services import require
 from models_registry.models import ModelVersion, RegisteredModel
 from monitoring.models import Incident
 from reviews.meeting_models import AgendaItem, Attendance, Decision, Meeting
+from reviews.meetings.finding_decisions import finding_from_decision, finding_problems
 from reviews.meetings.services import MANAGE, _audit, _require_status, _save, lock_meeting
 from reviews.models import PromotionRequest
 from reviews.services import signoff_create
@@ -115,7 +118,10 @@ def decision_record(
     model: RegisteredModel | None = None,
     owner: Any = None,
     due_date: date | None = None,
+    severity: str | None = None,
 ) -> Decision:
+    """Record what the board decided. `owner` and `due_date` belong to an action item, or
+    to the finding a decision of kind finding raises (with its `severity`, required)."""
     require(actor, Capability.MANAGE_MEETINGS, MANAGE)
     if kind not in Decision.Kind.values:
         raise InvalidInput(
@@ -130,6 +136,10 @@ def decision_record(
             raise InvalidInput("No such item on this agenda.", extra={"item": ["Not on it."]})
     links = _links(item, request, incident, version, model)
     problems = _problems(kind, text, links, owner, due_date)
+    if kind == Decision.Kind.FINDING:
+        problems.update(finding_problems(severity, links))
+    elif severity:
+        problems["severity"] = ["Only a decision of kind finding has a severity."]
     if problems:
         raise InvalidInput("The decision is not complete.", extra=problems)
     refusal = quorum_refusal(meeting)
@@ -152,6 +162,10 @@ def decision_record(
         _sign_as_board(decision, voters, actor)
         status = PromotionRequest.objects.values_list("status", flat=True)
         decision.request_status = status.get(pk=decision.request_id)
+    if kind == Decision.Kind.FINDING:
+        decision.finding = finding_from_decision(
+            decision, severity=str(severity), owner=owner, due_date=due_date
+        )
     _save(decision, f"{kind} recorded by {actor.username}")
     _audit(
         "recorded",
@@ -161,6 +175,8 @@ def decision_record(
         kind=kind,
         request=decision.request_id,
         incident=decision.incident_id,
+        finding=decision.finding_id,
+        severity=decision.finding.severity if decision.finding else None,
         signed=[s["username"] for s in decision.signed],
         refused=decision.refused,
     )

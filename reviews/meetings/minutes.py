@@ -1,5 +1,6 @@
 """A meeting's minutes as Markdown and as PDF: attendance, the agenda as the board saw it,
-what was said per item, and every decision with links to what it concerns.
+what was said per item, and every decision with links to what it concerns (a finding the
+board raised with its severity and its page).
 
 One builder (`minutes_lines`) decides the content; the Markdown and the PDF render the
 same lines, so the two never disagree. The PDF uses fpdf2 (pure Python, pip alone) and its
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.urls import reverse
 
+from reviews.finding_models import Finding
 from reviews.meeting_models import AgendaItem, Decision, Meeting
 
 
@@ -47,11 +49,23 @@ def link_lines(obj: AgendaItem | Decision) -> list[str]:
     return links
 
 
+def _finding_lines(finding: Finding) -> list[Line]:
+    owner = finding.owner.username if finding.owner else "nobody yet"
+    url = reverse("reviews:finding", kwargs={"finding_id": finding.pk})
+    return [
+        Line(f"Finding #{finding.pk} raised, severity {finding.severity}: {finding.title}"),
+        Line(f"Owner {owner}, due {finding.due_date or 'no date'}."),
+        Line(f"Finding #{finding.pk}: {settings.SITE_URL}{url}"),
+    ]
+
+
 def _decision_lines(decision: Decision) -> list[Line]:
     lines = [Line(f"{decision.get_kind_display()} (#{decision.pk}): {decision.text}", bullet=True)]
     if decision.kind == Decision.Kind.ACTION_ITEM:
         owner = decision.owner.username if decision.owner else "nobody"
         lines.append(Line(f"Owner {owner}, due {decision.due_date}, {decision.status}."))
+    if decision.finding_id:
+        lines += _finding_lines(decision.finding)
     for signed in decision.signed:
         lines.append(Line(f"Signed {signed['decision']}: {signed['username']}"))
     for refused in decision.refused:
@@ -83,7 +97,9 @@ def minutes_lines(meeting: Meeting) -> list[Line]:
         lines.append(Line(f"{seat.user.username} ({seat.role}, {vote}): {presence}", bullet=True))
     lines.append(Line(f"Quorum: {board.quorum} voting member(s)."))
     lines.append(Line("Agenda", level=2))
-    decisions = list(meeting.decisions.select_related("owner", "model", "version__model"))
+    decisions = list(
+        meeting.decisions.select_related("owner", "model", "version__model", "finding__owner")
+    )
     for item in meeting.items.select_related("model", "version__model").order_by("position"):
         lines.append(Line(f"{item.position}. {item.title}", level=3))
         if item.summary:

@@ -28,7 +28,9 @@ def meeting_list() -> QuerySet[Meeting]:
 def meeting_get(*, meeting_id: int) -> Meeting:
     """One meeting with its agenda, attendance and decisions, ready to show or export."""
     items = AgendaItem.objects.select_related("model", "version__model", "added_by")
-    decisions = Decision.objects.select_related("model", "version__model", "owner", "recorded_by")
+    decisions = Decision.objects.select_related(
+        "model", "version__model", "owner", "recorded_by", "finding"
+    )
     attendance = Attendance.objects.select_related("member__user")
     try:
         return (

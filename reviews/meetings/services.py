@@ -236,12 +236,18 @@ def agenda_item_add(
 
 
 @transaction.atomic
-def agenda_item_remove(*, actor: Any, item_id: int) -> None:
-    """Take a member's item off the agenda before the start (generated ones: re-prepare)."""
-    meeting_id = AgendaItem.objects.filter(pk=item_id).values_list("meeting_id", flat=True)
-    if not meeting_id:
-        raise NotFound(f"No agenda item #{item_id}.")
-    meeting = lock_meeting(meeting_id[0])
+def agenda_item_remove(*, actor: Any, item_id: int, meeting_id: int | None = None) -> None:
+    """Take a member's item off the agenda before the start (generated ones: re-prepare).
+    With `meeting_id`, an item of another meeting is not found."""
+    items = AgendaItem.objects.filter(pk=item_id)
+    if meeting_id is not None:
+        items = items.filter(meeting_id=meeting_id)
+    found = items.values_list("meeting_id", flat=True)
+    if not found:
+        raise NotFound(
+            f"No agenda item #{item_id}" + (f" in meeting #{meeting_id}." if meeting_id else ".")
+        )
+    meeting = lock_meeting(found[0])
     item = meeting.items.get(pk=item_id)
     if item.added_by_id != actor.pk and not user_can(actor, Capability.MANAGE_MEETINGS):
         raise NotAllowed("Only whoever added the item, or whoever runs meetings, removes it.")

@@ -17,6 +17,7 @@ from models_registry.models import RegisteredModel
 from models_registry.services import model_update
 from models_registry.tasks import card_generate
 from reviews import services as reviews
+from tests.reviews.meeting_world import meeting_rows
 
 READ_ONLY_MODELS = [
     "governance.auditevent",
@@ -28,6 +29,12 @@ READ_ONLY_MODELS = [
     "models_registry.deploymentevent",
     "reviews.promotionrequest",
     "reviews.signoff",
+    "reviews.board",
+    "reviews.boardmember",
+    "reviews.meeting",
+    "reviews.agendaitem",
+    "reviews.attendance",
+    "reviews.decision",
 ]
 
 
@@ -43,6 +50,7 @@ def world(users: dict[str, Any], make_model: Any, make_version: Any) -> dict[str
         )
         reviews.signoff_create(actor=users["validator"], request_id=request.pk, decision="approve")
         reviews.promotion_execute(actor=users["ds"], request_id=request.pk)
+    meeting_rows(users, model=model)
     return {"model": model, "version": version, "request": request}
 
 

@@ -97,6 +97,9 @@ ACCEPTANCE_NOT_CHECKED = {
         )
         for step in ("prepare", "start", "close", "attendance", "items", "minutes", "decisions")
     },
+    "DELETE /api/v1/meetings/{id}/items/{item_id}/": (
+        "the agenda must not be frozen yet, and the item must be a member's"
+    ),
     "POST /api/v1/action-items/{id}/done/": "only its owner or a meeting runner, once",
     "POST /api/v1/models/{model_name}/flags/": (
         "the request_id must be an answered prediction of the model; one flag per person"

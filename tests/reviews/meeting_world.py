@@ -68,7 +68,8 @@ def run_meeting(world: BoardWorld, *present: str) -> Meeting:
 
 def meeting_rows(users: dict[str, Any], *, model: Any) -> dict[str, Any]:
     """One row of every meeting model, through the services: a board, a seat, a started
-    meeting with an agenda item, attendance and an action item. Keys as the API's paths."""
+    meeting with an agenda item, attendance and an action item. Keys as the API's paths
+    and path parameters."""
     from reviews.meetings.decisions import decision_record
 
     chair = users["board"]
@@ -77,7 +78,9 @@ def meeting_rows(users: dict[str, Any], *, model: Any) -> dict[str, Any]:
         meetings.board_member_set(actor=chair, board=board, user=chair, role="chair")
         meeting = meetings.meeting_schedule(actor=chair, board=board, scheduled_for=timezone.now())
         meetings.meeting_prepare(actor=chair, meeting_id=meeting.pk)
-        meetings.agenda_item_add(actor=chair, meeting_id=meeting.pk, title="Walk", model=model)
+        item = meetings.agenda_item_add(
+            actor=chair, meeting_id=meeting.pk, title="Walk", model=model
+        )
         meetings.meeting_start(actor=chair, meeting_id=meeting.pk)
         meetings.attendance_record(actor=chair, meeting_id=meeting.pk, user=chair, present=True)
         action = decision_record(
@@ -88,4 +91,9 @@ def meeting_rows(users: dict[str, Any], *, model: Any) -> dict[str, Any]:
             owner=users["ds"],
             due_date=timezone.now().date(),
         )
-    return {"boards": board.pk, "meetings": meeting.pk, "action-items": action.pk}
+    return {
+        "boards": board.pk,
+        "meetings": meeting.pk,
+        "action-items": action.pk,
+        "item_id": item.pk,  # meetings/<pk>/items/<item_id>/: frozen, so DELETE is a 409
+    }
