@@ -1,4 +1,5 @@
-"""Panels that higher layers add to the model page, without the registry importing them.
+"""Panels and banners that higher layers add to the model page, without the registry
+importing them.
 
 reviews adds the revalidation schedule and the model's open high-severity findings. A
 panel is a template and a function giving its context (or None to show nothing), called
@@ -41,3 +42,30 @@ def model_panels(model: RegisteredModel, request: HttpRequest) -> list[dict[str,
         if context is not None:
             shown.append({"name": name, "template": panel.template, "context": context})
     return shown
+
+
+@dataclass(frozen=True)
+class Banner:
+    """One line at the top of the model page about something that needs someone: `level`
+    is "critical", "warning" or "info" (the page says it in words too, not by colour
+    alone), `url` where to act on it."""
+
+    level: str
+    text: str
+    url: str = ""
+
+
+BannerSource = Callable[[RegisteredModel, HttpRequest], list[Banner]]
+_BANNERS: dict[str, BannerSource] = {}
+BANNER_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+
+def register_model_banners(name: str, source: BannerSource) -> None:
+    """Let a higher layer put banners on the model page (called from its AppConfig.ready)."""
+    _BANNERS[name] = source
+
+
+def model_banners(model: RegisteredModel, request: HttpRequest) -> list[Banner]:
+    """Every registered source's banners for `model`, the gravest first."""
+    banners = [banner for source in _BANNERS.values() for banner in source(model, request)]
+    return sorted(banners, key=lambda banner: BANNER_ORDER.get(banner.level, len(BANNER_ORDER)))

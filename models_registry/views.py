@@ -18,7 +18,7 @@ from models_registry.filters import ModelFilter
 from models_registry.forms import CardNotesForm, RollbackForm
 from models_registry.model_artifact import RecordedArtifact
 from models_registry.models import DeploymentEvent, ModelVersion
-from models_registry.page_panels import model_panels
+from models_registry.page_panels import model_banners, model_panels
 
 
 @page_requires(Capability.READ)
@@ -46,6 +46,7 @@ def model_detail(request: HttpRequest, name: str) -> HttpResponse:
             "events": selectors.deployment_events(model=model)[:50],
             "can_roll_back": user_can(request.user, Capability.ROLLBACK),
             "panels": model_panels(model, request),
+            "banners": model_banners(model, request),
         },
     )
 

@@ -1,17 +1,23 @@
-"""What reviews shows on the model page: where its revalidation stands, and its open high
-and critical findings (registered in ReviewsConfig.ready, models_registry/page_panels.py)."""
+"""What reviews shows on the model page: where its revalidation stands, its open high and
+critical findings, and banners for open requests, stale approvals and an overdue
+revalidation (registered in ReviewsConfig.ready, models_registry/page_panels.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 
 from models_registry.models import RegisteredModel
+from models_registry.page_panels import Banner
 from reviews.finding_models import Finding
 from reviews.finding_selectors import findings_open
+from reviews.models import PromotionRequest
+from reviews.policy import policy_evaluate
 from reviews.revalidation_selectors import revalidation_state
+from reviews.selectors import request_list
 
 
 def revalidation_panel(model: RegisteredModel, request: HttpRequest) -> dict[str, Any]:
@@ -25,3 +31,41 @@ def findings_panel(model: RegisteredModel, request: HttpRequest) -> dict[str, An
         "open_count": findings_open(model=model).count(),
         "model_name": model.name,
     }
+
+
+def request_banners(model: RegisteredModel, request: HttpRequest) -> list[Banner]:
+    """Each open request with its progress; a warning for each with stale approvals."""
+    banners = []
+    open_requests = request_list().filter(
+        model_version__model=model, status__in=PromotionRequest.OPEN_STATUSES
+    )
+    for promotion in open_requests.order_by("created_at", "id"):
+        outcome = policy_evaluate(promotion, promotion.sign_offs.all())
+        url = reverse("reviews:request", args=[promotion.pk])
+        version = promotion.model_version.version
+        banners.append(
+            Banner(
+                "info",
+                f"Request #{promotion.pk} for v{version} is {promotion.status}: {outcome.progress}",
+                url,
+            )
+        )
+        if outcome.stale and promotion.status == PromotionRequest.Status.PENDING:
+            count = len(outcome.stale)
+            noun = "approval went" if count == 1 else "approvals went"
+            banners.append(
+                Banner(
+                    "warning",
+                    f"Request #{promotion.pk}: {count} {noun} stale when the card changed",
+                    url,
+                )
+            )
+    return banners
+
+
+def revalidation_banners(model: RegisteredModel, request: HttpRequest) -> list[Banner]:
+    state = revalidation_state(model=model, as_of=timezone.localdate())
+    if not state.is_overdue:
+        return []
+    text = f"Revalidation overdue by {state.days_overdue} days (due {state.due_date:%Y-%m-%d})"
+    return [Banner("warning", text, reverse("reviews:revalidations"))]

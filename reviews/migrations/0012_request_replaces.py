@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reviews', '0007_agenda_board_sources'),
+        ('reviews', '0009_frozen_agenda_guard'),
     ]
 
     operations = [
