@@ -14,6 +14,7 @@ from governance.pages import page_requires
 from governance.roles import Capability, user_can
 from models_registry import selectors, services
 from models_registry.card_formats import card_diff
+from models_registry.comparison import version_compare
 from models_registry.filters import ModelFilter
 from models_registry.forms import CardNotesForm, RollbackForm
 from models_registry.model_artifact import RecordedArtifact
@@ -97,6 +98,7 @@ def version_detail(request: HttpRequest, name: str, version: int) -> HttpRespons
             ),
             "can_edit": user_can(request.user, Capability.EDIT_CARD),
             "can_regenerate": user_can(request.user, Capability.REGISTER),
+            "comparison": version_compare(model_version),
         },
     )
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from governance.errors import ApplicationError
 from governance.pages import page_requires
 from governance.roles import Capability
+from models_registry.comparison import version_compare
 from models_registry.selectors import card_latest
 from reviews import selectors, services
 from reviews.forms import RequestAgainForm, SignOffForm, WithdrawForm
@@ -96,6 +97,7 @@ def _request_page(
             and services.execute_refusal(actor=request.user, request=promotion_request) is None,
             "can_withdraw": promotion_request.is_open
             and promotion_request.requested_by_id == request.user.pk,
+            "comparison": version_compare(version),
             "withdraw_form": withdraw_form or WithdrawForm(),
             "again_form": again_form or RequestAgainForm(),
         },

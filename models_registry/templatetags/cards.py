@@ -37,3 +37,16 @@ def iso_moment(value: Any) -> datetime | str:
         return parse_datetime(str(value)) or str(value)
     except ValueError:
         return str(value)
+
+
+@register.filter
+def measure(value: Any) -> str:
+    """A metric as a table shows it: floats to four decimals (thousands and above whole,
+    with separators), whole numbers as they are, nothing as a dash."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4f}"

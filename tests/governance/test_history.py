@@ -132,7 +132,8 @@ def test_rejecting_on_the_page_records_the_veto(
     users: dict[str, Any], promotion: PromotionRequest, version: ModelVersion
 ) -> None:
     logged_in(users["validator"]).post(
-        reverse("reviews:sign-off", args=[promotion.pk]), {"decision": "reject"}
+        reverse("reviews:sign-off", args=[promotion.pk]),
+        {"decision": "reject", "comment": "Recall dropped."},
     )
 
     request_row = promotion.history.latest()
