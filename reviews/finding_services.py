@@ -29,6 +29,7 @@ from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.history import set_change_reason
 from governance.roles import Capability, user_can
 from governance.services import audit_record, require
+from governance.text import text_checked
 from models_registry.models import ModelVersion, RegisteredModel
 from reviews.evidence_links import links_checked
 from reviews.finding_models import Finding, FindingEvent
@@ -67,16 +68,12 @@ FINDING_CAPABILITIES = (
     Capability.REVIEW_FINDINGS,
     Capability.ACCEPT_MODEL_RISK,
 )
+# Steps that need a comment (besides reopening), and what to ask for.
+COMMENT_NEEDED = {
+    Status.ACCEPTED_RISK: "Say why the risk is accepted.",
+    Status.CLOSED: "Say what was verified before closing.",
+}
 MAX_TEXT = 10000
-
-
-def _text(value: Any, field: str, say: str, *, required: bool = True, limit: int = MAX_TEXT) -> str:
-    text = value.strip() if isinstance(value, str) else value
-    if not isinstance(text, str) or (required and not text):
-        raise InvalidInput(say, extra={field: ["This field is required."]})
-    if len(text) > limit:
-        raise InvalidInput(say, extra={field: [f"At most {limit} characters."]})
-    return text
 
 
 def finding_owner_problem(owner: Any) -> str | None:
@@ -151,8 +148,10 @@ def finding_raise(
     """Raise a finding on `model` (its `version` number, if given). The owner defaults to
     the model's owner when they work on findings, else nobody until one is given."""
     require(actor, Capability.REVIEW_FINDINGS, "raise findings")
-    title = _text(title, "title", "Give the finding a title.", limit=200)
-    description = _text(description, "description", "Say what the finding is.")
+    title = text_checked(title, "title", say="Give the finding a title.", limit=200)
+    description = text_checked(
+        description, "description", say="Say what the finding is.", limit=MAX_TEXT
+    )
     links = links_checked(links)
     the_version = _checked_raise(
         model=model,
@@ -269,7 +268,7 @@ def finding_status_change(
         raise InvalidInput(
             "Not a status.", extra={"status": [f"One of: {', '.join(Status.values)}."]}
         )
-    evidence = _text(evidence or "", "evidence", "The evidence is too long.", required=False)
+    evidence = text_checked(evidence, "evidence", limit=MAX_TEXT, required=False)
     links = links_checked(links)
     if links and not evidence:
         raise InvalidInput(
@@ -281,14 +280,8 @@ def finding_status_change(
     if refusal is not None:
         raise refusal
     reopening = (previous, status) in REOPENING
-    if status == Status.ACCEPTED_RISK:
-        comment = _text(comment, "comment", "Say why the risk is accepted.")
-    elif status == Status.CLOSED:
-        comment = _text(comment, "comment", "Say what was verified before closing.")
-    elif reopening:
-        comment = _text(comment, "comment", "Say why the finding is reopened.")
-    else:
-        comment = _text(comment or "", "comment", "The comment is too long.", required=False)
+    say = COMMENT_NEEDED.get(status) or ("Say why the finding is reopened." if reopening else None)
+    comment = text_checked(comment, "comment", say=say, limit=MAX_TEXT, required=say is not None)
     has_evidence = finding.timeline.filter(kind=FindingEvent.Kind.EVIDENCE).exists()
     if status == Status.REMEDIATED and not (evidence or has_evidence):
         raise InvalidInput(
@@ -331,7 +324,9 @@ def finding_evidence_add(
     """Add remediation evidence (text, links) to an unsettled finding; 409 once it is closed
     or its risk accepted."""
     require(actor, Capability.WORK_FINDINGS, "work on findings")
-    evidence = _text(evidence, "evidence", "Say what the evidence shows.")
+    evidence = text_checked(
+        evidence, "evidence", say="Say what the evidence shows.", limit=MAX_TEXT
+    )
     links = links_checked(links)
     finding = _lock(finding_id)
     if not finding.is_open:
