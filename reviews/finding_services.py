@@ -12,9 +12,10 @@ The workflow (README "Review board"), and the capability each step needs:
 
 `remediated` needs remediation evidence (recorded before, or given with the step). Accepting
 the risk, closing and every step back (reopening) need a comment. Separation of duties:
-whoever marked a finding remediated does not close it (someone else verifies), and a
-finding's owner does not accept its risk. Validators, board members and compliance officers
-raise findings (`review_findings`); the owner must be someone who works on findings.
+whoever marked a finding remediated does not close it (someone else verifies), and neither
+a finding's owner nor anyone who owned it before accepts its risk. Validators, board members
+and compliance officers raise findings (`review_findings`); the owner must be someone who
+works on findings. Owner and due date change later with a reason (reviews/finding_assignment.py).
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def finding_owner_problem(owner: Any) -> str | None:
     return None
 
 
-def _audit(finding: Finding, action: str, actor: Any, **data: Any) -> None:
+def finding_audit(finding: Finding, action: str, actor: Any, **data: Any) -> None:
     audit_record(
         action=f"finding.{action}",
         object_type="finding",
@@ -185,7 +186,7 @@ def finding_raise(
         message=description,
         links=links,
     )
-    _audit(
+    finding_audit(
         finding,
         "raised",
         actor,
@@ -197,7 +198,7 @@ def finding_raise(
     return finding
 
 
-def _lock(finding_id: int) -> Finding:
+def finding_lock(finding_id: int) -> Finding:
     try:
         return (
             Finding.objects.select_for_update(of=("self",))
@@ -236,6 +237,9 @@ def _refusal(
         )
     if status == Status.ACCEPTED_RISK and actor.pk == finding.owner_id:
         return NotAllowed("You own this finding; someone else must accept its risk.")
+    # Handing the finding to someone else first does not make its risk yours to accept.
+    if status == Status.ACCEPTED_RISK and finding.history.filter(owner_id=actor.pk).exists():
+        return NotAllowed("You owned this finding; someone else must accept its risk.")
     return None
 
 
@@ -274,7 +278,7 @@ def finding_status_change(
         raise InvalidInput(
             "Links go with evidence.", extra={"evidence": ["Say what the links show."]}
         )
-    finding = _lock(finding_id)
+    finding = finding_lock(finding_id)
     previous = finding.status
     refusal = _refusal(actor, finding, previous, status)
     if refusal is not None:
@@ -306,7 +310,7 @@ def finding_status_change(
         to_status=status,
         message=comment,
     )
-    _audit(
+    finding_audit(
         finding,
         "status_changed",
         actor,
@@ -328,9 +332,9 @@ def finding_evidence_add(
         evidence, "evidence", say="Say what the evidence shows.", limit=MAX_TEXT
     )
     links = links_checked(links)
-    finding = _lock(finding_id)
+    finding = finding_lock(finding_id)
     if not finding.is_open:
         raise Conflict(f"Finding #{finding.pk} is {finding.status}; reopen it to add evidence.")
     event = _evidence_add(finding, actor, evidence, links)
-    _audit(finding, "evidence_added", actor, evidence=evidence, links=links)
+    finding_audit(finding, "evidence_added", actor, evidence=evidence, links=links)
     return event

@@ -28,5 +28,10 @@ urlpatterns = [
         finding_views.finding_evidence,
         name="finding-evidence",
     ),
+    path(
+        "findings/<int:finding_id>/assign/",
+        finding_views.finding_assign_page,
+        name="finding-assign",
+    ),
     path("revalidations/", finding_views.revalidation_list, name="revalidations"),
 ]
