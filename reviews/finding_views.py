@@ -163,5 +163,9 @@ def revalidation_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "reviews/revalidation_list.html",
-        {"states": sorted(states, key=lambda s: order.index(RevalidationStatus(s.status)))},
+        {
+            "states": sorted(states, key=lambda s: order.index(RevalidationStatus(s.status))),
+            "can_record": user_can(request.user, Capability.RECORD_VALIDATION),
+            "can_edit_policy": user_can(request.user, Capability.USE_ADMIN),
+        },
     )

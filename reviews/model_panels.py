@@ -8,6 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 
+from governance.roles import Capability, user_can
 from models_registry.models import RegisteredModel
 from reviews.finding_models import Finding
 from reviews.finding_selectors import findings_open
@@ -15,7 +16,10 @@ from reviews.revalidation_selectors import revalidation_state
 
 
 def revalidation_panel(model: RegisteredModel, request: HttpRequest) -> dict[str, Any]:
-    return {"state": revalidation_state(model=model, as_of=timezone.localdate())}
+    return {
+        "state": revalidation_state(model=model, as_of=timezone.localdate()),
+        "can_record": user_can(request.user, Capability.RECORD_VALIDATION),
+    }
 
 
 def findings_panel(model: RegisteredModel, request: HttpRequest) -> dict[str, Any]:

@@ -134,7 +134,7 @@ def _version_of(model: RegisteredModel, number: int | None) -> ModelVersion | No
     return version
 
 
-def _independence_refusal(
+def validation_independence_refusal(
     actor: Any, model: RegisteredModel, version: ModelVersion | None
 ) -> str | None:
     """Why `actor` is too close to the model's development to validate it, or None."""
@@ -211,7 +211,7 @@ def validation_record(
             "A validation that passed raises no findings.",
             extra={"findings": ["Record the outcome as passed_with_findings (or failed)."]},
         )
-    refusal = _independence_refusal(actor, model, the_version)
+    refusal = validation_independence_refusal(actor, model, the_version)
     if refusal:
         raise NotAllowed(refusal)
     validation = Validation(
