@@ -42,14 +42,17 @@ def may_assign_findings(actor: Any) -> bool:
     return any(user_can(actor, capability) for capability in FINDING_CAPABILITIES)
 
 
-def _problems(owner: Any, due_date: date | None, reason: Any) -> tuple[dict[str, list[str]], str]:
-    """Every field's problem at once (a form shows them all), and the reason stripped."""
+def _problems(
+    finding: Finding, owner: Any, due_date: date | None, reason: Any
+) -> tuple[dict[str, list[str]], str]:
+    """Every field's problem at once (a form shows them all), and the reason stripped. An
+    overdue finding keeps its past due date when only its owner changes."""
     problems: dict[str, list[str]] = {}
     if owner is None and due_date is None:
         problems["owner"] = ["Give a new owner, a new due date or both."]
     if owner is not None and finding_owner_problem(owner):
         problems["owner"] = [str(finding_owner_problem(owner))]
-    if due_date is not None and due_date < timezone.localdate():
+    if due_date not in (None, finding.due_date) and due_date < timezone.localdate():
         problems["due_date"] = ["May not be in the past."]
     try:
         reason = text_checked(reason, "reason", limit=MAX_REASON)
@@ -76,7 +79,7 @@ def finding_assign(
     if not may_assign_findings(actor):
         raise NotAllowed("Your roles do not allow you to assign findings.")
     finding = finding_lock(finding_id)
-    problems, reason = _problems(owner, due_date, reason)
+    problems, reason = _problems(finding, owner, due_date, reason)
     if problems:
         raise InvalidInput("Nothing was changed: the assignment is not valid.", extra=problems)
     if not finding.is_open:

@@ -251,3 +251,22 @@ def test_a_bad_assignment_from_the_page_says_why_and_changes_nothing(finding, us
     assert "due_date: May not be in the past." in past.content.decode()
     assert forbidden.status_code == 403
     assert stored(finding) == before
+
+
+def test_an_overdue_finding_changes_owner_from_the_page_keeping_its_due_date(finding, users):
+    past = in_days(-5)
+    Finding.objects.filter(pk=finding.pk).update(due_date=past)
+    client = client_for(users["ds"])
+    page = client.get(reverse("reviews:finding", args=[finding.pk])).content.decode()
+    assert f'value="{past.isoformat()}"' in page  # the form starts from the current values
+
+    done = client.post(
+        reverse("reviews:finding-assign", args=[finding.pk]),
+        {"owner": "dave", "due_date": past.isoformat(), "reason": "Dave takes it over."},
+        follow=True,
+    )
+
+    assert "Assigned: owner dave" in done.content.decode()
+    finding.refresh_from_db()
+    assert (finding.owner, finding.due_date) == (users["ds2"], past)
+    assert finding.timeline.last().data == {"owner": {"old": "dana", "new": "dave"}}
