@@ -7,7 +7,9 @@ services ask `user_can(user, Capability.X)` and nothing else decides it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
 
@@ -242,6 +244,19 @@ def user_capabilities(user: AbstractBaseUser | AnonymousUser | None) -> frozense
 
 def user_can(user: AbstractBaseUser | AnonymousUser | None, capability: Capability) -> bool:
     return capability in user_capabilities(user)
+
+
+def users_who_can(capability: Capability) -> list[Any]:
+    """Active users whose roles carry `capability`, by username: who a page offers as the
+    owner of something only such users may hold (a finding, an incident)."""
+    roles = [role.value for role, caps in ROLE_CAPABILITIES.items() if capability in caps]
+    candidates = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=roles)
+        .distinct()
+        .order_by("username")
+    )
+    return [user for user in candidates if user_can(user, capability)]
 
 
 def roles_withheld(roles: Iterable[str]) -> dict[Role, frozenset[Capability]]:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
+from governance.text import text_form_field
 from reviews.evidence_links import MAX_LINKS
+from reviews.finding_assignment import MAX_REASON, finding_owner_candidates
 from reviews.finding_models import Finding
 
 
@@ -48,3 +52,25 @@ class FindingEvidenceForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What shows the remediation"}),
     )
     links = LinksField(required=False)
+
+
+class FindingAssignForm(forms.Form):
+    """A new owner (one of those who work on findings) and/or due date, and why."""
+
+    owner = forms.ChoiceField(required=False)
+    due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    reason = text_form_field(
+        limit=MAX_REASON, rows=2, placeholder="Why the owner or due date changes"
+    )
+
+    def __init__(self, *args: Any, finding: Finding | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.owners = {user.get_username(): user for user in finding_owner_candidates()}
+        self.fields["owner"].choices = [("", "(unchanged)"), *((n, n) for n in self.owners)]
+        if finding is not None:
+            current = finding.owner.get_username() if finding.owner else ""
+            self.initial = {"owner": current if current in self.owners else ""}
+            self.initial["due_date"] = finding.due_date
+
+    def chosen_owner(self) -> Any:
+        return self.owners.get(self.cleaned_data["owner"]) if self.cleaned_data["owner"] else None

@@ -104,12 +104,14 @@ def severities_from(minimum: str) -> list[str]:
 
 
 class FindingEvent(models.Model):
-    """One entry of a finding's timeline: raised, a status change, remediation evidence."""
+    """One entry of a finding's timeline: raised, a status change, remediation evidence, a
+    new owner or due date (`data`: each changed field's old and new value)."""
 
     class Kind(models.TextChoices):
         RAISED = "raised", "Raised"
         STATUS_CHANGED = "status_changed", "Status changed"
         EVIDENCE = "evidence", "Remediation evidence"
+        ASSIGNED = "assigned", "Owner or due date changed"
 
     finding = models.ForeignKey(Finding, on_delete=models.PROTECT, related_name="timeline")
     occurred_at = models.DateTimeField(auto_now_add=True)
@@ -121,6 +123,9 @@ class FindingEvent(models.Model):
     to_status = models.CharField(max_length=16, choices=Finding.Status.choices, blank=True)
     message = models.TextField(blank=True)
     links = models.JSONField(default=list, blank=True)
+    data = models.JSONField(
+        default=dict, blank=True, help_text='Assigned: {"owner": {"old": .., "new": ..}, ...}.'
+    )
 
     class Meta:
         ordering = ["occurred_at", "id"]

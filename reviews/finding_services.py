@@ -12,9 +12,10 @@ The workflow (README "Review board"), and the capability each step needs:
 
 `remediated` needs remediation evidence (recorded before, or given with the step). Accepting
 the risk, closing and every step back (reopening) need a comment. Separation of duties:
-whoever marked a finding remediated does not close it (someone else verifies), and a
-finding's owner does not accept its risk. Validators, board members and compliance officers
-raise findings (`review_findings`); the owner must be someone who works on findings.
+whoever marked a finding remediated does not close it (someone else verifies), and neither
+a finding's owner nor anyone who owned it before accepts its risk. Validators, board members
+and compliance officers raise findings (`review_findings`); the owner must be someone who
+works on findings. Owner and due date change later with a reason (reviews/finding_assignment.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from governance.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from governance.history import set_change_reason
 from governance.roles import Capability, user_can
 from governance.services import audit_record, require
+from governance.text import text_checked
 from models_registry.models import ModelVersion, RegisteredModel
 from reviews.evidence_links import links_checked
 from reviews.finding_models import Finding, FindingEvent
@@ -67,16 +69,12 @@ FINDING_CAPABILITIES = (
     Capability.REVIEW_FINDINGS,
     Capability.ACCEPT_MODEL_RISK,
 )
+# Steps that need a comment (besides reopening), and what to ask for.
+COMMENT_NEEDED = {
+    Status.ACCEPTED_RISK: "Say why the risk is accepted.",
+    Status.CLOSED: "Say what was verified before closing.",
+}
 MAX_TEXT = 10000
-
-
-def _text(value: Any, field: str, say: str, *, required: bool = True, limit: int = MAX_TEXT) -> str:
-    text = value.strip() if isinstance(value, str) else value
-    if not isinstance(text, str) or (required and not text):
-        raise InvalidInput(say, extra={field: ["This field is required."]})
-    if len(text) > limit:
-        raise InvalidInput(say, extra={field: [f"At most {limit} characters."]})
-    return text
 
 
 def finding_owner_problem(owner: Any) -> str | None:
@@ -88,7 +86,7 @@ def finding_owner_problem(owner: Any) -> str | None:
     return None
 
 
-def _audit(finding: Finding, action: str, actor: Any, **data: Any) -> None:
+def finding_audit(finding: Finding, action: str, actor: Any, **data: Any) -> None:
     audit_record(
         action=f"finding.{action}",
         object_type="finding",
@@ -151,8 +149,10 @@ def finding_raise(
     """Raise a finding on `model` (its `version` number, if given). The owner defaults to
     the model's owner when they work on findings, else nobody until one is given."""
     require(actor, Capability.REVIEW_FINDINGS, "raise findings")
-    title = _text(title, "title", "Give the finding a title.", limit=200)
-    description = _text(description, "description", "Say what the finding is.")
+    title = text_checked(title, "title", say="Give the finding a title.", limit=200)
+    description = text_checked(
+        description, "description", say="Say what the finding is.", limit=MAX_TEXT
+    )
     links = links_checked(links)
     the_version = _checked_raise(
         model=model,
@@ -186,7 +186,7 @@ def finding_raise(
         message=description,
         links=links,
     )
-    _audit(
+    finding_audit(
         finding,
         "raised",
         actor,
@@ -198,7 +198,7 @@ def finding_raise(
     return finding
 
 
-def _lock(finding_id: int) -> Finding:
+def finding_lock(finding_id: int) -> Finding:
     try:
         return (
             Finding.objects.select_for_update(of=("self",))
@@ -237,6 +237,9 @@ def _refusal(
         )
     if status == Status.ACCEPTED_RISK and actor.pk == finding.owner_id:
         return NotAllowed("You own this finding; someone else must accept its risk.")
+    # Handing the finding to someone else first does not make its risk yours to accept.
+    if status == Status.ACCEPTED_RISK and finding.history.filter(owner_id=actor.pk).exists():
+        return NotAllowed("You owned this finding; someone else must accept its risk.")
     return None
 
 
@@ -269,26 +272,20 @@ def finding_status_change(
         raise InvalidInput(
             "Not a status.", extra={"status": [f"One of: {', '.join(Status.values)}."]}
         )
-    evidence = _text(evidence or "", "evidence", "The evidence is too long.", required=False)
+    evidence = text_checked(evidence, "evidence", limit=MAX_TEXT, required=False)
     links = links_checked(links)
     if links and not evidence:
         raise InvalidInput(
             "Links go with evidence.", extra={"evidence": ["Say what the links show."]}
         )
-    finding = _lock(finding_id)
+    finding = finding_lock(finding_id)
     previous = finding.status
     refusal = _refusal(actor, finding, previous, status)
     if refusal is not None:
         raise refusal
     reopening = (previous, status) in REOPENING
-    if status == Status.ACCEPTED_RISK:
-        comment = _text(comment, "comment", "Say why the risk is accepted.")
-    elif status == Status.CLOSED:
-        comment = _text(comment, "comment", "Say what was verified before closing.")
-    elif reopening:
-        comment = _text(comment, "comment", "Say why the finding is reopened.")
-    else:
-        comment = _text(comment or "", "comment", "The comment is too long.", required=False)
+    say = COMMENT_NEEDED.get(status) or ("Say why the finding is reopened." if reopening else None)
+    comment = text_checked(comment, "comment", say=say, limit=MAX_TEXT, required=say is not None)
     has_evidence = finding.timeline.filter(kind=FindingEvent.Kind.EVIDENCE).exists()
     if status == Status.REMEDIATED and not (evidence or has_evidence):
         raise InvalidInput(
@@ -313,7 +310,7 @@ def finding_status_change(
         to_status=status,
         message=comment,
     )
-    _audit(
+    finding_audit(
         finding,
         "status_changed",
         actor,
@@ -331,11 +328,13 @@ def finding_evidence_add(
     """Add remediation evidence (text, links) to an unsettled finding; 409 once it is closed
     or its risk accepted."""
     require(actor, Capability.WORK_FINDINGS, "work on findings")
-    evidence = _text(evidence, "evidence", "Say what the evidence shows.")
+    evidence = text_checked(
+        evidence, "evidence", say="Say what the evidence shows.", limit=MAX_TEXT
+    )
     links = links_checked(links)
-    finding = _lock(finding_id)
+    finding = finding_lock(finding_id)
     if not finding.is_open:
         raise Conflict(f"Finding #{finding.pk} is {finding.status}; reopen it to add evidence.")
     event = _evidence_add(finding, actor, evidence, links)
-    _audit(finding, "evidence_added", actor, evidence=evidence, links=links)
+    finding_audit(finding, "evidence_added", actor, evidence=evidence, links=links)
     return event

@@ -19,7 +19,8 @@ from governance.errors import ApplicationError
 from governance.pages import page_requires
 from governance.roles import Capability, user_can
 from reviews.filters import FindingFilter
-from reviews.finding_forms import FindingEvidenceForm, FindingStatusForm
+from reviews.finding_assignment import finding_assign, may_assign_findings
+from reviews.finding_forms import FindingAssignForm, FindingEvidenceForm, FindingStatusForm
 from reviews.finding_models import Finding, FindingEvent
 from reviews.finding_selectors import finding_get, finding_list
 from reviews.finding_services import (
@@ -74,6 +75,9 @@ def finding_detail(request: HttpRequest, finding_id: int) -> HttpResponse:
             "evidence_form": FindingEvidenceForm()
             if finding.is_open and user_can(user, Capability.WORK_FINDINGS)
             else None,
+            "assign_form": FindingAssignForm(finding=finding)
+            if finding.is_open and may_assign_findings(user)
+            else None,
         },
     )
 
@@ -83,7 +87,7 @@ def _act(
     finding_id: int,
     form_class: type[forms.Form],
     act: Callable[[forms.Form], Any],
-    done: str,
+    done: str | Callable[[Any], str],
 ) -> HttpResponse:
     """Validate the posted form, call the service, say how it went, back to the finding."""
     finding_get(finding_id=finding_id)  # 404 before anything else
@@ -93,7 +97,7 @@ def _act(
         messages.error(request, f"Nothing was changed. {problems}")
         return redirect("reviews:finding", finding_id=finding_id)
     try:
-        act(form)
+        result = act(form)
     except ApplicationError as error:
         extra = "; ".join(
             f"{name}: {' '.join(map(str, errs))}"
@@ -102,7 +106,7 @@ def _act(
         )
         messages.error(request, f"{error.detail} {extra}".strip())
     else:
-        messages.success(request, done)
+        messages.success(request, done(result) if callable(done) else done)
     return redirect("reviews:finding", finding_id=finding_id)
 
 
@@ -124,6 +128,32 @@ def finding_evidence(request: HttpRequest, finding_id: int) -> HttpResponse:
     return _act(request, finding_id, FindingEvidenceForm, act, "Evidence added.")
 
 
+@page_requires(Capability.WORK_FINDINGS)
+@require_POST
+def finding_assign_page(request: HttpRequest, finding_id: int) -> HttpResponse:
+    """A new owner and/or due date with a reason; the service decides who and what."""
+
+    def act(form: forms.Form) -> tuple[Finding, bool]:
+        assert isinstance(form, FindingAssignForm)
+        return finding_assign(
+            actor=request.user,
+            finding_id=finding_id,
+            owner=form.chosen_owner(),
+            due_date=form.cleaned_data["due_date"],
+            reason=form.cleaned_data["reason"],
+        )
+
+    def done(result: tuple[Finding, bool]) -> str:
+        finding, changed = result
+        if not changed:
+            return "Nothing changed: the owner and due date were already those."
+        owner = finding.owner.get_username() if finding.owner else "nobody"
+        due = finding.due_date.isoformat() if finding.due_date else "none"
+        return f"Assigned: owner {owner}, due {due}."
+
+    return _act(request, finding_id, FindingAssignForm, act, done)
+
+
 @page_requires(Capability.READ)
 @require_GET
 def revalidation_list(request: HttpRequest) -> HttpResponse:
@@ -133,5 +163,9 @@ def revalidation_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "reviews/revalidation_list.html",
-        {"states": sorted(states, key=lambda s: order.index(RevalidationStatus(s.status)))},
+        {
+            "states": sorted(states, key=lambda s: order.index(RevalidationStatus(s.status))),
+            "can_record": user_can(request.user, Capability.RECORD_VALIDATION),
+            "can_edit_policy": user_can(request.user, Capability.USE_ADMIN),
+        },
     )

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
+from governance.roles import Capability, user_can
 from models_registry.models import RegisteredModel
 from models_registry.page_panels import Banner
 from reviews.finding_models import Finding
@@ -21,7 +22,10 @@ from reviews.selectors import request_list
 
 
 def revalidation_panel(model: RegisteredModel, request: HttpRequest) -> dict[str, Any]:
-    return {"state": revalidation_state(model=model, as_of=timezone.localdate())}
+    return {
+        "state": revalidation_state(model=model, as_of=timezone.localdate()),
+        "can_record": user_can(request.user, Capability.RECORD_VALIDATION),
+    }
 
 
 def findings_panel(model: RegisteredModel, request: HttpRequest) -> dict[str, Any]:

@@ -5,6 +5,9 @@ board's agendas and the weekly summary.
     revalidation_state(model=m, as_of=day)         one model, whatever its status
     revalidation_states(as_of=day)                 every model
     validation_list(model=m)                       a model's validations, newest first
+    revalidation_policy_rows()                     each risk level's interval, stored or default
+    revalidation_policy_changes(limit=n)           who changed which interval or materiality,
+                                                   when and why, newest first
 
 Each answers with `RevalidationState`s (reviews/revalidation_schedule.py, which holds
 the rule: risk level, interval, due date, status).
@@ -12,7 +15,9 @@ the rule: risk level, interval, due date, status).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
@@ -20,9 +25,10 @@ from django.utils import timezone
 from governance.errors import InvalidInput
 from models_registry.models import RegisteredModel
 from reviews.finding_models import Finding
-from reviews.revalidation_models import RevalidationPolicy, Validation
+from reviews.revalidation_models import ModelMateriality, RevalidationPolicy, Validation
 from reviews.revalidation_schedule import (
     DEFAULT_INTERVAL_MONTHS,
+    LEVEL_ORDER,
     RevalidationState,
     RevalidationStatus,
     revalidation_state_compute,
@@ -133,3 +139,79 @@ def validation_list(*, model: RegisteredModel | None = None) -> QuerySet[Validat
         "model", "version", "validated_by"
     ).prefetch_related(Prefetch("findings", queryset=Finding.objects.order_by("id")))
     return validations.filter(model=model) if model is not None else validations
+
+
+@dataclass(frozen=True)
+class PolicyRow:
+    """One risk level's interval as it applies now: stored (with who, when, why) or default."""
+
+    risk_level: str
+    interval_months: int
+    default_months: int
+    stored: RevalidationPolicy | None
+
+
+def revalidation_policy_rows() -> list[PolicyRow]:
+    """The risk levels, strictest first, each with the interval that applies to it."""
+    stored = {p.risk_level: p for p in RevalidationPolicy.objects.select_related("updated_by")}
+    return [
+        PolicyRow(
+            risk_level=str(level),
+            interval_months=stored[level].interval_months
+            if level in stored
+            else DEFAULT_INTERVAL_MONTHS[level],
+            default_months=DEFAULT_INTERVAL_MONTHS[level],
+            stored=stored.get(level),
+        )
+        for level in reversed(LEVEL_ORDER)
+    ]
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """One history row of an interval or a materiality: what it became, who, when, why."""
+
+    kind: str  # "interval" or "materiality"
+    subject: str  # the risk level, or the model's name
+    value: str
+    reason: str
+    who: str | None
+    when: datetime
+
+
+def _who(row: Any) -> str | None:
+    """Who made the change: the row's updated_by (the service sets it), else the history's."""
+    user = row.updated_by or row.history_user
+    return user.get_username() if user else None
+
+
+def revalidation_policy_changes(*, limit: int = 100) -> list[PolicyChange]:
+    """Interval and materiality changes (their history rows), newest first."""
+    intervals = RevalidationPolicy.history.select_related("updated_by", "history_user").order_by(
+        "-history_date"
+    )[:limit]
+    materialities = ModelMateriality.history.select_related(
+        "updated_by", "history_user", "model"
+    ).order_by("-history_date")[:limit]
+    changes = [
+        PolicyChange(
+            kind="interval",
+            subject=row.risk_level,
+            value=f"every {row.interval_months} months",
+            reason=row.reason,
+            who=_who(row),
+            when=row.history_date,
+        )
+        for row in intervals
+    ] + [
+        PolicyChange(
+            kind="materiality",
+            subject=row.model.name,
+            value=row.materiality,
+            reason=row.reason,
+            who=_who(row),
+            when=row.history_date,
+        )
+        for row in materialities
+    ]
+    return sorted(changes, key=lambda change: change.when, reverse=True)[:limit]

@@ -23,6 +23,7 @@ from governance.history import set_change_reason
 from governance.models import RiskTier
 from governance.roles import Capability, user_can
 from governance.services import audit_record, require
+from governance.text import text_checked
 from models_registry.models import ModelVersion, RegisteredModel
 from reviews.duties import is_run_author
 from reviews.evidence_links import links_checked
@@ -39,19 +40,6 @@ MAX_TEXT = 10000
 MAX_REASON = 2000
 # What a finding raised with a validation may say; model, version and raiser are the validation's.
 FINDING_FIELDS = frozenset({"title", "description", "severity", "owner", "due_date", "links"})
-
-
-def _text(value: Any, field: str, *, required: bool, limit: int = MAX_TEXT) -> str:
-    text = value.strip() if isinstance(value, str) else value
-    if not isinstance(text, str) or (required and not text):
-        raise InvalidInput(
-            f"Give the {field.replace('_', ' ')}.", extra={field: ["This field is required."]}
-        )
-    if len(text) > limit:
-        raise InvalidInput(
-            f"The {field} is too long.", extra={field: [f"At most {limit} characters."]}
-        )
-    return text
 
 
 def _level(value: Any, field: str) -> str:
@@ -82,7 +70,7 @@ def revalidation_policy_save(
             "The interval is a whole number of months.",
             extra={"interval_months": [f"Between 1 and {MAX_INTERVAL_MONTHS}."]},
         )
-    reason = _text(reason, "reason", required=True, limit=MAX_REASON)
+    reason = text_checked(reason, "reason", limit=MAX_REASON)
     policy = RevalidationPolicy.objects.select_for_update().filter(risk_level=risk_level).first()
     before = policy.interval_months if policy else DEFAULT_INTERVAL_MONTHS[RiskTier(risk_level)]
     if policy is not None and policy.interval_months == interval_months:
@@ -111,7 +99,7 @@ def materiality_set(
     if not user_can(actor, Capability.CHANGE_RISK_TIER):
         raise NotAllowed("Only compliance officers set a model's materiality.")
     materiality = _level(materiality, "materiality")
-    reason = _text(reason, "reason", required=True, limit=MAX_REASON)
+    reason = text_checked(reason, "reason", limit=MAX_REASON)
     row = ModelMateriality.objects.select_for_update().filter(model=model).first()
     before = row.materiality if row else None
     if row is not None and before == materiality:
@@ -146,7 +134,7 @@ def _version_of(model: RegisteredModel, number: int | None) -> ModelVersion | No
     return version
 
 
-def _independence_refusal(
+def validation_independence_refusal(
     actor: Any, model: RegisteredModel, version: ModelVersion | None
 ) -> str | None:
     """Why `actor` is too close to the model's development to validate it, or None."""
@@ -205,8 +193,8 @@ def validation_record(
             "Not an outcome.",
             extra={"outcome": [f"One of: {', '.join(Validation.Outcome.values)}."]},
         )
-    scope = _text(scope, "scope", required=True)
-    evidence = _text(evidence or "", "evidence", required=False)
+    scope = text_checked(scope, "scope", limit=MAX_TEXT)
+    evidence = text_checked(evidence, "evidence", limit=MAX_TEXT, required=False)
     links = links_checked(links)
     the_version = _version_of(model, version)
     day = _validated_on(validated_on, model)
@@ -223,7 +211,7 @@ def validation_record(
             "A validation that passed raises no findings.",
             extra={"findings": ["Record the outcome as passed_with_findings (or failed)."]},
         )
-    refusal = _independence_refusal(actor, model, the_version)
+    refusal = validation_independence_refusal(actor, model, the_version)
     if refusal:
         raise NotAllowed(refusal)
     validation = Validation(

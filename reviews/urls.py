@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reviews import finding_views, impact_views, views
+from reviews import finding_views, impact_views, revalidation_views, views
 
 app_name = "reviews"
 
@@ -29,5 +29,30 @@ urlpatterns = [
         finding_views.finding_evidence,
         name="finding-evidence",
     ),
+    path(
+        "findings/<int:finding_id>/assign/",
+        finding_views.finding_assign_page,
+        name="finding-assign",
+    ),
     path("revalidations/", finding_views.revalidation_list, name="revalidations"),
+    path(
+        "revalidations/policy/",
+        revalidation_views.revalidation_policy,
+        name="revalidation-policy",
+    ),
+    path(
+        "revalidations/policy/intervals/",
+        revalidation_views.revalidation_interval_edit,
+        name="revalidation-interval",
+    ),
+    path(
+        "revalidations/policy/materiality/",
+        revalidation_views.materiality_edit,
+        name="revalidation-materiality",
+    ),
+    path(
+        "models/<slug:name>/validations/new/",
+        revalidation_views.validation_new,
+        name="validation-new",
+    ),
 ]

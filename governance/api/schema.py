@@ -122,9 +122,15 @@ class StrictInputSerializerExtension(OpenApiSerializerExtension):
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
         schema["additionalProperties"] = False
         properties = schema.get("properties", {})
-        for name, field in force_instance(self.target).fields.items():
+        fields = force_instance(self.target).fields
+        for name, field in fields.items():
             if name in properties and not field.read_only:
                 _require_non_blank(field, properties[name])
+        if getattr(self.target, "required_when_patched", False):
+            # drf-spectacular drops `required` for PATCH bodies (DRF's partial update); a
+            # view that reads this serializer whole still requires its required fields.
+            required = [n for n, f in fields.items() if f.required and not f.read_only]
+            schema["required"] = required
         return schema
 
 

@@ -8,6 +8,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from governance.text import REQUIRED, too_long
+
 
 def json_type_problem(field: serializers.Field, value: Any) -> str | None:
     """Why `value` is not the JSON type `field` documents, or None.
@@ -44,7 +46,13 @@ def json_type_problem(field: serializers.Field, value: Any) -> str | None:
 
 class StrictInputSerializer(serializers.Serializer):
     """Rejects fields it does not know, so a typo in a CI script is a 400, not silence;
-    and values of another JSON type than the field's (see json_type_problem)."""
+    and values of another JSON type than the field's (see json_type_problem).
+
+    `required_when_patched = True` on a subclass that a PATCH view reads whole (not as a
+    partial update): the schema then keeps its required fields (governance/api/schema.py).
+    """
+
+    required_when_patched = False
 
     def to_internal_value(self, data: Any) -> Any:
         unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
@@ -64,6 +72,21 @@ class StrictInputSerializer(serializers.Serializer):
         if errors:
             raise serializers.ValidationError(errors)
         return value
+
+
+def text_field(*, limit: int, required: bool = True, **kwargs: Any) -> serializers.CharField:
+    """A string of free text, stripped, at most `limit` characters; required unless said
+    (then it may be left out or empty). The messages are governance.text's."""
+    if not required:
+        kwargs.setdefault("default", "")
+    return serializers.CharField(
+        max_length=limit,
+        required=required,
+        allow_blank=not required,
+        trim_whitespace=True,
+        error_messages={"blank": REQUIRED, "required": REQUIRED, "max_length": too_long(limit)},
+        **kwargs,
+    )
 
 
 class MetricsField(serializers.DictField):

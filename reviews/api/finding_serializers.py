@@ -7,8 +7,9 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from governance.api.serializers import StrictInputSerializer
+from governance.api.serializers import StrictInputSerializer, text_field
 from reviews.evidence_links import MAX_LINK_LENGTH, MAX_LINKS
+from reviews.finding_assignment import MAX_REASON
 from reviews.finding_models import Finding, FindingEvent
 from reviews.revalidation_models import Validation
 from reviews.revalidation_schedule import RevalidationStatus
@@ -28,6 +29,7 @@ class FindingEventSerializer(serializers.ModelSerializer):
             "to_status",
             "message",
             "links",
+            "data",
             "actor",
             "occurred_at",
         ]
@@ -143,6 +145,20 @@ class FindingStatusSerializer(StrictInputSerializer):
 class FindingEvidenceSerializer(StrictInputSerializer):
     evidence = serializers.CharField(max_length=TEXT)
     links = _links()
+
+
+class FindingAssignSerializer(StrictInputSerializer):
+    """A new owner and/or due date, and why; read whole (the reason is always required)."""
+
+    required_when_patched = True
+
+    owner = serializers.CharField(
+        max_length=150,
+        required=False,
+        help_text="Username of an active user who works on findings.",
+    )
+    due_date = serializers.DateField(required=False, help_text="Not in the past.")
+    reason = text_field(limit=MAX_REASON, help_text="Why the owner or due date changes.")
 
 
 class ValidationSerializer(serializers.ModelSerializer):

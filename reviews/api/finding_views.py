@@ -21,6 +21,7 @@ from governance.roles import Capability
 from models_registry.models import RegisteredModel
 from models_registry.selectors import model_get
 from reviews.api.finding_serializers import (
+    FindingAssignSerializer,
     FindingCreateSerializer,
     FindingDetailSerializer,
     FindingEvidenceSerializer,
@@ -32,6 +33,7 @@ from reviews.api.finding_serializers import (
     ValidationSerializer,
 )
 from reviews.filters import FindingFilter
+from reviews.finding_assignment import finding_assign
 from reviews.finding_models import Finding
 from reviews.finding_selectors import finding_get, finding_list
 from reviews.finding_services import (
@@ -80,7 +82,7 @@ def _finding_response(finding_id: int, code: int = status.HTTP_200_OK) -> Respon
 
 class FindingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Findings, newest first (filter by model, version, status, severity, min_severity,
-    owner, open); raise one, change its status, add remediation evidence."""
+    owner, open); raise one, change its owner or due date, its status, add evidence."""
 
     serializer_class = FindingSerializer
     filterset_class = FindingFilter
@@ -89,6 +91,7 @@ class FindingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         "create": Capability.REVIEW_FINDINGS,
         # Which of them a step needs depends on the step: the service decides.
         "change_status": FINDING_CAPABILITIES,
+        "partial_update": FINDING_CAPABILITIES,
         "evidence": Capability.WORK_FINDINGS,
     }
 
@@ -117,6 +120,28 @@ class FindingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             **fields,
         )
         return _finding_response(finding.pk, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=FindingAssignSerializer,
+        responses={200: FindingDetailSerializer, **errors(400, 409)},
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        """Give the finding a new `owner` (a username) and/or `due_date`, with a `reason`
+        (required): on its timeline and in its history. The owner must be an active user who
+        works on findings, the due date not in the past; 409 once closed or its risk accepted
+        (reopen it first). The same values again change nothing."""
+        finding_get(finding_id=int(pk))  # 404 before the body is judged
+        data = FindingAssignSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        finding_assign(
+            actor=request.user,
+            finding_id=int(pk),
+            owner=_user(fields.get("owner"), "owner"),
+            due_date=fields.get("due_date"),
+            reason=fields["reason"],
+        )
+        return _finding_response(int(pk))
 
     @extend_schema(
         request=FindingStatusSerializer,

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reviews', '0009_frozen_agenda_guard'),
+        ('reviews', '0010_finding_assigned'),
     ]
 
     operations = [

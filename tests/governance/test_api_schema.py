@@ -131,6 +131,10 @@ ACCEPTANCE_NOT_CHECKED = {
         "remediated needs evidence"
     ),
     "POST /api/v1/findings/{id}/evidence/": ("links must be http(s) URLs"),
+    "PATCH /api/v1/findings/{id}/": (
+        "the owner must be an active user who works on findings, the due date not lie in the "
+        "past, and one of them be given"
+    ),
     "POST /api/v1/models/{model_name}/validations/": (
         "the version must exist, the day lie between registration and today, links be "
         "http(s) URLs, and a validation that passed raises no findings"
