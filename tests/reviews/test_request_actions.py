@@ -55,9 +55,7 @@ def test_buttons_that_act_ask_first(client, users, pending):
     assert "js/confirm.js" in html
 
 
-def test_the_execute_button_shows_only_once_approved_and_to_who_may_execute(
-    client, users, pending
-):
+def test_the_execute_button_shows_only_once_approved_and_to_who_may_execute(client, users, pending):
     client.force_login(users["ds"])
     assert 'id="execute"' not in page(client, pending)
     signoff_create(actor=users["validator"], request_id=pending.pk, decision="approve")
