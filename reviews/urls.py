@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reviews import finding_views, impact_views, views
+from reviews import finding_views, impact_views, summary_views, views
 
 app_name = "reviews"
 
@@ -29,4 +29,11 @@ urlpatterns = [
         name="finding-evidence",
     ),
     path("revalidations/", finding_views.revalidation_list, name="revalidations"),
+    path("summaries/", summary_views.summary_list, name="summaries"),
+    path("summaries/<int:summary_id>/", summary_views.summary_detail, name="summary"),
+    path(
+        "summaries/<int:summary_id>/download/",
+        summary_views.summary_download,
+        name="summary-download",
+    ),
 ]

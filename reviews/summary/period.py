@@ -1,7 +1,7 @@
 """The period a review summary covers: whole days in UTC, the first and the last included.
 
-`summary_period` holds the one rule (the last day not before the first, at most
-MAX_DAYS days) for the command, the API preview and the weekly task.
+`summary_period` holds the one rule (no day after today, the last day not before the
+first, at most MAX_DAYS days) for the command, the API preview and the weekly task.
 """
 
 from __future__ import annotations
@@ -41,9 +41,16 @@ def summary_period(
     *, since: date, until: date | None = None, now: datetime | None = None
 ) -> SummaryPeriod:
     """The period from `since` to `until` (default today), both included; a 400 naming the
-    field when `until` precedes `since` or the period is longer than MAX_DAYS days."""
+    field when `until` lies after today or precedes `since`, or the period is longer than
+    MAX_DAYS days."""
     now = now or timezone.now()
-    until = until or now.astimezone(UTC).date()
+    today = now.astimezone(UTC).date()
+    until = until or today
+    if until > today:
+        raise InvalidInput(
+            "A summary covers days that have begun.",
+            extra={"until": [f"Not after today ({today}, UTC)."]},
+        )
     if until < since:
         raise InvalidInput(
             "The period ends before it starts.", extra={"until": ["Must not precede since."]}
