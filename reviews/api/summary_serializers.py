@@ -46,7 +46,9 @@ class SummarySectionSerializer(serializers.Serializer):
 class ReviewSummarySerializer(serializers.ModelSerializer):
     since = serializers.DateField(source="period_start")
     until = serializers.DateField(source="period_end", help_text="Included.")
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="None: the weekly task."
+    )
 
     class Meta:
         model = ReviewSummary
