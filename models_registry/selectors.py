@@ -65,7 +65,7 @@ def deployment_events_between(
     events = DeploymentEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
     if kinds is not None:
         events = events.filter(kind__in=list(kinds))
-    return events.select_related("model", "version", "previous_version", "actor").order_by(
+    return events.select_related("model", "version__model", "previous_version", "actor").order_by(
         "occurred_at", "id"
     )
 

@@ -36,6 +36,8 @@ PROMOTION_KINDS = (
     DeploymentEvent.Kind.CANARY_PROMOTED,
 )
 ROLLBACK_KINDS = (DeploymentEvent.Kind.ROLLED_BACK, DeploymentEvent.Kind.CANARY_STOPPED)
+# An alert rule's comparison in words: the Markdown escapes < and > as HTML entities.
+COMPARISONS = {">=": "at or above", ">": "above", "<=": "at or below", "<": "below"}
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,8 @@ class Section:
         return asdict(self)
 
 
-def _url(name: str, **kwargs: Any) -> str:
-    return f"{settings.SITE_URL}{reverse(name, kwargs=kwargs)}"
+def _url(route: str, /, **kwargs: Any) -> str:
+    return f"{settings.SITE_URL}{reverse(route, kwargs=kwargs)}"
 
 
 def _version_link(version: ModelVersion) -> tuple[str, str]:
@@ -165,8 +167,9 @@ def alerts(period: SummaryPeriod) -> Section:
         Entry(
             label=f"Alert #{alert.pk}",
             url=_url("monitoring:alert", alert_id=alert.pk),
-            text=f"{alert.model.name} v{alert.version.version} {alert.metric} {alert.comparison}"
-            f" {alert.threshold} ({alert.severity}, {alert.status}): latest value {alert.value},"
+            text=f"{alert.model.name} v{alert.version.version} {alert.metric}"
+            f" {COMPARISONS.get(alert.comparison, alert.comparison)} {alert.threshold}"
+            f" ({alert.severity}, {alert.status}): latest value {alert.value},"
             f" {alert.count} breach(es) since {_when(alert.first_seen)}",
         )
         for alert in rows
@@ -179,7 +182,7 @@ def _change(before: float | None, now: float | None) -> str:
         return "not computable"
     if before is None:
         return f"{now:.4g} (first measured)"
-    return f"{before:.4g} -> {now:.4g} ({now - before:+.4g})"
+    return f"{before:.4g} → {now:.4g} ({now - before:+.4g})"
 
 
 def metric_changes(period: SummaryPeriod) -> Section:
