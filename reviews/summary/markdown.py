@@ -11,8 +11,8 @@ from datetime import date
 from django.conf import settings
 
 from models_registry.card_formats import md_inline
+from reviews.summary.entries import Entry, Section
 from reviews.summary.period import SummaryPeriod
-from reviews.summary.sections import Entry, Section
 
 
 def summary_title(since: date, until: date) -> str:

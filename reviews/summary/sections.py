@@ -1,34 +1,29 @@
 """The facts of a review summary, one function per section, in SUMMARY_SECTIONS order.
 
 Each reads through the selectors the pages, API and agendas use and returns a `Section` of
-plain `Entry`s (text, and a link to what it concerns), so the Markdown, the stored data and
-the browser page say the same. Statuses are as they stand when the summary is made; the
-period decides what happened (deployments, incidents and alerts opened, checks, flags).
+plain `Entry`s (reviews/summary/entries.py), so the Markdown, the stored data and the
+browser page say the same; the sections over what the board keeps track of (flags,
+findings, action items, revalidations) are in board_sections.py. Statuses are as they
+stand when the summary is made; the period decides what happened (deployments, incidents
+and alerts opened, checks, flags).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
 
-from django.conf import settings
 from django.db.models import Q
-from django.urls import reverse
 
 from models_registry.models import DeploymentEvent, ModelVersion, RegisteredModel
 from models_registry.selectors import deployment_events_between
 from monitoring.alert_selectors import alert_list
-from monitoring.flag_selectors import flags_summary
-from monitoring.models import Alert, CheckMetric, Incident, PredictionFlag
+from monitoring.models import Alert, CheckMetric, Incident
 from monitoring.selectors import check_metrics_latest, incident_list
-from reviews.finding_selectors import findings_open
-from reviews.meeting_models import Decision
 from reviews.models import PromotionRequest
-from reviews.revalidation_selectors import revalidations_due
 from reviews.selectors import request_list
-from reviews.summary.period import WEEK, SummaryPeriod
+from reviews.summary.board_sections import action_items_due, findings_due, flags, revalidations
+from reviews.summary.entries import Entry, Section, days_between, site_url, when, who
+from reviews.summary.period import SummaryPeriod
 
 PROMOTION_KINDS = (
     DeploymentEvent.Kind.PROMOTED,
@@ -40,50 +35,14 @@ ROLLBACK_KINDS = (DeploymentEvent.Kind.ROLLED_BACK, DeploymentEvent.Kind.CANARY_
 COMPARISONS = {">=": "at or above", ">": "above", "<=": "at or below", "<": "below"}
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One line of a section: `label` links to `url` (both may be empty), then `text`."""
-
-    text: str
-    label: str = ""
-    url: str = ""
-
-
-@dataclass(frozen=True)
-class Section:
-    key: str
-    title: str
-    entries: list[Entry] = field(default_factory=list)
-    empty: str = "None."
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _url(route: str, /, **kwargs: Any) -> str:
-    return f"{settings.SITE_URL}{reverse(route, kwargs=kwargs)}"
-
-
 def _version_link(version: ModelVersion) -> tuple[str, str]:
-    url = _url("registry:version", name=version.model.name, version=version.version)
+    url = site_url("registry:version", name=version.model.name, version=version.version)
     return f"{version.model.name} v{version.version}", url
-
-
-def _when(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC"
-
-
-def _days(start: datetime, end: datetime) -> float:
-    return round((end - start).total_seconds() / 86400, 1)
-
-
-def _who(user: Any) -> str:
-    return user.username if user is not None else "nobody"
 
 
 def _deployment_entry(event: DeploymentEvent) -> Entry:
     label, url = _version_link(event.version)
-    text = f"{event.get_kind_display()} on {_when(event.occurred_at)} by"
+    text = f"{event.get_kind_display()} on {when(event.occurred_at)} by"
     text += f" {event.actor.username if event.actor else 'the platform'}"
     if event.kind == DeploymentEvent.Kind.ROLLED_BACK and event.previous_version:
         text += f", taking v{event.previous_version.version} out of production"
@@ -119,11 +78,11 @@ def pending_requests(period: SummaryPeriod) -> Section:
         entries.append(
             Entry(
                 label=f"Promotion request #{request.pk}",
-                url=_url("reviews:request", request_id=request.pk),
+                url=site_url("reviews:request", request_id=request.pk),
                 text=f"{version.model.name} v{version.version} to {request.target_stage}"
                 f" ({request.strategy}), {request.status}; requested by"
-                f" {request.requested_by.username} on {_when(request.created_at)}, waiting"
-                f" {_days(request.created_at, period.end)} days",
+                f" {request.requested_by.username} on {when(request.created_at)}, waiting"
+                f" {days_between(request.created_at, period.end)} days",
             )
         )
     return Section("pending_requests", "Pending promotion requests", entries)
@@ -147,9 +106,9 @@ def incidents(period: SummaryPeriod) -> Section:
         entries.append(
             Entry(
                 label=f"Incident #{incident.pk}",
-                url=_url("monitoring:incident", incident_id=incident.pk),
+                url=site_url("monitoring:incident", incident_id=incident.pk),
                 text=f"{incident.title} ({incident.severity}, {incident.status}); {where},"
-                f" opened {_when(incident.opened_at)}, owner {_who(incident.owner)}",
+                f" opened {when(incident.opened_at)}, owner {who(incident.owner)}",
             )
         )
     return Section("incidents", "Incidents", entries)
@@ -166,11 +125,11 @@ def alerts(period: SummaryPeriod) -> Section:
     entries = [
         Entry(
             label=f"Alert #{alert.pk}",
-            url=_url("monitoring:alert", alert_id=alert.pk),
+            url=site_url("monitoring:alert", alert_id=alert.pk),
             text=f"{alert.model.name} v{alert.version.version} {alert.metric}"
             f" {COMPARISONS.get(alert.comparison, alert.comparison)} {alert.threshold}"
             f" ({alert.severity}, {alert.status}): latest value {alert.value},"
-            f" {alert.count} breach(es) since {_when(alert.first_seen)}",
+            f" {alert.count} breach(es) since {when(alert.first_seen)}",
         )
         for alert in rows
     ]
@@ -198,7 +157,7 @@ def metric_changes(period: SummaryPeriod) -> Section:
     entries = []
     for model in RegisteredModel.objects.filter(pk__in=list(measured)).order_by("name"):
         before = {m.name: m for m in check_metrics_latest(model=model, before=period.start)}
-        url = _url("monitoring:model-monitoring", name=model.name)
+        url = site_url("monitoring:model-monitoring", name=model.name)
         for metric in check_metrics_latest(model=model, before=period.end):
             if metric.name.startswith("drift.") or metric.computed_at < period.start:
                 continue
@@ -212,91 +171,6 @@ def metric_changes(period: SummaryPeriod) -> Section:
                 )
             )
     return Section("metric_changes", "Drift, quality and fairness changes", entries)
-
-
-def flags(period: SummaryPeriod) -> Section:
-    """Per model, what people flagged in the period, by reason, with the flag rate."""
-    flagged = (
-        PredictionFlag.objects.filter(created_at__gt=period.start, created_at__lte=period.end)
-        .values_list("model", flat=True)
-        .distinct()
-    )
-    entries = []
-    for model in RegisteredModel.objects.filter(pk__in=list(flagged)).order_by("name"):
-        summary = flags_summary(model=model, start=period.start, end=period.end)
-        reasons = ", ".join(f"{n} {reason}" for reason, n in summary.by_reason.items() if n)
-        rate = f"{summary.flag_rate:.2%}" if summary.flag_rate is not None else "no predictions"
-        entries.append(
-            Entry(
-                label=model.name,
-                url=_url("monitoring:model-monitoring", name=model.name),
-                text=f"{summary.flags} flag(s) ({reasons}) on {summary.flagged_predictions}"
-                f" prediction(s); flag rate {rate}",
-            )
-        )
-    return Section("flags", "Flags from people", entries)
-
-
-def findings_due(period: SummaryPeriod) -> Section:
-    """Unsettled findings due within a week after the period, or overdue, gravest first."""
-    horizon = period.until + timedelta(days=WEEK)
-    entries = []
-    for finding in findings_open().filter(due_date__lte=horizon):
-        overdue = finding.is_overdue_on(period.until)
-        status = finding.get_status_display().lower()
-        entries.append(
-            Entry(
-                label=f"Finding #{finding.pk}",
-                url=_url("reviews:finding", finding_id=finding.pk),
-                text=f"{finding.title} ({finding.severity}, {status});"
-                f" {finding.model.name}, owner {_who(finding.owner)}, due {finding.due_date}"
-                + (" (overdue)" if overdue else ""),
-            )
-        )
-    return Section("findings_due", "Findings due", entries)
-
-
-def action_items_due(period: SummaryPeriod) -> Section:
-    """Open action items of the boards due within a week after the period, or overdue."""
-    horizon = period.until + timedelta(days=WEEK)
-    rows = (
-        Decision.objects.filter(
-            kind=Decision.Kind.ACTION_ITEM, status=Decision.Status.OPEN, due_date__lte=horizon
-        )
-        .select_related("meeting__board", "owner")
-        .order_by("due_date", "id")
-    )
-    entries = [
-        Entry(
-            label=f"Action item #{item.pk}",
-            text=f"{item.text[:200]}; owner {_who(item.owner)}, due {item.due_date}"
-            + (" (overdue)" if item.due_date < period.until else "")
-            + f"; decided at {item.meeting.title} ({item.meeting.board.name})",
-        )
-        for item in rows
-    ]
-    return Section("action_items_due", "Action items due", entries)
-
-
-def revalidations(period: SummaryPeriod) -> Section:
-    """Models whose revalidation is overdue, or due within 30 days of the period's end."""
-    entries = []
-    for state in revalidations_due(as_of=period.until):
-        when = (
-            f"{state.days_overdue} days overdue"
-            if state.is_overdue
-            else f"due in {state.days_until_due} days"
-        )
-        entries.append(
-            Entry(
-                label=state.model.name,
-                url=_url("registry:model", name=state.model.name),
-                text=f"revalidation {when} (due {state.due_date}; risk {state.risk_level},"
-                f" every {state.interval_months} months; last validated"
-                f" {state.last_validated_on or 'never'})",
-            )
-        )
-    return Section("revalidations", "Revalidations due", entries)
 
 
 SummarySection = Callable[[SummaryPeriod], Section]

@@ -21,9 +21,10 @@ from governance.errors import NotFound
 from governance.services import audit_record
 from monitoring.notify import transport
 from reviews.meeting_models import BoardMember
+from reviews.summary.entries import Section
 from reviews.summary.markdown import summary_markdown, summary_title
 from reviews.summary.period import SummaryPeriod
-from reviews.summary.sections import Section, summary_sections
+from reviews.summary.sections import summary_sections
 from reviews.summary_models import ReviewSummary
 
 
