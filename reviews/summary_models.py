@@ -48,5 +48,9 @@ class ReviewSummary(models.Model):
         return f"Review summary {self.period_start} to {self.period_end}"
 
     @property
+    def emailed_count(self) -> int:
+        return len(self.emailed_to)
+
+    @property
     def filename(self) -> str:
         return f"review-summary-{self.period_start}-to-{self.period_end}.md"

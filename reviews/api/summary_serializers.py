@@ -46,13 +46,18 @@ class SummarySectionSerializer(serializers.Serializer):
 class ReviewSummarySerializer(serializers.ModelSerializer):
     since = serializers.DateField(source="period_start")
     until = serializers.DateField(source="period_end", help_text="Included.")
+    emailed = serializers.IntegerField(
+        source="emailed_count",
+        read_only=True,
+        help_text="Board members it was e-mailed to (their addresses stay in the admin).",
+    )
     created_by = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True, help_text="None: the weekly task."
     )
 
     class Meta:
         model = ReviewSummary
-        fields = ["id", "since", "until", "created_at", "created_by", "origin", "emailed_to"]
+        fields = ["id", "since", "until", "created_at", "created_by", "origin", "emailed"]
         read_only_fields = fields
 
 

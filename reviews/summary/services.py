@@ -114,6 +114,6 @@ def review_summary_email(*, summary_id: int) -> list[str]:
                 action="review_summary.emailed",
                 object_type="review_summary",
                 object_id=summary.pk,
-                data={"to": sent},
+                data={"recipients": len(sent)},  # no addresses in the append-only chain
             )
     return sent

@@ -91,6 +91,7 @@ def test_the_api_lists_summaries_and_gives_one_with_its_markdown(stored, api):
     body = detail.json()
     assert body["markdown"] == stored.markdown
     assert body["created_by"] is None and body["origin"] == "task"
+    assert body["emailed"] == 0 and "emailed_to" not in body  # addresses stay in the admin
     assert body["sections"][1]["key"] == "rollbacks"
     assert "AUC fell to 0.71" in body["sections"][1]["entries"][0]["text"]
     assert as_markdown["Content-Type"] == "text/markdown; charset=utf-8"
