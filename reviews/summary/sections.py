@@ -32,6 +32,7 @@ PROMOTION_KINDS = (
 )
 ROLLBACK_KINDS = (DeploymentEvent.Kind.ROLLED_BACK, DeploymentEvent.Kind.CANARY_STOPPED)
 # An alert rule's comparison in words: the Markdown escapes < and > as HTML entities.
+WINDOW_SIZES = frozenset({"rows", "labelled"})
 COMPARISONS = {">=": "at or above", ">": "above", "<=": "at or below", "<": "below"}
 
 
@@ -144,11 +145,17 @@ def _change(before: float | None, now: float | None) -> str:
     return f"{before:.4g} → {now:.4g} ({now - before:+.4g})"
 
 
-def metric_changes(period: SummaryPeriod) -> Section:
-    """Per model with checks in the period, each metric at the start and at the end.
+def is_headline_metric(name: str) -> bool:
+    """A metric the summary shows. The detail stays on the check pages: per-feature drift
+    (`drift.<feature>`, summed up by `drift_share`), per-group fairness figures
+    (`tpr.gender.female`, summed up by the differences and ratios per attribute) and the
+    sizes of a check's window (`rows`, `labelled`)."""
+    return not name.startswith("drift.") and name.count(".") < 2 and name not in WINDOW_SIZES
 
-    Per-feature drift (`drift.<feature>`) stays on the check pages: `drift_share` sums it up.
-    """
+
+def metric_changes(period: SummaryPeriod) -> Section:
+    """Per model with checks in the period, each headline metric measured in it beside its
+    value before the period."""
     measured = (
         CheckMetric.objects.filter(computed_at__gte=period.start, computed_at__lt=period.end)
         .values_list("model_id", flat=True)
@@ -159,7 +166,7 @@ def metric_changes(period: SummaryPeriod) -> Section:
         before = {m.name: m for m in check_metrics_latest(model=model, before=period.start)}
         url = site_url("monitoring:model-monitoring", name=model.name)
         for metric in check_metrics_latest(model=model, before=period.end):
-            if metric.name.startswith("drift.") or metric.computed_at < period.start:
+            if not is_headline_metric(metric.name) or metric.computed_at < period.start:
                 continue
             then = before.get(metric.name)
             entries.append(

@@ -83,9 +83,13 @@ def summary_world(board_world: BoardWorld, make_version: Any) -> SummaryWorld:
             due_date=timezone.now().astimezone(UTC).date() + timedelta(days=3),
         )
     alert = stored_alert(second)
-    # drift_share was 0.1 before the week and 0.35 in it; per-feature drift stays out.
+    # drift_share was 0.1 before the week and 0.35 in it; the detail (per feature, per group,
+    # window sizes) stays out.
     make_check(second, "drift", metrics={"drift_share": 0.1}, ago=timedelta(days=30))
     make_check(second, "drift", metrics={"drift_share": 0.35, "drift.age": 0.4})
+    fairness = {"demographic_parity_difference.gender": 0.12, "tpr.gender.female": 0.7}
+    make_check(second, "fairness", metrics=fairness)
+    make_check(second, "estimation", metrics={"estimated_roc_auc": 0.81, "rows": 2300})
     first_call, second_call = log_calls(second, 2)
     flag_create(actor=users["ds"], model=model, request_id=first_call, reason="unfair")
     flag_create(actor=users["board2"], model=model, request_id=second_call, reason="wrong")

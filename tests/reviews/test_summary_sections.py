@@ -58,7 +58,11 @@ def test_every_section_says_what_happened_in_the_week(summary_world):
     )
     changes = section(text, "Drift, quality and fairness changes")
     assert "drift\\_share (drift, v2): 0.1 → 0.35 (+0.25)" in changes
-    assert "drift.age" not in changes
+    assert "demographic\\_parity\\_difference.gender (fairness, v2): 0.12 (first measured)" in (
+        changes
+    )
+    assert "estimated\\_roc\\_auc (estimation, v2): 0.81 (first measured)" in changes
+    assert "drift.age" not in changes and "tpr" not in changes and "rows" not in changes
     flags = section(text, "Flags from people")
     assert "2 flag(s) (1 wrong, 1 unfair) on 2 prediction(s); flag rate 100.00%" in flags
     findings = section(text, "Findings due")
