@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from governance.email_url import email_settings
@@ -252,6 +253,7 @@ CELERY_TASK_ROUTES = {
     "monitoring.check_execute": {"queue": CHECKS_QUEUE},
     "monitoring.retraining_execute": {"queue": RETRAINING_QUEUE},
     "monitoring.notification_deliver": {"queue": NOTIFICATIONS_QUEUE},
+    "reviews.review_summary_send": {"queue": NOTIFICATIONS_QUEUE},
 }
 # With a broker, beat reads its schedules from the database (django-celery-beat): the check
 # schedules per model and kind, editable in the admin, and the entries of
@@ -450,6 +452,13 @@ CELERY_BEAT_SCHEDULE["every-five-minutes-evaluate-window-alert-rules"] = {
     "task": "monitoring.alerts_evaluate_windows",
     "schedule": ALERTS_EVALUATE_SECONDS,
     "options": {"expires": ALERTS_EVALUATE_SECONDS},
+}
+
+# The board's weekly summary of the seven days before, stored and e-mailed to the members of
+# every board (reviews/tasks.py), when the chapter's workflow runs: Mondays, 03:00 UTC.
+CELERY_BEAT_SCHEDULE["every-monday-store-and-email-the-review-summary"] = {
+    "task": "reviews.review_summary_weekly",
+    "schedule": crontab(minute="0", hour="3", day_of_week="1"),
 }
 
 # A business-impact review is due this many days after each production promotion.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from governance.errors import NotFound
@@ -52,6 +55,18 @@ def version_get(*, model_name: str, version: int) -> ModelVersion:
 def deployment_events(*, model: RegisteredModel) -> QuerySet[DeploymentEvent]:
     return DeploymentEvent.objects.filter(model=model).select_related(
         "version", "previous_version", "actor"
+    )
+
+
+def deployment_events_between(
+    *, start: datetime, end: datetime, kinds: Iterable[str] | None = None
+) -> QuerySet[DeploymentEvent]:
+    """Every model's deployment events in [start, end) (of `kinds` if given), oldest first."""
+    events = DeploymentEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+    if kinds is not None:
+        events = events.filter(kind__in=list(kinds))
+    return events.select_related("model", "version__model", "previous_version", "actor").order_by(
+        "occurred_at", "id"
     )
 
 

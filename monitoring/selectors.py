@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
@@ -79,15 +80,17 @@ def check_run_get(*, run_id: int, kind: str) -> CheckRun:
         raise NotFound(f"No {kind} check #{run_id}.") from None
 
 
-def check_metrics_latest(*, model: RegisteredModel) -> QuerySet[CheckMetric]:
-    """The newest value of each metric name the model's checks produced."""
-    newest = CheckMetric.objects.filter(model=model, name=OuterRef("name")).order_by(
-        "-computed_at", "-id"
-    )
+def check_metrics_latest(
+    *, model: RegisteredModel, before: datetime | None = None
+) -> QuerySet[CheckMetric]:
+    """The newest value of each metric name the model's checks produced (computed before
+    `before`, if given: what the model's metrics said at that moment)."""
+    rows = CheckMetric.objects.filter(model=model)
+    if before is not None:
+        rows = rows.filter(computed_at__lt=before)
+    newest = rows.filter(name=OuterRef("name")).order_by("-computed_at", "-id")
     return (
-        CheckMetric.objects.filter(model=model, pk=Subquery(newest.values("pk")[:1]))
-        .select_related("version")
-        .order_by("name")
+        rows.filter(pk=Subquery(newest.values("pk")[:1])).select_related("version").order_by("name")
     )
 
 

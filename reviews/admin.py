@@ -153,4 +153,5 @@ class SignOffAdmin(ReadOnlyAdminMixin, GovernedHistoryAdmin):
 
 # Business impact, meetings, revalidation and findings have their own modules; importing them
 # registers their admins.
+import reviews.summary_admin  # noqa: E402, F401
 from reviews import impact_admin, meeting_admin, review_board_admin  # noqa: E402, F401

@@ -152,6 +152,7 @@ from reviews.revalidation_models import (  # noqa: E402
     RevalidationPolicy,
     Validation,
 )
+from reviews.summary_models import ReviewSummary  # noqa: E402
 
 __all__ = [
     "AgendaItem",
@@ -168,6 +169,7 @@ __all__ = [
     "ModelMateriality",
     "PromotionRequest",
     "RevalidationPolicy",
+    "ReviewSummary",
     "SignOff",
     "Validation",
 ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reviews import finding_views, impact_views, revalidation_views, views
+from reviews import finding_views, impact_views, revalidation_views, summary_views, views
 
 app_name = "reviews"
 
@@ -54,5 +54,12 @@ urlpatterns = [
         "models/<slug:name>/validations/new/",
         revalidation_views.validation_new,
         name="validation-new",
+    ),
+    path("summaries/", summary_views.summary_list, name="summaries"),
+    path("summaries/<int:summary_id>/", summary_views.summary_detail, name="summary"),
+    path(
+        "summaries/<int:summary_id>/download/",
+        summary_views.summary_download,
+        name="summary-download",
     ),
 ]

@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 from reviews.api.finding_views import FindingViewSet, ModelValidationsView, RevalidationsView
 from reviews.api.impact_views import ImpactReviewViewSet, ModelKpisView
 from reviews.api.meeting_views import ActionItemViewSet, BoardViewSet, MeetingViewSet
+from reviews.api.summary_views import ReviewSummaryViewSet
 from reviews.api.views import PromotionRequestViewSet, VersionPromotionRequestViewSet
 
 router = SimpleRouter()
@@ -13,6 +14,7 @@ router.register("meetings", MeetingViewSet, basename="meeting")
 router.register("action-items", ActionItemViewSet, basename="action-item")
 router.register("business-impact-reviews", ImpactReviewViewSet, basename="impact-review")
 router.register("findings", FindingViewSet, basename="finding")
+router.register("review-summaries", ReviewSummaryViewSet, basename="review-summary")
 
 version_requests = VersionPromotionRequestViewSet.as_view({"get": "list", "post": "create"})
 

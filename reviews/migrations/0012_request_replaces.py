@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reviews', '0010_finding_assigned'),
+        ('reviews', '0011_review_summary'),
     ]
 
     operations = [

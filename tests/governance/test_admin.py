@@ -17,6 +17,8 @@ from models_registry.models import RegisteredModel
 from models_registry.services import model_update
 from models_registry.tasks import card_generate
 from reviews import services as reviews
+from reviews.summary.period import previous_week
+from reviews.summary.services import review_summary_store
 from tests.reviews.meeting_world import meeting_rows
 
 READ_ONLY_MODELS = [
@@ -35,6 +37,7 @@ READ_ONLY_MODELS = [
     "reviews.agendaitem",
     "reviews.attendance",
     "reviews.decision",
+    "reviews.reviewsummary",
 ]
 
 
@@ -51,6 +54,8 @@ def world(users: dict[str, Any], make_model: Any, make_version: Any) -> dict[str
         reviews.signoff_create(actor=users["validator"], request_id=request.pk, decision="approve")
         reviews.promotion_execute(actor=users["ds"], request_id=request.pk)
     meeting_rows(users, model=model)
+    with acting_as(origin=Origin.TASK):
+        review_summary_store(period=previous_week())
     return {"model": model, "version": version, "request": request}
 
 

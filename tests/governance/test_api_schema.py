@@ -47,6 +47,7 @@ from tests.governance.test_url_permissions import (
     impact_review,
     notification_objects,
     stored_alert,
+    stored_summary,
 )
 from tests.monitoring.check_data import make_check
 from tests.reviews.meeting_world import meeting_rows
@@ -122,6 +123,9 @@ ACCEPTANCE_NOT_CHECKED = {
     ),
     "POST /api/v1/notification-routes/": ("the endpoint and the model must exist"),
     "PATCH /api/v1/notification-routes/{id}/": ("the endpoint and the model must exist"),
+    "GET /api/v1/review-summaries/preview/": (
+        "the period ends by today, not before it starts, and is at most 366 days long"
+    ),
     "POST /api/v1/findings/": (
         "the model must exist, the owner be a user who works on findings, the due date not "
         "lie in the past and links be http(s) URLs"
@@ -209,6 +213,7 @@ def path_values(users: dict[str, Any], make_model: Any, make_version: Any) -> di
             window_end=timezone.now(),
         ).pk,
         **meeting_rows(users, model=model),
+        "review-summaries": stored_summary().pk,
     }
 
 

@@ -47,6 +47,8 @@ from monitoring.services import incident_open
 from reviews.finding_services import finding_raise
 from reviews.impact_models import BusinessImpactReview
 from reviews.services import promotion_request_create
+from reviews.summary.period import previous_week
+from reviews.summary.services import review_summary_store
 from tests.conftest import make_user
 from tests.monitoring.check_data import make_check
 from tests.reviews.meeting_world import meeting_rows
@@ -133,6 +135,7 @@ def world(users, make_model, make_version) -> World:
         **meeting_rows(users, model=model),  # boards/, meetings/, action-items/<pk>/
     }
     values["business-impact-reviews"] = values["review_id"] = impact_review(version).pk
+    values["review-summaries"] = values["summary_id"] = stored_summary().pk
     values.update(notification_objects(alert))
     return World(users=users, values=values, incident=incident, finding=finding, alert=alert)
 
@@ -149,6 +152,12 @@ def impact_review(version: Any) -> BusinessImpactReview:
         promoted_at=event.occurred_at,
         due_on=event.occurred_at.date() + timedelta(days=30),
     )
+
+
+def stored_summary() -> Any:
+    """Last week's review summary, stored as the weekly task stores it."""
+    with acting_as(origin=Origin.TASK):
+        return review_summary_store(period=previous_week())[0]
 
 
 def notification_objects(alert: Alert) -> dict[str, int]:
@@ -229,7 +238,7 @@ def route_url(route: Route, world: World) -> str:
     if "business-impact-reviews/" in route.route:
         values["pk"] = world.values["business-impact-reviews"]
     check_route = re.search(
-        r"(boards|meetings|action-items)/\(\?P<pk>|"
+        r"(boards|meetings|action-items|review-summaries)/\(\?P<pk>|"
         r"(\w+-checks|retraining-runs)/<int:pk>",
         route.route,
     )
