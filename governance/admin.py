@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from governance.admin_export import export_as_csv
 from governance.admin_values import FormattedValuesMixin
 from governance.audit.reports import audit_verification_request
 from governance.models import (
@@ -38,6 +39,7 @@ from governance.services import policy_save, tokens_revoke
 admin.site.site_header = "Model governance admin"
 admin.site.site_title = "Model governance admin"
 admin.site.index_title = "Registry, reviews and audit"
+admin.site.add_action(export_as_csv, "export_as_csv")
 
 
 class ReadOnlyAdminMixin(FormattedValuesMixin):
