@@ -68,7 +68,9 @@ def _submit(
     except ApplicationError as error:
         messages.error(request, error.detail)
     else:
-        messages.success(request, done(result))
+        # A decision some members could not sign is recorded, but not as a plain success.
+        refused = isinstance(result, Decision) and result.refused
+        (messages.warning if refused else messages.success)(request, done(result))
     return back()
 
 

@@ -37,7 +37,7 @@ class BoardForm(forms.Form):
         initial=3,
         min_value=1,
         max_value=24,
-        help_text="Months between meetings (3: quarterly); closing one schedules the next.",
+        help_text="3 is quarterly; closing a meeting schedules the next one.",
     )
     quorum = forms.IntegerField(
         initial=2, min_value=1, help_text="Voting members present for the board to decide."
