@@ -302,6 +302,7 @@ def decision_record(request: HttpRequest, meeting_id: int) -> HttpResponse:
             text=data["text"],
             owner=data["owner"],
             due_date=data["due_date"],
+            severity=data["severity"] or None,
         )
 
     return _on_meeting(

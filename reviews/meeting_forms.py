@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 
+from reviews.finding_models import Finding
 from reviews.meeting_models import BoardMember, Decision
 
 TEXT = 10000
@@ -88,11 +89,16 @@ class DecisionForm(forms.Form):
     item = forms.IntegerField(required=False, widget=forms.HiddenInput)
     kind = forms.ChoiceField(choices=Decision.Kind.choices)
     text = forms.CharField(max_length=TEXT, widget=forms.Textarea(attrs={"rows": 2}))
-    # TODO(#11): a severity select for finding decisions goes here once decision_record
-    # takes one (meetcore is adding it); until then a finding is recorded as its text.
-    owner = UserChoice(required=False, help_text="Action items: who does it.")
+    severity = forms.ChoiceField(
+        required=False,
+        choices=[("", "—"), *Finding.Severity.choices],
+        help_text="Findings: how grave (the finding is raised with it).",
+    )
+    owner = UserChoice(required=False, help_text="Action items and findings: who does it.")
     due_date = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="Action items."
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Action items and findings.",
     )
 
 

@@ -326,15 +326,24 @@ def test_an_incomplete_decision_comes_back_with_400(board_world, chair):
     assert not Decision.objects.exists()
 
 
-def test_a_finding_is_recorded_as_the_service_takes_it(board_world, chair):
+def test_a_finding_decision_raises_a_finding_with_its_severity(board_world, chair):
     item = started(board_world, "board", "board2")
+    url = meeting_url(board_world, "decisions/")
+    page = chair.get(meeting_url(board_world)).content.decode()
+    assert f'id="severity-{item.pk}"' in page
+    text = {"item": item.pk, "kind": "finding", "text": "Card lacks a fairness section."}
+    response = chair.post(url, text)
+    assert response.status_code == 400
+    assert "A finding has a severity." in response.content.decode()
+    assert not Decision.objects.exists()
+    due = (timezone.localdate() + timedelta(days=30)).isoformat()
     response = chair.post(
-        meeting_url(board_world, "decisions/"),
-        {"item": item.pk, "kind": "finding", "text": "Card lacks a fairness section."},
-        follow=True,
+        url, {**text, "severity": "medium", "owner": "dana", "due_date": due}, follow=True
     )
     assert "Finding recorded." in flashes(response)
-    assert Decision.objects.get().kind == Decision.Kind.FINDING
+    decision = Decision.objects.get()
+    assert decision.kind == Decision.Kind.FINDING
+    assert decision.finding.severity == "medium"
 
 
 def test_an_action_item_is_marked_done_from_the_meeting_page(board_world, chair):
