@@ -1,8 +1,47 @@
 from django.urls import path
 
-from reviews import finding_views, impact_views, revalidation_views, summary_views, views
+from reviews import (
+    finding_views,
+    impact_views,
+    meeting_actions,
+    meeting_views,
+    revalidation_views,
+    summary_views,
+    views,
+)
 
 app_name = "reviews"
+
+meeting = "meetings/<int:meeting_id>/"
+meeting_routes = [
+    path("boards/", meeting_views.board_list, name="boards"),
+    path("boards/new/", meeting_actions.board_create, name="board-create"),
+    path("boards/<int:board_id>/", meeting_views.board_detail, name="board"),
+    path("boards/<int:board_id>/members/", meeting_actions.board_member, name="board-member"),
+    path(
+        "boards/<int:board_id>/meetings/",
+        meeting_actions.meeting_schedule,
+        name="meeting-schedule",
+    ),
+    path(meeting, meeting_views.meeting_detail, name="meeting"),
+    path(meeting + "prepare/", meeting_actions.meeting_prepare, name="meeting-prepare"),
+    path(meeting + "items/", meeting_actions.agenda_item_add, name="meeting-item-add"),
+    path(
+        meeting + "items/<int:item_id>/remove/",
+        meeting_actions.agenda_item_remove,
+        name="meeting-item-remove",
+    ),
+    path(meeting + "start/", meeting_actions.meeting_start, name="meeting-start"),
+    path(meeting + "attendance/", meeting_actions.attendance_record, name="meeting-attendance"),
+    path(meeting + "minutes/", meeting_actions.minutes_record, name="meeting-minutes"),
+    path(meeting + "decisions/", meeting_actions.decision_record, name="meeting-decision"),
+    path(meeting + "close/", meeting_actions.meeting_close, name="meeting-close"),
+    path(
+        meeting + "action-items/<int:decision_id>/done/",
+        meeting_actions.action_item_done,
+        name="action-item-done",
+    ),
+]
 
 urlpatterns = [
     path("", views.queue, name="queue"),
@@ -62,4 +101,5 @@ urlpatterns = [
         summary_views.summary_download,
         name="summary-download",
     ),
+    *meeting_routes,
 ]

@@ -46,6 +46,7 @@ from monitoring.notify.content import alert_facts
 from monitoring.services import incident_open
 from reviews.finding_services import finding_raise
 from reviews.impact_models import BusinessImpactReview
+from reviews.meeting_models import AgendaItem
 from reviews.services import promotion_request_create
 from reviews.summary.period import previous_week
 from reviews.summary.services import review_summary_store
@@ -134,10 +135,22 @@ def world(users, make_model, make_version) -> World:
         ).pk,
         **meeting_rows(users, model=model),  # boards/, meetings/, action-items/<pk>/
     }
+    values.update(meeting_page_values(values))
     values["business-impact-reviews"] = values["review_id"] = impact_review(version).pk
     values["review-summaries"] = values["summary_id"] = stored_summary().pk
     values.update(notification_objects(alert))
     return World(users=users, values=values, incident=incident, finding=finding, alert=alert)
+
+
+def meeting_page_values(values: dict[str, Any]) -> dict[str, int]:
+    """The board and meeting pages' path parameters: the rows meeting_rows made."""
+    item = AgendaItem.objects.filter(meeting_id=values["meetings"]).order_by("position").first()
+    return {
+        "board_id": values["boards"],
+        "meeting_id": values["meetings"],
+        "item_id": item.pk,
+        "decision_id": values["action-items"],
+    }
 
 
 def impact_review(version: Any) -> BusinessImpactReview:
