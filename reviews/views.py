@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from governance.errors import ApplicationError
@@ -14,7 +15,8 @@ from governance.pages import page_requires
 from governance.roles import Capability
 from models_registry.comparison import version_compare
 from models_registry.selectors import card_latest
-from reviews import selectors, services
+from reviews import home, selectors, services
+from reviews.finding_selectors import findings_open
 from reviews.forms import RequestAgainForm, SignOffForm, WithdrawForm
 from reviews.models import PromotionRequest
 from reviews.policy import policy_evaluate
@@ -23,8 +25,9 @@ from reviews.policy import policy_evaluate
 @page_requires(Capability.READ)
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    """What waits for me, my own requests, and what else is open; each open request with its
-    progress ("1 of 2, needs a validator") and how long it has waited."""
+    """Home: what waits for me (sign-offs, my requests, action items, incidents and findings
+    I own), models at risk, recent deployments, and what else is open; each open request
+    with its progress ("1 of 2, needs a validator") and how long it has waited."""
     awaiting = list(selectors.requests_awaiting(user=request.user))
     open_requests = list(
         selectors.request_list()
@@ -44,6 +47,12 @@ def queue(request: HttpRequest) -> HttpResponse:
             "mine": _with_progress(mine),
             "other_open": _with_progress(other_open),
             "recent": recent,
+            "action_items": list(home.action_items_of(request.user)[: home.SHOWN]),
+            "my_incidents": list(home.incidents_of(request.user)[: home.SHOWN]),
+            "my_findings": list(findings_open().filter(owner=request.user)[: home.SHOWN]),
+            "at_risk": home.models_at_risk(today=timezone.localdate())[: home.SHOWN],
+            "deployments": list(home.recent_deployments()[: home.SHOWN]),
+            "today": timezone.localdate(),
         },
     )
 
