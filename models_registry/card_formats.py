@@ -239,6 +239,40 @@ class CardChange:
     old: Any = None
     new: Any = None
 
+    @property
+    def section(self) -> str:
+        """The card section the change is in ("evaluation" of "evaluation.metrics.auc")."""
+        return self.path.split(".", 1)[0]
+
+    @property
+    def field(self) -> str:
+        """Where in its section, for people: "metrics / auc"."""
+        rest = self.path.split(".", 1)[1] if "." in self.path else self.path
+        return rest.replace(".", " / ").replace("_", " ")
+
+
+@dataclass(frozen=True)
+class CardSectionChanges:
+    section: str
+    title: str
+    changes: list[CardChange]
+
+
+LAST_SECTIONS = ("metadata",)  # when and by what the card was made: read last
+
+
+def card_diff_by_section(changes: list[CardChange]) -> list[CardSectionChanges]:
+    """The changes grouped by card section, in the card's reading order as the paths sort,
+    the card's own metadata last."""
+    grouped: dict[str, list[CardChange]] = {}
+    for change in changes:
+        grouped.setdefault(change.section, []).append(change)
+    order = sorted(grouped, key=lambda name: (name in LAST_SECTIONS, name))
+    return [
+        CardSectionChanges(name, name.replace("_", " ").capitalize(), grouped[name])
+        for name in order
+    ]
+
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(value, dict) and value:

@@ -13,7 +13,7 @@ from governance.errors import ApplicationError
 from governance.pages import page_requires
 from governance.roles import Capability, user_can
 from models_registry import selectors, services
-from models_registry.card_formats import card_diff
+from models_registry.card_formats import card_diff, card_diff_by_section
 from models_registry.comparison import version_compare
 from models_registry.filters import ModelFilter
 from models_registry.forms import CardNotesForm, RollbackForm
@@ -156,7 +156,7 @@ def card_diff_page(request: HttpRequest, name: str, version: int) -> HttpRespons
             "version": model_version,
             "older": older,
             "newer": newer,
-            "changes": card_diff(older.content, newer.content),
+            "sections": card_diff_by_section(card_diff(older.content, newer.content)),
             "revisions": model_version.card_revisions.order_by("-revision"),
         },
     )

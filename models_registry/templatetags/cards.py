@@ -50,3 +50,16 @@ def measure(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4f}"
+
+
+@register.filter
+def diff_value(value: Any) -> str:
+    """A card value in the diff: numbers as `measure` shows them, a list of plain values
+    joined, nothing as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, list) and all(not isinstance(item, dict | list) for item in value):
+        return ", ".join(diff_value(item) for item in value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return measure(value)
+    return str(value)
