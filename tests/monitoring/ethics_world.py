@@ -17,6 +17,10 @@
   reference data set, uploaded 20 days ago, is past it).
 - Withdrawn consent still present: 1 subject (`waiting`) in 1 record.
 - Flags: 2 unfair, 1 wrong.
+
+The counts hold inside a test's transaction (pytest's default): there the erasure that
+`consent_withdraw` queues on commit runs only for `gone`. With real commits
+(`django_db(transaction=True)`, the browser tests) `waiting` is erased at once too.
 """
 
 from __future__ import annotations
