@@ -1,6 +1,6 @@
 from django.urls import path
 
-from monitoring import alert_views, incident_views, views
+from monitoring import alert_views, ethics_views, incident_views, views
 
 app_name = "monitoring"
 
@@ -56,6 +56,8 @@ urlpatterns = [
         incident_views.incident_retrain,
         name="incident-retrain",
     ),
+    path("ethics/", ethics_views.ethics_overview, name="ethics"),
+    path("models/<slug:name>/ethics/", ethics_views.model_ethics, name="model-ethics"),
     path("models/<slug:name>/health/", views.model_health, name="model-health"),
     path("models/<slug:name>/monitoring/", views.model_monitoring, name="model-monitoring"),
     path("models/<slug:name>/checks/<int:check_id>/", views.check_detail, name="check"),
