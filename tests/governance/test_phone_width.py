@@ -65,6 +65,8 @@ def world(users, make_model, make_version):
         "/revalidations/",
         "/boards/",
         "/summaries/",
+        "/ethics/",
+        f"/models/{name}/ethics/",
     ]
 
 
