@@ -17,7 +17,7 @@ from models_registry.selectors import card_latest
 from reviews import selectors, services
 from reviews.forms import RequestAgainForm, SignOffForm, WithdrawForm
 from reviews.models import PromotionRequest
-from reviews.policy import policy_evaluate
+from reviews.policy import PolicyContext, policy_context, policy_evaluate
 
 
 @page_requires(Capability.READ)
@@ -36,20 +36,23 @@ def queue(request: HttpRequest) -> HttpResponse:
     shown |= {r.pk for r in mine}
     other_open = [r for r in open_requests if r.pk not in shown]
     recent = selectors.request_list().exclude(status__in=PromotionRequest.OPEN_STATUSES)[:20]
+    context = policy_context(open_requests + awaiting)
     return render(
         request,
         "reviews/queue.html",
         {
-            "awaiting": _with_progress(awaiting),
-            "mine": _with_progress(mine),
-            "other_open": _with_progress(other_open),
+            "awaiting": _with_progress(awaiting, context),
+            "mine": _with_progress(mine, context),
+            "other_open": _with_progress(other_open, context),
             "recent": recent,
         },
     )
 
 
-def _with_progress(requests: list[PromotionRequest]) -> list[tuple[PromotionRequest, Any]]:
-    return [(r, policy_evaluate(r, r.sign_offs.all())) for r in requests]
+def _with_progress(
+    requests: list[PromotionRequest], context: PolicyContext
+) -> list[tuple[PromotionRequest, Any]]:
+    return [(r, policy_evaluate(r, r.sign_offs.all(), context)) for r in requests]
 
 
 @page_requires(Capability.READ)
