@@ -6,15 +6,48 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.test import TestCase
 
 from governance.audit_context import Origin, acting_as
+from models_registry import services as registry
 from models_registry.models import ModelVersion, RegisteredModel
 from monitoring.services.incidents import incident_open
 from reviews.models import PromotionRequest
 from reviews.services import promotion_execute, promotion_request_create, signoff_create
+from tests.conftest import make_user
 from tests.monitoring.alert_page_helpers import plain_alert
 from tests.reviews.review_board_data import raise_finding, validate
+
+
+def made_users() -> dict[str, Any]:
+    """The people of tests/conftest.py's `users` that the world and its pages need."""
+    return {
+        "ds": make_user("dana", "data_scientist"),
+        "validator": make_user("vera", "validator"),
+        "board": make_user("bella", "board"),
+    }
+
+
+def model_maker(name: str, risk_tier: str = "low") -> RegisteredModel:
+    """What the `make_model` fixture does, for a world built outside one test."""
+    with acting_as(origin=Origin.SYSTEM):
+        return registry.model_create(
+            actor=User.objects.get(username="dana"), name=name, risk_tier=risk_tier
+        )
+
+
+def version_maker(model: RegisteredModel, **kwargs: Any) -> ModelVersion:
+    """What the `make_version` fixture does (the card generated in-process)."""
+    with acting_as(origin=Origin.SYSTEM), TestCase.captureOnCommitCallbacks(execute=True):
+        version = registry.version_register(
+            actor=User.objects.get(username="dana"), model=model, **kwargs
+        )
+    version.refresh_from_db()
+    return version
+
+
+User = get_user_model()
 
 
 @dataclass

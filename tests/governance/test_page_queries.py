@@ -8,12 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from tests.governance.page_world import PageWorld
+from tests.governance.page_world import PageWorld, made_users, model_maker, version_maker
 
+# The world is built once, outside any test (the `counts` fixture); the mark makes
+# pytest-django set up the test database for it.
 pytestmark = pytest.mark.django_db
 
 FEW, MANY = 1, 50
@@ -51,6 +53,29 @@ def queries_for(world: PageWorld, page: str) -> int:
     return len(captured)
 
 
+@pytest.fixture(scope="module")
+def counts(django_db_setup: Any, django_db_blocker: Any) -> dict[str, tuple[int, int]]:
+    """Every page's queries with FEW and with MANY rows: one world, grown once and rolled
+    back before any test runs (so no other test sees it), because building 50 rows of each
+    kind through the services takes most of a minute."""
+    from governance.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True  # card generation runs in-process, as in every test
+    found: dict[str, list[int]] = {page: [] for page in PAGES}
+    try:
+        with django_db_blocker.unblock(), transaction.atomic():
+            world = PageWorld(made_users(), model_maker, version_maker)
+            for rows in (FEW, MANY):
+                world.grow(rows)
+                for page in PAGES:
+                    found[page].append(queries_for(world, page))
+            transaction.set_rollback(True)
+    finally:
+        app.conf.task_always_eager = eager
+    return {page: (few, many) for page, (few, many) in found.items()}
+
+
 @pytest.mark.parametrize(
     "page",
     [
@@ -64,11 +89,8 @@ def queries_for(world: PageWorld, page: str) -> int:
     ],
 )
 def test_a_page_costs_the_same_queries_with_1_and_50_rows(
-    page: str, users: dict[str, Any], make_model: Any, make_version: Any
+    page: str, counts: dict[str, tuple[int, int]]
 ) -> None:
-    world = PageWorld(users, make_model, make_version).grow(FEW)
-    few = queries_for(world, page)
-    world.grow(MANY)
-    many = queries_for(world, page)
+    few, many = counts[page]
     print(f"{page}: {few} queries with {FEW} row(s) of each kind, {many} with {MANY}")
     assert many == few, f"{page}: {few} queries with {FEW} row, {many} with {MANY}"
