@@ -25,18 +25,18 @@ from reviews.policy import PolicyContext, policy_context, policy_evaluate
 def queue(request: HttpRequest) -> HttpResponse:
     """What waits for me, my own requests, and what else is open; each open request with its
     progress ("1 of 2, needs a validator") and how long it has waited."""
-    awaiting = list(selectors.requests_awaiting(user=request.user))
     open_requests = list(
         selectors.request_list()
         .filter(status__in=PromotionRequest.OPEN_STATUSES)
         .order_by("created_at", "id")
     )
+    awaiting = selectors.requests_awaiting(user=request.user, candidates=open_requests)
     shown = {r.pk for r in awaiting}
     mine = [r for r in open_requests if r.requested_by_id == request.user.pk and r.pk not in shown]
     shown |= {r.pk for r in mine}
     other_open = [r for r in open_requests if r.pk not in shown]
     recent = selectors.request_list().exclude(status__in=PromotionRequest.OPEN_STATUSES)[:20]
-    context = policy_context(open_requests + awaiting)
+    context = policy_context(open_requests)
     return render(
         request,
         "reviews/queue.html",
