@@ -228,8 +228,16 @@ def policy_save(*, actor: Any, policy: ApprovalPolicy, origin_label: str = "") -
 
 
 def policy_for_tier(tier: str) -> ApprovalPolicy:
-    policy = ApprovalPolicy.objects.filter(risk_tier=tier).first()
-    if policy is None:
-        approvals, roles = DEFAULT_POLICIES[RiskTier(tier)]
-        policy = ApprovalPolicy(risk_tier=tier, required_approvals=approvals, required_roles=roles)
-    return policy
+    return ApprovalPolicy.objects.filter(risk_tier=tier).first() or _default_policy(tier)
+
+
+def policies_by_tier() -> dict[str, ApprovalPolicy]:
+    """Every tier's policy in one query, for pages that evaluate many requests at once."""
+    stored = {policy.risk_tier: policy for policy in ApprovalPolicy.objects.all()}
+    return {tier: stored.get(tier) or _default_policy(tier) for tier in RiskTier.values}
+
+
+def _default_policy(tier: str) -> ApprovalPolicy:
+    """The unsaved policy a tier has until someone stores one."""
+    approvals, roles = DEFAULT_POLICIES[RiskTier(tier)]
+    return ApprovalPolicy(risk_tier=tier, required_approvals=approvals, required_roles=roles)

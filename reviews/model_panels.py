@@ -16,7 +16,7 @@ from models_registry.page_panels import Banner
 from reviews.finding_models import Finding
 from reviews.finding_selectors import findings_open
 from reviews.models import PromotionRequest
-from reviews.policy import policy_evaluate
+from reviews.policy import policy_context, policy_evaluate
 from reviews.revalidation_selectors import revalidation_state
 from reviews.selectors import request_list
 
@@ -40,11 +40,14 @@ def findings_panel(model: RegisteredModel, request: HttpRequest) -> dict[str, An
 def request_banners(model: RegisteredModel, request: HttpRequest) -> list[Banner]:
     """Each open request with its progress; a warning for each with stale approvals."""
     banners = []
-    open_requests = request_list().filter(
-        model_version__model=model, status__in=PromotionRequest.OPEN_STATUSES
+    open_requests = list(
+        request_list()
+        .filter(model_version__model=model, status__in=PromotionRequest.OPEN_STATUSES)
+        .order_by("created_at", "id")
     )
-    for promotion in open_requests.order_by("created_at", "id"):
-        outcome = policy_evaluate(promotion, promotion.sign_offs.all())
+    context = policy_context(open_requests)
+    for promotion in open_requests:
+        outcome = policy_evaluate(promotion, promotion.sign_offs.all(), context)
         url = reverse("reviews:request", args=[promotion.pk])
         version = promotion.model_version.version
         banners.append(

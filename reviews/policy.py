@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from governance.models import ApprovalPolicy, RiskTier
 from governance.roles import Role
-from governance.services import policy_for_tier
+from governance.services import policies_by_tier, policy_for_tier
 from models_registry.models import RegisteredModel
 from reviews.models import PromotionRequest, SignOff
 
@@ -35,7 +36,7 @@ def card_hash_for(request: PromotionRequest) -> str:
     return request.model_version.card_hash
 
 
-def decision_tier(request: PromotionRequest) -> str:
+def decision_tier(request: PromotionRequest, context: PolicyContext | None = None) -> str:
     """The risk tier whose policy decides `request`: the strictest its model has had while
     the request was open.
 
@@ -46,17 +47,53 @@ def decision_tier(request: PromotionRequest) -> str:
     applies at once; lowering it applies to requests made afterwards. The model's history
     row of a change is written in the change's transaction under the model's row lock,
     which request creation and execution also take, so no change slips between them.
+
+    `context` (from `policy_context`) holds the history rows read for many requests at once;
+    without it this request's are read here. Either way the window below decides.
     """
     model = request.model_version.model
     tiers = {request.requested_tier}
     if request.is_open:
         tiers.add(model.risk_tier)
-    changes = RegisteredModel.history.filter(id=model.pk, history_date__gt=request.created_at)
-    if request.closed_at is not None:
-        changes = changes.filter(history_date__lte=request.closed_at)
-    tiers.update(changes.values_list("risk_tier", flat=True))
+    if context is None:
+        changes = _tier_changes([model.pk], since=request.created_at).get(model.pk, [])
+    else:
+        changes = context.tier_changes.get(model.pk, [])
+    tiers.update(
+        tier
+        for changed_at, tier in changes
+        if changed_at > request.created_at
+        and (request.closed_at is None or changed_at <= request.closed_at)
+    )
     known = [tier for tier in TIER_ORDER if tier in tiers]
     return known[-1] if known else model.risk_tier
+
+
+@dataclass(frozen=True)
+class PolicyContext:
+    """What evaluating many requests reads once instead of once per request: every tier's
+    policy and the tier history of their models (model id -> (changed at, tier) rows)."""
+
+    policies: dict[str, ApprovalPolicy]
+    tier_changes: dict[int, list[tuple[datetime, str]]]
+
+
+def policy_context(requests: Sequence[PromotionRequest]) -> PolicyContext:
+    """Two queries for a page of requests (their versions' models selected with them)."""
+    since = min((r.created_at for r in requests), default=None)
+    model_ids = {r.model_version.model_id for r in requests}
+    changes = _tier_changes(model_ids, since=since) if since is not None else {}
+    return PolicyContext(policies=policies_by_tier(), tier_changes=changes)
+
+
+def _tier_changes(
+    model_ids: Iterable[int], *, since: datetime
+) -> dict[int, list[tuple[datetime, str]]]:
+    rows = RegisteredModel.history.filter(id__in=list(model_ids), history_date__gt=since)
+    found: dict[int, list[tuple[datetime, str]]] = {}
+    for model_id, changed_at, tier in rows.values_list("id", "history_date", "risk_tier"):
+        found.setdefault(model_id, []).append((changed_at, tier))
+    return found
 
 
 def _assign_roles(roles: Sequence[str], approvals: Sequence[SignOff]) -> list[str]:
@@ -135,10 +172,14 @@ def _one_from(label: str) -> str:
 
 
 def policy_evaluate(
-    request: PromotionRequest, sign_offs: Iterable[SignOff] | None = None
+    request: PromotionRequest,
+    sign_offs: Iterable[SignOff] | None = None,
+    context: PolicyContext | None = None,
 ) -> PolicyOutcome:
-    """Evaluate the request against the current policy of its `decision_tier`."""
-    policy = policy_for_tier(decision_tier(request))
+    """Evaluate the request against the current policy of its `decision_tier`; pages that
+    evaluate many pass a `policy_context` of them, so each costs no query."""
+    tier = decision_tier(request, context)
+    policy = policy_for_tier(tier) if context is None else context.policies[tier]
     sign_offs = list(request.sign_offs.select_related("signer") if sign_offs is None else sign_offs)
     rejections = [s for s in sign_offs if s.decision == SignOff.Decision.REJECT]
     approvals = [s for s in sign_offs if s.decision == SignOff.Decision.APPROVE]

@@ -29,18 +29,22 @@ def request_get(*, request_id: int) -> PromotionRequest:
         raise NotFound(f"No promotion request #{request_id}.") from None
 
 
-def requests_awaiting(*, user: Any) -> list[PromotionRequest]:
+def requests_awaiting(
+    *, user: Any, candidates: list[PromotionRequest] | None = None
+) -> list[PromotionRequest]:
     """Open requests this user could sign now, oldest first: the queue asks the one rule
     (`reviews.duties.signoff_refusal`) about each, so it never lists one the user may not
-    sign."""
+    sign. A page that has read the open requests already (from `request_list`, oldest
+    first) passes them as `candidates` instead of reading them twice."""
     if not user_can(user, Capability.SIGN_OFF):
         return []
-    candidates = (
-        request_list()
-        .filter(status__in=PromotionRequest.OPEN_STATUSES)
-        .exclude(sign_offs__signer=user)
-        .order_by("created_at", "id")
-    )
+    if candidates is None:
+        candidates = list(
+            request_list()
+            .filter(status__in=PromotionRequest.OPEN_STATUSES)
+            .exclude(sign_offs__signer=user)
+            .order_by("created_at", "id")
+        )
     return [r for r in candidates if signoff_refusal(actor=user, request=r) is None]
 
 

@@ -19,7 +19,7 @@ from reviews import home, selectors, services
 from reviews.finding_selectors import findings_open
 from reviews.forms import RequestAgainForm, SignOffForm, WithdrawForm
 from reviews.models import PromotionRequest
-from reviews.policy import policy_evaluate
+from reviews.policy import PolicyContext, policy_context, policy_evaluate
 
 
 @page_requires(Capability.READ)
@@ -28,24 +28,25 @@ def queue(request: HttpRequest) -> HttpResponse:
     """Home: what waits for me (sign-offs, my requests, action items, incidents and findings
     I own), models at risk, recent deployments, and what else is open; each open request
     with its progress ("1 of 2, needs a validator") and how long it has waited."""
-    awaiting = list(selectors.requests_awaiting(user=request.user))
     open_requests = list(
         selectors.request_list()
         .filter(status__in=PromotionRequest.OPEN_STATUSES)
         .order_by("created_at", "id")
     )
+    awaiting = selectors.requests_awaiting(user=request.user, candidates=open_requests)
     shown = {r.pk for r in awaiting}
     mine = [r for r in open_requests if r.requested_by_id == request.user.pk and r.pk not in shown]
     shown |= {r.pk for r in mine}
     other_open = [r for r in open_requests if r.pk not in shown]
     recent = selectors.request_list().exclude(status__in=PromotionRequest.OPEN_STATUSES)[:20]
+    context = policy_context(open_requests)
     return render(
         request,
         "reviews/queue.html",
         {
-            "awaiting": _with_progress(awaiting),
-            "mine": _with_progress(mine),
-            "other_open": _with_progress(other_open),
+            "awaiting": _with_progress(awaiting, context),
+            "mine": _with_progress(mine, context),
+            "other_open": _with_progress(other_open, context),
             "recent": recent,
             "action_items": list(home.action_items_of(request.user)[: home.SHOWN]),
             "my_incidents": list(home.incidents_of(request.user)[: home.SHOWN]),
@@ -57,8 +58,10 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _with_progress(requests: list[PromotionRequest]) -> list[tuple[PromotionRequest, Any]]:
-    return [(r, policy_evaluate(r, r.sign_offs.all())) for r in requests]
+def _with_progress(
+    requests: list[PromotionRequest], context: PolicyContext
+) -> list[tuple[PromotionRequest, Any]]:
+    return [(r, policy_evaluate(r, r.sign_offs.all(), context)) for r in requests]
 
 
 @page_requires(Capability.READ)
