@@ -16,8 +16,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
+from governance.charts import Series, Threshold, line_chart_svg
 from models_registry.models import RegisteredModel
-from monitoring.charts import Series, Threshold, drift_picture_svg, line_chart_svg
+from monitoring.charts import drift_picture_svg
 from monitoring.models import CheckMetric, CheckRun, MonitoringConfig
 
 HISTORY_DAYS = 90
@@ -201,6 +202,7 @@ def monitoring_charts(model: RegisteredModel) -> list[Chart]:
             title=f"{model.name}: {title}",
             series=[Series(name=label, points=p) for label, p in sorted(points.items())],
             thresholds=lines,
+            chart_id=f"monitoring-{key}",
         )
         charts.append(Chart(key=key, title=title, svg=svg, rows=rows))
     return charts
