@@ -38,11 +38,19 @@ EVENT_LABEL_ROWS = 3  # event labels are stacked in this many rows so neighbours
 class Box:
     """Maps data to the plot area: x over [first, last], y over the value range."""
 
-    def __init__(self, *, series: Sequence[Series], thresholds: Sequence[Threshold], size):
+    def __init__(
+        self,
+        *,
+        series: Sequence[Series],
+        thresholds: Sequence[Threshold],
+        span: Sequence[Position],
+        size: tuple[int, int],
+    ):
         width, height = size
         self.left, self.top = LEFT, TOP
         self.width, self.height = width - LEFT - RIGHT, height - TOP - BOTTOM
         xs = [position_number(p) for s in series for p, _ in s.points]
+        xs += [position_number(p) for p in span]
         self.start, self.end = min(xs), max(xs)
         self.low, self.high = value_range(
             [v for s in series for _, v in s.points] + [t.value for t in thresholds]
@@ -175,16 +183,19 @@ def line_chart_svg(
     events: Sequence[Event] = (),
     width: int = 640,
     height: int = 240,
+    span: tuple[Position, Position] | None = None,
     chart_id: str | None = None,
 ) -> SafeString:
-    """One line per series; `events` inside the drawn range become labelled dotted vertical
-    lines. Without any point, the "no data yet" message instead of an SVG."""
+    """One line per series, across `span` (first, last) or else the points' own range;
+    `events` inside it become labelled dotted vertical lines. Without any point, the
+    "no data yet" message instead of an SVG."""
     series = [s for s in series if s.points]
     if not series:
         return no_data(title)
-    box = Box(series=series, thresholds=thresholds, size=(width, height))
+    box = Box(series=series, thresholds=thresholds, span=span or (), size=(width, height))
     events = [e for e in events if box.holds(e.at)] if box.end != box.start else []
-    positions = sorted((p for s in series for p, _ in s.points), key=position_number)
+    positions = [p for s in series for p, _ in s.points] + list(span or ())
+    positions.sort(key=position_number)
     parts = [
         *_axes(box, positions[0], positions[-1]),
         *_thresholds(box, thresholds),
