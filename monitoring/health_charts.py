@@ -60,6 +60,17 @@ def deployment_label(event: DeploymentEvent) -> str:
     }.get(event.kind, f"{version} {event.get_kind_display().lower()}")
 
 
+def deployment_events(*, model: RegisteredModel, start: datetime, end: datetime) -> list[Event]:
+    """The model's deployments in (start, end], oldest first, as chart markers."""
+    found = DeploymentEvent.objects.filter(
+        model=model, occurred_at__gt=start, occurred_at__lte=end
+    ).select_related("version")
+    return [
+        Event(label=deployment_label(e), at=e.occurred_at)
+        for e in found.order_by("occurred_at", "id")
+    ]
+
+
 def hours_of_slots(*, model: RegisteredModel, start: datetime, end: datetime) -> list[HourOfSlot]:
     """Every (hour, slot, version) with served calls in (start, end], measured."""
     busy = (
@@ -97,14 +108,7 @@ def health_charts(*, model: RegisteredModel, end: datetime | None = None) -> lis
     end = end or timezone.now()
     start = end - timedelta(hours=HEALTH_HOURS)
     hours = hours_of_slots(model=model, start=start, end=end)
-    events = [
-        Event(label=deployment_label(e), at=e.occurred_at)
-        for e in DeploymentEvent.objects.filter(
-            model=model, occurred_at__gt=start, occurred_at__lte=end
-        )
-        .select_related("version")
-        .order_by("occurred_at", "id")
-    ]
+    events = deployment_events(model=model, start=start, end=end)
     charts = []
     for key, title, unit, value_of in MEASURES:
         rows = [
