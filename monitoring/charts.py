@@ -29,7 +29,7 @@ def line_chart_svg(
     template tells "nothing to draw" by an empty string rather than by the chart's message."""
     if not any(s.points for s in series):
         return mark_safe("")
-    return _line_chart_svg(title=title, series=series, events=events)
+    return _line_chart_svg(title=title, series=series, events=events, events_note="see the table")
 
 
 def _bar_labels(picture: dict[str, Any]) -> list[str] | None:

@@ -37,7 +37,7 @@ class HealthChart:
     title: str
     unit: str
     svg: SafeString
-    rows: list[tuple[datetime, str, int, float]] = field(default_factory=list)
+    rows: list[tuple[datetime, str, int, float | int]] = field(default_factory=list)
 
 
 MEASURES = (
@@ -112,7 +112,7 @@ def health_charts(*, model: RegisteredModel, end: datetime | None = None) -> lis
     charts = []
     for key, title, unit, value_of in MEASURES:
         rows = [
-            (h.hour, h.slot, h.measured.version, float(value_of(h.measured)))
+            (h.hour, h.slot, h.measured.version, value_of(h.measured))
             for h in hours
             if value_of(h.measured) is not None
         ]
@@ -120,7 +120,7 @@ def health_charts(*, model: RegisteredModel, end: datetime | None = None) -> lis
             continue
         points: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
         for hour, slot, _, value in rows:
-            points[slot].append((hour + timedelta(minutes=30), value))
+            points[slot].append((hour + timedelta(minutes=30), float(value)))
         svg = line_chart_svg(
             title=f"{model.name}: {title} ({unit})",
             series=[Series(name=slot, points=points[slot]) for slot in SLOTS if slot in points],

@@ -96,7 +96,8 @@ def _thresholds(box: Box, thresholds: Sequence[Threshold]) -> list[str]:
         parts.append(
             f'<line x1="{box.left}" x2="{box.left + box.width}" y1="{y:.1f}" y2="{y:.1f}" '
             f'stroke="{INK}" stroke-dasharray="{THRESHOLD_DASH}" stroke-width="1.5"/>'
-            + text(box.left + box.width - 4, max(y - 4, box.top + 10), words, size=11, anchor="end")
+            # at the left end: event labels take the top right, where the newest data is
+            + text(box.left + 4, max(y - 4, box.top + 10), words, size=11)
         )
     return parts
 
@@ -133,7 +134,11 @@ def _lines(box: Box, series: Sequence[Series]) -> list[str]:
 
 
 def _legend(
-    y: float, series: Sequence[Series], thresholds: Sequence[Threshold], events: Sequence[Event]
+    y: float,
+    series: Sequence[Series],
+    thresholds: Sequence[Threshold],
+    events: Sequence[Event],
+    events_note: str,
 ) -> list[str]:
     parts = []
     for index, one in enumerate(series):
@@ -157,7 +162,7 @@ def _legend(
         parts.append(
             f'<line x1="{LEFT + 14}" x2="{LEFT + 14}" y1="{y}" y2="{y + 12}" stroke="{MUTED}" '
             f'stroke-dasharray="{EVENT_DASH}" stroke-width="1.5"/>'
-            + text(LEFT + 36, y + 10, f"dotted vertical lines: {len(events)} deployment(s)")
+            + text(LEFT + 36, y + 10, f"dotted lines: deployment ({len(events)}; {events_note})")
         )
     return parts
 
@@ -185,6 +190,7 @@ def line_chart_svg(
     height: int = 240,
     span: tuple[Position, Position] | None = None,
     chart_id: str | None = None,
+    events_note: str = "named where drawn",
 ) -> SafeString:
     """One line per series, across `span` (first, last) or else the points' own range;
     `events` inside it become labelled dotted vertical lines. Without any point, the
@@ -201,7 +207,7 @@ def line_chart_svg(
         *_thresholds(box, thresholds),
         *_events(box, events),
         *_lines(box, series),
-        *_legend(height + 4, series, thresholds, events),
+        *_legend(height + 4, series, thresholds, events, events_note),
     ]
     rows = len(series) + len(thresholds) + (1 if events else 0)
     return svg(

@@ -60,12 +60,12 @@ def test_three_hours_of_production_and_two_of_canary_make_two_lines_with_markers
         r"<tr><td>[^<]*</td><td>(\w+)</td><td>v(\d)</td><td>([\d.]+)</td></tr>", traffic
     )
     assert sorted(table) == sorted(
-        [("production", "1", f"{n}.0000") for n in (40, 30, 20)] + [("canary", "2", "10.0000")] * 2
+        [("production", "1", str(n)) for n in (40, 30, 20)] + [("canary", "2", "10")] * 2
     )
     errors = section(html, "errors")
     assert "<td>canary</td><td>v2</td><td>0.5000</td>" in errors
     assert "<td>production</td><td>v1</td><td>0.0500</td>" in errors  # 2 of 40
-    assert "<td>production</td><td>v1</td><td>50.0000</td>" in section(html, "latency")
+    assert "<td>production</td><td>v1</td><td>50</td>" in section(html, "latency")
     assert 'id="chart-accuracy"' not in html  # no ground truth yet
     assert_strict(response)
     assert_nothing_inline(html)
