@@ -18,9 +18,11 @@ GROUP_MEASURES = ("accuracy", "positive_rate", "mae")
 MAX_HISTORY_CHARTS = 12
 
 
-def group_bar_charts(evaluation: dict[str, Any] | None, attribute: str) -> list[SafeString]:
-    """One bar chart per measure the groups of `attribute` carry, the overall value as the
-    dashed reference line."""
+def group_bar_charts(
+    evaluation: dict[str, Any] | None, attribute: str
+) -> list[tuple[str, SafeString]]:
+    """(caption, chart) per measure the groups of `attribute` carry, the overall value as
+    the dashed reference line."""
     evaluation = evaluation or {}
     groups = (evaluation.get("per_group") or {}).get(attribute) or {}
     overall = evaluation.get("overall") or {}
@@ -34,14 +36,18 @@ def group_bar_charts(evaluation: dict[str, Any] | None, attribute: str) -> list[
         if not bars:
             continue
         whole = overall.get(measure)
+        title = f"{measure} by {attribute}"
         charts.append(
-            bar_chart_svg(
-                title=f"{measure} by {attribute}",
-                bars=bars,
-                reference=Threshold("overall", float(whole))
-                if isinstance(whole, int | float)
-                else None,
-                chart_id=f"card-{attribute}-{measure}",
+            (
+                title,
+                bar_chart_svg(
+                    title=title,
+                    bars=bars,
+                    reference=Threshold("overall", float(whole))
+                    if isinstance(whole, int | float)
+                    else None,
+                    chart_id=f"card-{attribute}-{measure}",
+                ),
             )
         )
     return charts

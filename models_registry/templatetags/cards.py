@@ -56,7 +56,7 @@ def measure(value: Any) -> str:
 
 
 @register.filter
-def group_bars(evaluation: dict[str, Any] | None, attribute: str) -> list[SafeString]:
+def group_bars(evaluation: dict[str, Any] | None, attribute: str) -> list[tuple[str, SafeString]]:
     return group_bar_charts(evaluation, attribute)
 
 

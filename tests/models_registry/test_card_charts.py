@@ -53,7 +53,12 @@ def test_cards_without_groups_or_history_draw_nothing_and_regression_groups_get_
     assert group_bar_charts(None, "gender") == []
     assert group_bar_charts({"per_group": {"gender": {}}}, "gender") == []
     assert metric_history_charts(None) == []
-    (chart,) = group_bar_charts(
+    ((caption, chart),) = group_bar_charts(
         {"per_group": {"gender": {"f": {"count": 40, "mae": 2.5}}}, "overall": {}}, "gender"
     )
-    assert "mae by gender" in chart and "f: 2.5" in chart and "overall" not in chart
+    assert (
+        caption == "mae by gender"
+        and "mae by gender" in chart
+        and "f: 2.5" in chart
+        and "overall" not in chart
+    )
