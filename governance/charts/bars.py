@@ -40,8 +40,8 @@ def bar_chart_svg(
     width: int = 480,
     chart_id: str | None = None,
 ) -> SafeString:
-    """Bars from zero to each value (leftwards for negative ones). Without any bar, the
-    "no data yet" message instead of an SVG."""
+    """Bars from zero to each value (leftwards for negative ones), each value written at the
+    right end of its row. Without any bar, the "no data yet" message instead of an SVG."""
     if not bars:
         return no_data(title)
     values = [b.value for b in bars] + ([reference.value] if reference else [])
@@ -67,7 +67,7 @@ def bar_chart_svg(
             text(plot_left - 6, y + BAR - 4, bar.label, anchor="end")
             + f'<rect x="{start:.1f}" y="{y}" width="{max(end - start, 1):.1f}" height="{BAR}" '
             f'fill="{colour}"><title>{escape(_said(bar))}</title></rect>'
-            + text(max(end, zero) + 4, y + BAR - 4, number(bar.value), size=11)
+            + text(plot_left + plot_width + 6, y + BAR - 4, number(bar.value), size=11)
         )
     if reference is not None:
         x = x_of(reference.value)
