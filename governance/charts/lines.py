@@ -97,7 +97,7 @@ def _thresholds(box: Box, thresholds: Sequence[Threshold]) -> list[str]:
             f'<line x1="{box.left}" x2="{box.left + box.width}" y1="{y:.1f}" y2="{y:.1f}" '
             f'stroke="{INK}" stroke-dasharray="{THRESHOLD_DASH}" stroke-width="1.5"/>'
             # at the left end: event labels take the top right, where the newest data is
-            + text(box.left + 4, max(y - 4, box.top + 10), words, size=11)
+            + text(box.left + 10, max(y - 5, box.top + 10), words, size=11)
         )
     return parts
 
