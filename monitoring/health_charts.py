@@ -102,9 +102,16 @@ def hours_of_slots(*, model: RegisteredModel, start: datetime, end: datetime) ->
     ]
 
 
+def _middle(hour: datetime, start: datetime, end: datetime) -> datetime:
+    """Where an hour's point sits: the middle of the part of it inside the window (the
+    current hour has only begun)."""
+    first, last = max(hour, start), min(hour + timedelta(hours=1), end)
+    return first + (last - first) / 2
+
+
 def health_charts(*, model: RegisteredModel, end: datetime | None = None) -> list[HealthChart]:
     """One chart per measure over the last HEALTH_HOURS hours; accuracy only when some hour
-    had labelled calls. A point sits in the middle of its hour."""
+    had labelled calls."""
     end = end or timezone.now()
     start = end - timedelta(hours=HEALTH_HOURS)
     hours = hours_of_slots(model=model, start=start, end=end)
@@ -120,7 +127,7 @@ def health_charts(*, model: RegisteredModel, end: datetime | None = None) -> lis
             continue
         points: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
         for hour, slot, _, value in rows:
-            points[slot].append((hour + timedelta(minutes=30), float(value)))
+            points[slot].append((_middle(hour, start, end), float(value)))
         svg = line_chart_svg(
             title=f"{model.name}: {title} ({unit})",
             series=[Series(name=slot, points=points[slot]) for slot in SLOTS if slot in points],

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from governance.charts.lines import RIGHT
 from models_registry import services as registry
 from tests.governance.test_headers import assert_strict
 from tests.monitoring.test_canary import label, log_calls
@@ -51,6 +52,11 @@ def test_three_hours_of_production_and_two_of_canary_make_two_lines_with_markers
     assert response.status_code == 200
     traffic = section(html, "traffic")
     assert traffic.count("<polyline") == 2
+    xs = [
+        float(pair.split(",")[0])
+        for pair in " ".join(re.findall(r'<polyline points="([^"]*)"', traffic)).split()
+    ]
+    assert max(xs) <= 640 - RIGHT  # the current hour's point stays inside the window, at now
     assert traffic.count("<circle") == 3 + 1  # production's hours, and its legend marker
     assert traffic.count('height="7" fill=') == 2 + 1  # the canary's squares, and its legend
     assert ">v1 to production</text>" in traffic and ">v2 canary started</text>" in traffic
