@@ -16,8 +16,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
+from governance.charts import Series, Threshold, line_chart_svg
 from models_registry.models import RegisteredModel
-from monitoring.charts import Series, Threshold, drift_picture_svg, line_chart_svg
+from monitoring.charts import drift_picture_svg
+from monitoring.health_charts import deployment_events
 from monitoring.models import CheckMetric, CheckRun, MonitoringConfig
 
 HISTORY_DAYS = 90
@@ -161,8 +163,11 @@ def _names(charted: tuple[str, ...]) -> Q:
 
 
 def monitoring_charts(model: RegisteredModel) -> list[Chart]:
-    """Drift share, quality, fairness differences and estimated performance over time."""
-    since = timezone.now() - timedelta(days=HISTORY_DAYS)
+    """Drift share, quality, fairness differences and estimated performance over time, the
+    model's deployments marked."""
+    now = timezone.now()
+    since = now - timedelta(days=HISTORY_DAYS)
+    events = deployment_events(model=model, start=since, end=now)
     thresholds = alert_thresholds(model)
     groups = (
         ("drift", "Drift share", CheckRun.Kind.DRIFT, ("drift_share",)),
@@ -201,6 +206,9 @@ def monitoring_charts(model: RegisteredModel) -> list[Chart]:
             title=f"{model.name}: {title}",
             series=[Series(name=label, points=p) for label, p in sorted(points.items())],
             thresholds=lines,
+            events=events,
+            span=(rows[0][0], now) if rows else None,
+            chart_id=f"monitoring-{key}",
         )
         charts.append(Chart(key=key, title=title, svg=svg, rows=rows))
     return charts

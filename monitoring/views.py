@@ -21,6 +21,7 @@ from governance.roles import Capability, user_can
 from models_registry import selectors as registry
 from monitoring import check_pages, selectors, services
 from monitoring.flag_selectors import flag_list, flags_summary
+from monitoring.health_charts import HEALTH_HOURS, health_charts
 from monitoring.models import CheckReport, Incident
 from monitoring.prometheus import metrics_scrape
 from monitoring.windows import slot_measure
@@ -33,7 +34,8 @@ RECENT_FLAGS = 20
 @page_requires(Capability.READ)
 @require_GET
 def model_health(request: HttpRequest, name: str) -> HttpResponse:
-    """Production traffic of the last hour, the canary against its gates, open incidents."""
+    """Production traffic of the last hour, the last day hour by hour (production and
+    canary overlaid, deployments marked), the canary against its gates, open incidents."""
     model = registry.model_get(name=name)
     production = selectors.production_version(model=model)
     end = timezone.now()
@@ -53,6 +55,8 @@ def model_health(request: HttpRequest, name: str) -> HttpResponse:
             "production": production,
             "traffic": traffic,
             "traffic_minutes": int(TRAFFIC_WINDOW.total_seconds() // 60),
+            "charts": health_charts(model=model, end=end),
+            "chart_hours": HEALTH_HOURS,
             "evaluation": evaluation,
             "incidents": incidents[:50],
             "can_roll_back": user_can(request.user, Capability.ROLLBACK),

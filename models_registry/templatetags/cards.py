@@ -7,6 +7,9 @@ from typing import Any
 
 from django import template
 from django.utils.dateparse import parse_datetime
+from django.utils.safestring import SafeString
+
+from models_registry.card_charts import HistoryChart, group_bar_charts, metric_history_charts
 
 register = template.Library()
 
@@ -63,3 +66,13 @@ def diff_value(value: Any) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return measure(value)
     return str(value)
+
+
+@register.filter
+def group_bars(evaluation: dict[str, Any] | None, attribute: str) -> list[tuple[str, SafeString]]:
+    return group_bar_charts(evaluation, attribute)
+
+
+@register.filter
+def history_charts(history: dict[str, Any] | None) -> list[HistoryChart]:
+    return metric_history_charts(history)
