@@ -15,6 +15,7 @@ from django.db.models import Q
 
 from models_registry.models import RegisteredModel
 from monitoring.models import Alert, CheckMetric, Incident
+from monitoring.selectors import check_metrics_latest
 from reviews.meeting_models import AgendaItem, Decision
 from reviews.meetings.agenda_drafts import AgendaContext, ItemDraft
 from reviews.meetings.board_sources import flags, impact_reviews, open_findings, revalidations
@@ -124,18 +125,11 @@ def open_alerts(context: AgendaContext) -> list[ItemDraft]:
 
 
 def _latest_values(model: RegisteredModel, before: datetime | None) -> dict[str, CheckMetric]:
-    """The latest stored value of each of the model's metrics (at or before `before`).
-
-    Per-feature drift metrics (`drift.<feature>`) stay out: `drift_share` sums them up, and
-    the check pages show the detail.
-    """
-    rows = CheckMetric.objects.filter(model=model).exclude(name__startswith="drift.")
-    if before is not None:
-        rows = rows.filter(computed_at__lte=before)
-    latest: dict[str, CheckMetric] = {}
-    for metric in rows.order_by("name", "-computed_at", "-id"):
-        latest.setdefault(metric.name, metric)
-    return latest
+    """The latest stored value of each of the model's metrics (before `before`), from the
+    monitoring selector. Per-feature drift metrics (`drift.<feature>`) stay out:
+    `drift_share` sums them up, and the check pages show the detail."""
+    latest = check_metrics_latest(model=model, before=before)
+    return {metric.name: metric for metric in latest if not metric.name.startswith("drift.")}
 
 
 def metric_trends(context: AgendaContext) -> list[ItemDraft]:
