@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -21,12 +22,23 @@ from models_registry.model_artifact import RecordedArtifact
 from models_registry.models import DeploymentEvent, ModelVersion
 from models_registry.page_panels import model_banners, model_panels
 
+MODEL_PAGE_SIZE = 50
+
 
 @page_requires(Capability.READ)
 @require_GET
 def model_index(request: HttpRequest) -> HttpResponse:
-    models = ModelFilter(request.GET, queryset=selectors.model_list()).qs
-    return render(request, "models_registry/model_index.html", {"models": models})
+    """Models by name, filtered as the API filters them, a page at a time."""
+    given = {name: value for name, value in request.GET.items() if value != "" and name != "page"}
+    found = ModelFilter(given, queryset=selectors.model_list().order_by("name"))
+    rows = found.qs if found.is_valid() else found.queryset.none()
+    page = Paginator(rows, MODEL_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "models_registry/model_index.html",
+        {"models": list(page.object_list), "page": page, "filter": found},
+        status=200 if found.is_valid() else 400,
+    )
 
 
 @page_requires(Capability.READ)

@@ -20,7 +20,6 @@ from django.views.decorators.http import require_GET, require_POST
 from governance.errors import ApplicationError
 from governance.pages import page_requires
 from governance.roles import Capability, user_can
-from models_registry import selectors as registry
 from monitoring import alert_pages, alert_selectors
 from monitoring.alert_forms import CommentForm, SilenceForm
 from monitoring.filters import AlertPageFilter
@@ -47,9 +46,6 @@ def alert_list(request: HttpRequest) -> HttpResponse:
             "filter": found,
             "page": page,
             "alerts": list(page.object_list),
-            "model_names": list(
-                registry.model_list().order_by("name").values_list("name", flat=True)
-            ),
             "statuses": AlertPageFilter.STATUSES,
             "severities": Alert.Severity.choices,
             "can_manage": user_can(request.user, Capability.MANAGE_ALERTS),

@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -31,7 +32,7 @@ from monitoring.models import Incident, RetrainingRun
 from monitoring.retraining import retraining_request
 from monitoring.services.incidents import TRANSITIONS
 
-LIST_LIMIT = 200
+PAGE_SIZE = 50
 
 
 @page_requires(Capability.READ)
@@ -39,18 +40,19 @@ LIST_LIMIT = 200
 def incident_list(request: HttpRequest) -> HttpResponse:
     """Incidents, newest first, filtered as the API filters them."""
     # The form sends "any" as an empty value: left out, as the API takes it.
-    given = {name: value for name, value in request.GET.items() if value != ""}
+    given = {name: value for name, value in request.GET.items() if value != "" and name != "page"}
     found = IncidentFilter(given, queryset=selectors.incident_list())
-    incidents = list(found.qs[:LIST_LIMIT]) if found.is_valid() else []
+    rows = found.qs if found.is_valid() else found.queryset.none()
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "monitoring/incident_list.html",
         {
             "filter": found,
-            "incidents": incidents,
+            "incidents": list(page.object_list),
+            "page": page,
             "statuses": Incident.Status.choices,
             "severities": Incident.Severity.choices,
-            "limit": LIST_LIMIT,
         },
     )
 

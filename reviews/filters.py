@@ -10,13 +10,27 @@ from reviews.models import PromotionRequest
 
 
 class PromotionRequestFilter(django_filters.FilterSet):
+    """Shared by the API (GET /api/v1/promotion-requests/) and the requests page. `open=true`
+    keeps the requests still open (pending or approved), `open=false` the closed ones."""
+
     status = django_filters.ChoiceFilter(choices=PromotionRequest.Status.choices)
     model = django_filters.CharFilter(field_name="model_version__model__name")
     requested_by = django_filters.CharFilter(field_name="requested_by__username")
+    open = django_filters.TypedChoiceFilter(
+        choices=YES_NO, coerce=lambda value: value == "true", method="filter_open"
+    )
 
     class Meta:
         model = PromotionRequest
-        fields = ["status", "model", "requested_by"]
+        fields = ["status", "model", "requested_by", "open"]
+
+    def filter_open(
+        self, queryset: QuerySet[PromotionRequest], name: str, value: bool | None
+    ) -> QuerySet[PromotionRequest]:
+        if value is None:
+            return queryset
+        opened = {"status__in": PromotionRequest.OPEN_STATUSES}
+        return queryset.filter(**opened) if value else queryset.exclude(**opened)
 
 
 class FindingFilter(django_filters.FilterSet):

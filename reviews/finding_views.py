@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -31,25 +32,26 @@ from reviews.finding_services import (
 from reviews.revalidation_schedule import RevalidationStatus
 from reviews.revalidation_selectors import revalidation_states
 
-LIST_LIMIT = 200
+PAGE_SIZE = 50
 
 
 @page_requires(Capability.READ)
 @require_GET
 def finding_list_page(request: HttpRequest) -> HttpResponse:
     """Findings, newest first, filtered as the API filters them."""
-    given = {name: value for name, value in request.GET.items() if value != ""}
+    given = {name: value for name, value in request.GET.items() if value != "" and name != "page"}
     found = FindingFilter(given, queryset=finding_list())
-    findings = list(found.qs[:LIST_LIMIT]) if found.is_valid() else []
+    rows = found.qs if found.is_valid() else found.queryset.none()
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "reviews/finding_list.html",
         {
             "filter": found,
-            "findings": findings,
+            "findings": list(page.object_list),
+            "page": page,
             "statuses": Finding.Status.choices,
             "severities": Finding.Severity.choices,
-            "limit": LIST_LIMIT,
         },
     )
 
@@ -157,15 +159,28 @@ def finding_assign_page(request: HttpRequest, finding_id: int) -> HttpResponse:
 @page_requires(Capability.READ)
 @require_GET
 def revalidation_list(request: HttpRequest) -> HttpResponse:
-    """Every model's revalidation: overdue first, then due within 30 days, then the rest."""
-    states = revalidation_states(as_of=timezone.localdate())
+    """Every model's revalidation: overdue first, then due within 30 days, then the rest
+    (`?status=` keeps one of them), a page at a time."""
     order = [RevalidationStatus.OVERDUE, RevalidationStatus.DUE, RevalidationStatus.CURRENT]
+    wanted = request.GET.get("status", "")
+    error = "" if not wanted or wanted in order else "status: one of overdue, due, current."
+    states = [
+        state
+        for state in ([] if error else revalidation_states(as_of=timezone.localdate()))
+        if not wanted or state.status == wanted
+    ]
+    states.sort(key=lambda s: order.index(RevalidationStatus(s.status)))
+    page = Paginator(states, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "reviews/revalidation_list.html",
         {
-            "states": sorted(states, key=lambda s: order.index(RevalidationStatus(s.status))),
+            "states": list(page.object_list),
+            "page": page,
+            "statuses": order,
+            "error": error,
             "can_record": user_can(request.user, Capability.RECORD_VALIDATION),
             "can_edit_policy": user_can(request.user, Capability.USE_ADMIN),
         },
+        status=400 if error else 200,
     )

@@ -7,11 +7,12 @@ findings) and what the whole organisation should see first.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, QuerySet
 
 from models_registry.models import DeploymentEvent, RegisteredModel
 from monitoring.models import Incident
@@ -52,24 +53,36 @@ class ModelAtRisk:
     reasons: list[str] = field(default_factory=list)
 
 
-def models_at_risk(*, today: date) -> list[ModelAtRisk]:
-    """Models with an unresolved critical incident, an overdue revalidation or an open high
-    or critical finding, each with its reasons in words; the most reasons first."""
-    found: dict[int, ModelAtRisk] = {}
+def models_at_risk(*, today: date, limit: int = SHOWN) -> list[ModelAtRisk]:
+    """The `limit` models with the most reasons for concern (an unresolved critical
+    incident, an overdue revalidation, an open high or critical finding: each one a
+    reason), each with its reasons in words; the most reasons first, then by name.
 
-    def add(model: RegisteredModel, reason: str) -> None:
-        found.setdefault(model.pk, ModelAtRisk(model)).reasons.append(reason)
-
+    The reasons are counted per model in the database (one grouped query each) and only
+    the shown models and their reasons are read, so the cost hardly grows with the number
+    of models, incidents or findings."""
     critical = (
         incident_list()
         .filter(severity=Incident.Severity.CRITICAL)
         .exclude(status=Incident.Status.CLOSED)
         .order_by("opened_at", "id")
     )
-    for incident in critical:
-        add(incident.model, f"critical incident #{incident.pk}")
-    for state in revalidations_due(as_of=today, status="overdue"):
-        add(state.model, f"revalidation overdue by {state.days_overdue} days")
-    for finding in findings_open(min_severity=Finding.Severity.HIGH):
-        add(finding.model, f"{finding.severity} finding #{finding.pk}")
-    return sorted(found.values(), key=lambda risk: (-len(risk.reasons), risk.model.name))
+    grave = findings_open(min_severity=Finding.Severity.HIGH)
+    overdue = {state.model.pk: state for state in revalidations_due(as_of=today, status="overdue")}
+    counts: Counter[int] = Counter(dict.fromkeys(overdue, 1))
+    for rows in (critical, grave):
+        counts.update(
+            dict(rows.order_by().values("model").annotate(n=Count("pk")).values_list("model", "n"))
+        )
+    names = dict(RegisteredModel.objects.filter(pk__in=list(counts)).values_list("pk", "name"))
+    top = sorted(counts, key=lambda model_id: (-counts[model_id], names[model_id]))[:limit]
+    shown = RegisteredModel.objects.in_bulk(top)
+    found = {model_id: ModelAtRisk(shown[model_id]) for model_id in top}
+    for incident in critical.filter(model__in=list(found)):
+        found[incident.model_id].reasons.append(f"critical incident #{incident.pk}")
+    for model_id, risk in found.items():
+        if model_id in overdue:
+            risk.reasons.append(f"revalidation overdue by {overdue[model_id].days_overdue} days")
+    for finding in grave.filter(model__in=list(found)):
+        found[finding.model_id].reasons.append(f"{finding.severity} finding #{finding.pk}")
+    return list(found.values())

@@ -77,6 +77,9 @@ class PromotionRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [  # the home page's "recently decided", newest first
+            models.Index(fields=["decided_at"], name="request_decided_at"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["model_version"],

@@ -16,10 +16,10 @@ the rule: risk level, interval, due date, status).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from governance.errors import InvalidInput
@@ -84,7 +84,9 @@ def _states(
     as_of, within_days = _day(as_of), _checked_window(within_days)
     intervals = revalidation_intervals()
     states = []
-    for model in _with_validation_facts(models):
+    if "last_validated_on" not in models.query.annotations:
+        models = _with_validation_facts(models)
+    for model in models:
         recorded = getattr(model, "materiality", None)
         states.append(
             revalidation_state_compute(
@@ -129,8 +131,31 @@ def revalidations_due(
             "Not a revalidation status.", extra={"status": ["One of: due, overdue."]}
         )
     wanted = {status} if status else {RevalidationStatus.DUE, RevalidationStatus.OVERDUE}
-    states = revalidation_states(as_of=as_of, within_days=within_days)
+    as_of, within_days = _day(as_of), _checked_window(within_days)
+    if status == RevalidationStatus.OVERDUE:
+        within_days = 0
+    candidates = _may_be_due(
+        _with_validation_facts(RegisteredModel.objects.all()), as_of=as_of, within_days=within_days
+    )
+    states = _states(candidates, as_of=as_of, within_days=within_days)
     return [state for state in states if state.status in wanted]
+
+
+def _may_be_due(
+    models: QuerySet[RegisteredModel], *, as_of: date, within_days: int
+) -> QuerySet[RegisteredModel]:
+    """Only the models that could be due within `within_days` of `as_of`, so the rule is
+    computed for those and not for every model: a model is due once its last passing
+    validation (else its registration) is an interval back, and no interval is shorter
+    than its number of months times 28 days. This keeps models the rule may still find
+    current (it decides); it never drops one that the rule finds due."""
+    shortest = min(revalidation_intervals().values())
+    latest = as_of + timedelta(days=within_days - 28 * shortest)
+    registered_by = timezone.make_aware(datetime.combine(latest + timedelta(days=2), time.min))
+    return models.filter(
+        Q(last_validated_on__lte=latest)
+        | Q(last_validated_on__isnull=True, created_at__lt=registered_by)
+    )
 
 
 def validation_list(*, model: RegisteredModel | None = None) -> QuerySet[Validation]:

@@ -7,8 +7,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from governance.errors import NotFound
-from governance.roles import Capability, user_can
-from reviews.duties import signoff_refusal
+from reviews.duties import requests_signable
 from reviews.models import PromotionRequest, SignOff
 
 
@@ -29,23 +28,10 @@ def request_get(*, request_id: int) -> PromotionRequest:
         raise NotFound(f"No promotion request #{request_id}.") from None
 
 
-def requests_awaiting(
-    *, user: Any, candidates: list[PromotionRequest] | None = None
-) -> list[PromotionRequest]:
-    """Open requests this user could sign now, oldest first: the queue asks the one rule
-    (`reviews.duties.signoff_refusal`) about each, so it never lists one the user may not
-    sign. A page that has read the open requests already (from `request_list`, oldest
-    first) passes them as `candidates` instead of reading them twice."""
-    if not user_can(user, Capability.SIGN_OFF):
-        return []
-    if candidates is None:
-        candidates = list(
-            request_list()
-            .filter(status__in=PromotionRequest.OPEN_STATUSES)
-            .exclude(sign_offs__signer=user)
-            .order_by("created_at", "id")
-        )
-    return [r for r in candidates if signoff_refusal(actor=user, request=r) is None]
+def requests_awaiting(*, user: Any) -> QuerySet[PromotionRequest]:
+    """Open requests this user could sign now, oldest first: the signing rule of
+    `reviews.duties` as a query, so the queue is counted and paged in the database."""
+    return requests_signable(actor=user, requests=request_list()).order_by("created_at", "id")
 
 
 # The review board's other reads, importable from here (documented in their modules).

@@ -45,6 +45,7 @@ meeting_routes = [
 
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("requests/", views.request_list, name="requests"),
     path("requests/<int:request_id>/", views.request_detail, name="request"),
     path("requests/<int:request_id>/sign-off/", views.request_sign_off, name="sign-off"),
     path("requests/<int:request_id>/execute/", views.request_execute, name="execute"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -16,10 +17,15 @@ from governance.roles import Capability
 from models_registry.comparison import version_compare
 from models_registry.selectors import card_latest
 from reviews import home, selectors, services
+from reviews.duties import signoff_refusal
+from reviews.filters import PromotionRequestFilter
 from reviews.finding_selectors import findings_open
 from reviews.forms import RequestAgainForm, SignOffForm, WithdrawForm
 from reviews.models import PromotionRequest
 from reviews.policy import PolicyContext, policy_context, policy_evaluate
+
+QUEUE_PAGE_SIZE = 25  # sign-offs waiting for me, per page of the home page
+LIST_PAGE_SIZE = 50  # requests per page of /requests/
 
 
 @page_requires(Capability.READ)
@@ -27,34 +33,71 @@ from reviews.policy import PolicyContext, policy_context, policy_evaluate
 def queue(request: HttpRequest) -> HttpResponse:
     """Home: what waits for me (sign-offs, my requests, action items, incidents and findings
     I own), models at risk, recent deployments, and what else is open; each open request
-    with its progress ("1 of 2, needs a validator") and how long it has waited."""
-    open_requests = list(
-        selectors.request_list()
-        .filter(status__in=PromotionRequest.OPEN_STATUSES)
+    with its progress ("1 of 2, needs a validator") and how long it has waited.
+
+    The sign-offs waiting for me come a page at a time (`?page=`); the other lists show
+    their first few with their total and a link to the full list (/requests/)."""
+    user = request.user
+    awaiting = selectors.requests_awaiting(user=user)
+    page = Paginator(awaiting, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    signable = [r for r in page.object_list if signoff_refusal(actor=user, request=r) is None]
+    open_requests = selectors.request_list().filter(status__in=PromotionRequest.OPEN_STATUSES)
+    mine = open_requests.filter(requested_by=user).order_by("created_at", "id")
+    other_open = (
+        open_requests.exclude(requested_by=user)
+        .exclude(pk__in=awaiting.values("pk"))
         .order_by("created_at", "id")
     )
-    awaiting = selectors.requests_awaiting(user=request.user, candidates=open_requests)
-    shown = {r.pk for r in awaiting}
-    mine = [r for r in open_requests if r.requested_by_id == request.user.pk and r.pk not in shown]
-    shown |= {r.pk for r in mine}
-    other_open = [r for r in open_requests if r.pk not in shown]
-    recent = selectors.request_list().exclude(status__in=PromotionRequest.OPEN_STATUSES)[:20]
-    context = policy_context(open_requests)
+    mine_shown, other_shown = list(mine[: home.SHOWN]), list(other_open[: home.SHOWN])
+    context = policy_context([*signable, *mine_shown, *other_shown])
+    recent = (  # every closed request has its decided_at (executed, rejected, withdrawn)
+        selectors.request_list()
+        .exclude(status__in=PromotionRequest.OPEN_STATUSES)
+        .filter(decided_at__isnull=False)
+    )
     return render(
         request,
         "reviews/queue.html",
         {
-            "awaiting": _with_progress(awaiting, context),
-            "mine": _with_progress(mine, context),
-            "other_open": _with_progress(other_open, context),
-            "recent": recent,
-            "action_items": list(home.action_items_of(request.user)[: home.SHOWN]),
-            "my_incidents": list(home.incidents_of(request.user)[: home.SHOWN]),
-            "my_findings": list(findings_open().filter(owner=request.user)[: home.SHOWN]),
-            "at_risk": home.models_at_risk(today=timezone.localdate())[: home.SHOWN],
+            "page": page,
+            "awaiting": _with_progress(signable, context),
+            "mine": _with_progress(mine_shown, context),
+            "mine_count": mine.count() if len(mine_shown) == home.SHOWN else len(mine_shown),
+            "other_open": _with_progress(other_shown, context),
+            "other_count": (
+                other_open.count() if len(other_shown) == home.SHOWN else len(other_shown)
+            ),
+            "recent": list(recent.order_by("-decided_at", "-id")[: home.SHOWN]),
+            "action_items": list(home.action_items_of(user)[: home.SHOWN]),
+            "my_incidents": list(home.incidents_of(user)[: home.SHOWN]),
+            "my_findings": list(findings_open().filter(owner=user)[: home.SHOWN]),
+            "at_risk": home.models_at_risk(today=timezone.localdate()),
             "deployments": list(home.recent_deployments()[: home.SHOWN]),
             "today": timezone.localdate(),
         },
+    )
+
+
+@page_requires(Capability.READ)
+@require_GET
+def request_list(request: HttpRequest) -> HttpResponse:
+    """Every promotion request, newest first, filtered as the API filters them
+    (`?open=true`, `?status=`, `?model=`, `?requested_by=`), a page at a time."""
+    given = {name: value for name, value in request.GET.items() if value != "" and name != "page"}
+    found = PromotionRequestFilter(given, queryset=selectors.request_list())
+    rows = found.qs.order_by("-created_at", "-id") if found.is_valid() else found.qs.none()
+    page = Paginator(rows, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    shown = list(page.object_list)
+    return render(
+        request,
+        "reviews/request_list.html",
+        {
+            "filter": found,
+            "page": page,
+            "requests": _with_progress(shown, policy_context(shown)),
+            "statuses": PromotionRequest.Status.choices,
+        },
+        status=200 if found.is_valid() else 400,
     )
 
 

@@ -83,3 +83,27 @@ def test_someone_who_owns_nothing_sees_no_to_do_section(client, users, world):
     html = client.get("/").content.decode()
     assert 'id="yours"' not in html
     assert "credit" in section(html, "at-risk")
+
+
+def test_models_at_risk_rank_by_reasons_and_stop_at_the_limit(users, make_model):
+    from tests.reviews.review_board_data import raise_finding, validate
+
+    today = timezone.localdate()
+    many = make_model(name="many", risk_tier="low")
+    for severity in ("critical", "high", "high"):
+        raise_finding(many, users["validator"], severity=severity)
+    raise_finding(many, users["validator"], severity="medium")  # not a reason
+    one = make_model(name="one", risk_tier="low")
+    raise_finding(one, users["validator"], severity="high")
+    late = registered_on(make_model(name="late", risk_tier="high"), days_ago(400))
+    validate(late, users["validator"], outcome="failed")  # a failure keeps it overdue
+    fine = registered_on(make_model(name="fine", risk_tier="high"), days_ago(400))
+    validate(fine, users["validator"], on=days_ago(10))
+    found = home.models_at_risk(today=today)
+    assert [(r.model.name, len(r.reasons)) for r in found] == [
+        ("many", 3),
+        ("late", 1),
+        ("one", 1),
+    ]
+    assert found[0].reasons[0].startswith("critical finding #")
+    assert [r.model.name for r in home.models_at_risk(today=today, limit=2)] == ["many", "late"]

@@ -17,6 +17,7 @@ from reviews.revalidation_schedule import add_months, stricter_level
 from reviews.revalidation_selectors import (
     revalidation_intervals,
     revalidation_state,
+    revalidation_states,
     revalidations_due,
 )
 from reviews.revalidation_services import (
@@ -334,3 +335,28 @@ def test_one_bad_finding_stores_neither_the_validation_nor_the_others(make_model
         )
     assert refused.value.extra["findings"][0].startswith("Item 1:")
     assert not Validation.objects.exists() and not Finding.objects.exists()
+
+
+def test_due_and_overdue_agree_with_every_models_state_on_any_day(users, make_model):
+    """`revalidations_due` reads only the models that could be due (a date bound in SQL);
+    on every day around the due dates it answers as the rule over every model does."""
+    for index, (tier, registered, validated) in enumerate(
+        [
+            ("high", 400, None),
+            ("high", 200, 179),
+            ("medium", 370, 340),
+            ("low", 800, 700),
+            ("low", 10, None),
+            ("medium", 366, None),
+        ]
+    ):
+        model = registered_on(make_model(name=f"m-{index}", risk_tier=tier), days_ago(registered))
+        if validated is not None:
+            validate(model, users["validator"], on=days_ago(validated))
+    for offset in range(-400, 400, 13):
+        day = days_ago(0) + timedelta(days=offset)
+        every = revalidation_states(as_of=day, within_days=30)
+        for status, wanted in ((None, {"due", "overdue"}), ("overdue", {"overdue"})):
+            expected = [s.model.name for s in every if s.status in wanted]
+            found = revalidations_due(as_of=day, within_days=30, status=status)
+            assert [s.model.name for s in found] == expected, (day, status)
