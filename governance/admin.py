@@ -106,6 +106,8 @@ class ApprovalPolicyAdmin(GovernedHistoryAdmin):
     form = ApprovalPolicyForm
     fields = ["risk_tier", "required_approvals", "required_roles", "updated_at"]
     list_display = ["risk_tier", "required_approvals", "roles", "updated_at"]
+    list_filter = ["risk_tier", "required_approvals"]
+    search_fields = ["risk_tier"]
     readonly_fields = ["updated_at"]
 
     @admin.display(description="required roles")
@@ -255,6 +257,9 @@ class AuditCheckpointAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Signed statements of the chain's head (`manage.py audit_checkpoint`, hourly task)."""
 
     list_display = ["size", "signed_at", "key_name", "root_hash"]
+    list_filter = ["key_name"]
+    search_fields = ["root_hash", "key_name", "note"]
+    date_hierarchy = "signed_at"
     fields = ["size", "root_hash", "signed_at", "key_name", "note_pretty"]
     readonly_fields = ["note_pretty"]
 
@@ -281,6 +286,8 @@ class AuditVerificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     list_filter = ["ok", "full"]
     list_select_related = ["requested_by"]
+    search_fields = ["detail", "requested_by__username"]
+    date_hierarchy = "started_at"
     fields = [*list_display[1:], "detail_pretty"]
     readonly_fields = ["detail_pretty"]
 
@@ -310,6 +317,7 @@ class ApiTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = [("revoked_at", admin.EmptyFieldListFilter), "expires_at", "name"]
     list_select_related = ["user"]
     search_fields = ["user__username", "name", "prefix"]
+    date_hierarchy = "created_at"
     fields = [
         "user",
         "name",

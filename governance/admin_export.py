@@ -4,6 +4,9 @@ all", every row of the filtered list), in the list's columns as the list shows t
 A site-wide admin action, so every list has it; it reads, never writes. Each export is an
 audit event (who, which list, how many rows, the filters), and a cell that a spreadsheet
 would run as a formula is quoted.
+
+An admin keeps it by leaving `actions` alone: `actions = None` would hide it too. To offer
+no bulk delete, an admin refuses delete permission; Django then leaves "Delete selected" out.
 """
 
 from __future__ import annotations

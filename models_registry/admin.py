@@ -57,6 +57,7 @@ class RegisteredModelAdmin(RiskTierChangeMixin, ReadOnlyAdminMixin, GovernedHist
     list_filter = ["risk_tier"]
     search_fields = ["name", "description", "owner__username"]
     list_select_related = ["owner"]
+    date_hierarchy = "created_at"
     inlines = [VersionInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RegisteredModel]:

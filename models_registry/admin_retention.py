@@ -29,14 +29,14 @@ class RetentionPolicyAdmin(GovernedHistoryAdmin):
     list_display = ["model", "inference_log_days", "reference_data_days", "legal_hold"]
     list_filter = ["legal_hold"]
     list_select_related = ["model"]
+    search_fields = ["model__name", "legal_hold_reason"]
     readonly_fields = ["updated_at"]
-    actions = None  # no bulk delete: a policy is edited, never removed
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return ["model", "updated_at"] if obj is not None else ["updated_at"]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+        return False  # a policy is edited, never removed
 
     def save_model(
         self, request: HttpRequest, obj: RetentionPolicy, form: forms.ModelForm, change: bool
@@ -64,10 +64,11 @@ class ConsentWithdrawalAdmin(admin.ModelAdmin):
 
     form = ConsentWithdrawalForm
     list_display = ["id", "requested_at", "requested_by", "erased_at", "records_erased"]
+    list_filter = [("erased_at", admin.EmptyFieldListFilter)]
     list_select_related = ["requested_by"]
     readonly_fields = ["requested_at", "requested_by", "erased_at", "records_erased"]
     search_fields = ["subject_id"]
-    actions = None
+    date_hierarchy = "requested_at"
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

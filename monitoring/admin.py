@@ -180,6 +180,7 @@ class MonitoringConfigAdmin(GovernedHistoryAdmin):
 
     form = MonitoringConfigForm
     list_display = ["model", "source_format", "updated_at", "updated_by"]
+    list_filter = ["source_format", "model__risk_tier"]
     search_fields = ["model__name"]
     list_select_related = ["model", "updated_by"]
     readonly_fields = ["document_pretty", "updated_at", "updated_by"]

@@ -76,6 +76,7 @@ class CanaryGatesAdmin(GovernedHistoryAdmin):
 
     form = CanaryGatesForm
     list_display = ["model", "window_minutes", "min_requests", "gates"]
+    list_filter = ["model__risk_tier"]
     search_fields = ["model__name"]
     list_select_related = ["model"]
 

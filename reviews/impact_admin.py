@@ -28,7 +28,7 @@ class KpiValueInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 class CorrectOnlyAdmin(GovernedHistoryAdmin):
-    actions = None  # no bulk delete: values are corrected, never removed
+    """Values are corrected, never added or removed here (so no bulk delete either)."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -43,6 +43,7 @@ class BusinessKpiAdmin(CorrectOnlyAdmin):
     list_filter = ["direction", ("model", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "model__name"]
     list_select_related = ["model", "created_by"]
+    date_hierarchy = "created_at"
     fields = ["model", "name", "unit", "direction", "description", "created_by", "created_at"]
     readonly_fields = ["model", "name", "created_by", "created_at"]
     inlines = [KpiValueInline]
@@ -113,5 +114,6 @@ class BusinessImpactReviewAdmin(ReadOnlyAdminMixin, GovernedHistoryAdmin):
 
     list_display = ["model", "version", "due_on", "status", "reviewed_by", "reviewed_at"]
     list_filter = ["status", ("model", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["model__name", "notes", "reviewed_by__username"]
     list_select_related = ["model", "version", "reviewed_by"]
     date_hierarchy = "due_on"

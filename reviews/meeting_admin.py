@@ -38,7 +38,9 @@ class BoardMemberInline(ReadOnlyInline):
 @admin.register(Board)
 class BoardAdmin(ReadOnlyAdminMixin, GovernedHistoryAdmin):
     list_display = ["name", "cadence_months", "quorum", "seats", "created_at"]
+    list_filter = ["cadence_months", "quorum"]
     search_fields = ["name", "description", "members__user__username"]
+    date_hierarchy = "created_at"
     inlines = [BoardMemberInline]
     history_list_display = ["history_origin", "cadence_months", "quorum"]
 
@@ -105,6 +107,7 @@ class AgendaItemAdmin(ReadOnlyAdminMixin, GovernedHistoryAdmin):
     list_filter = ["source", "meeting__status", "meeting__board"]
     list_select_related = ["meeting", "model", "added_by"]
     search_fields = ["title", "summary", "minutes", "model__name", "meeting__title"]
+    date_hierarchy = "meeting__scheduled_for"
     readonly_fields = ["shown"]
     history_list_display = ["history_origin", "position", "title"]
 
@@ -119,6 +122,7 @@ class AttendanceAdmin(ReadOnlyAdminMixin, GovernedHistoryAdmin):
     list_filter = ["present", "voting", "meeting__board"]
     list_select_related = ["member__user", "member__board", "meeting", "recorded_by"]
     search_fields = ["member__user__username", "meeting__title"]
+    date_hierarchy = "meeting__scheduled_for"  # recorded_at moves with each correction
     history_list_display = ["history_origin", "present", "voting"]
 
 

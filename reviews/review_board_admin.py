@@ -44,9 +44,10 @@ class RevalidationPolicyAdmin(GovernedHistoryAdmin):
 
     form = RevalidationPolicyForm
     list_display = ["risk_level", "interval_months", "reason", "updated_by", "updated_at"]
+    list_filter = ["risk_level"]
+    search_fields = ["reason", "updated_by__username"]
     readonly_fields = ["updated_by", "updated_at"]
     history_list_display = ["history_origin", "interval_months", "reason"]
-    actions = None
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # A policy belongs to its level; moving it to another level is not an edit.
@@ -97,7 +98,6 @@ class ModelMaterialityAdmin(GovernedHistoryAdmin):
     search_fields = ["model__name", "reason"]
     readonly_fields = ["updated_by", "updated_at"]
     history_list_display = ["history_origin", "materiality", "reason"]
-    actions = None
 
     @admin.display(description="risk tier", ordering="model__risk_tier")
     def risk_tier(self, row: ModelMateriality) -> str:

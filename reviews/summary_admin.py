@@ -12,6 +12,7 @@ from reviews.summary_models import ReviewSummary
 class ReviewSummaryAdmin(ReadOnlyAdminMixin, GovernedHistoryAdmin):
     list_display = ["period_start", "period_end", "created_at", "origin", "created_by"]
     list_filter = ["origin"]
+    search_fields = ["markdown", "created_by__username"]
     list_select_related = ["created_by"]
     date_hierarchy = "period_end"
     fields = [

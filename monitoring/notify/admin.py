@@ -114,6 +114,7 @@ class NotificationEndpointAdmin(GovernedHistoryAdmin):
     list_display = ["name", "kind", "enabled", "destination", "body_format", "secret_set_at"]
     list_filter = ["kind", "enabled"]
     search_fields = ["name", "url"]
+    date_hierarchy = "created_at"
     readonly_fields = ["secret_state", "secret_set_at", "created_at", "updated_at"]
     inlines = [NotificationRouteInline]
 
@@ -153,6 +154,7 @@ class NotificationRouteAdmin(GovernedHistoryAdmin):
     list_filter = ["min_severity", ("endpoint", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["endpoint__name", "model__name"]
     list_select_related = ["endpoint", "model"]
+    date_hierarchy = "created_at"
     fields = ["endpoint", "model", "min_severity"]
 
     @admin.display(description="model", ordering="model__name")

@@ -16,10 +16,7 @@ from governance.services import GOVERNANCE_APPS
 from models_registry.models import RegisteredModel
 from models_registry.services import model_update
 from models_registry.tasks import card_generate
-from reviews import services as reviews
-from reviews.summary.period import previous_week
-from reviews.summary.services import review_summary_store
-from tests.reviews.meeting_world import meeting_rows
+from tests.governance.admin_world import governed_rows
 
 READ_ONLY_MODELS = [
     "governance.auditevent",
@@ -44,19 +41,7 @@ READ_ONLY_MODELS = [
 @pytest.fixture
 def world(users: dict[str, Any], make_model: Any, make_version: Any) -> dict[str, Any]:
     """One of everything: a model in production through an approved, executed request."""
-    model = make_model()
-    version = make_version(model)
-    card_generate(version.pk, "registered")
-    with acting_as(origin=Origin.SYSTEM):
-        request = reviews.promotion_request_create(
-            actor=users["ds"], version=version, justification="Better AUC."
-        )
-        reviews.signoff_create(actor=users["validator"], request_id=request.pk, decision="approve")
-        reviews.promotion_execute(actor=users["ds"], request_id=request.pk)
-    meeting_rows(users, model=model)
-    with acting_as(origin=Origin.TASK):
-        review_summary_store(period=previous_week())
-    return {"model": model, "version": version, "request": request}
+    return governed_rows(users, make_model, make_version)
 
 
 def officer_client(users: dict[str, Any], who: str = "compliance") -> Client:
