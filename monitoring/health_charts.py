@@ -16,7 +16,7 @@ from django.utils.safestring import SafeString
 
 from governance.charts import Event, Series, line_chart_svg
 from models_registry.models import DeploymentEvent, Prediction, RegisteredModel
-from monitoring.windows import SlotMeasurement, window_case, windows_measure
+from monitoring.windows import SlotMeasurement, windows_measure
 
 HEALTH_HOURS = 24
 SLOTS = (Prediction.Slot.PRODUCTION, Prediction.Slot.CANARY)
@@ -88,23 +88,13 @@ def hours_of_slots(*, model: RegisteredModel, start: datetime, end: datetime) ->
     hours = hours_between(start, end)
     windows = [(max(hour, start), min(hour + timedelta(hours=1), end)) for hour in hours]
     measured = windows_measure(model=model, windows=windows)
-    busy = (
-        Prediction.objects.filter(
-            model=model,
-            source=Prediction.Source.SERVED,
-            slot__in=SLOTS,
-            occurred_at__gt=start,
-            occurred_at__lte=end,
-        )
-        .annotate(window_index=window_case(windows))
-        .values_list("window_index", "slot", "version")
-        .distinct()
-        .order_by("window_index", "slot")
-    )
-    return [
-        HourOfSlot(hour=hours[index], slot=slot, measured=measured[index, version])
-        for index, slot, version in busy
+    found = [
+        HourOfSlot(hour=hours[one.window], slot=slot, measured=one.measured)
+        for one in measured
+        for slot in SLOTS
+        if slot in one.slots
     ]
+    return sorted(found, key=lambda h: (h.hour, h.slot))
 
 
 def _middle(hour: datetime, start: datetime, end: datetime) -> datetime:

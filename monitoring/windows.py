@@ -11,10 +11,10 @@ reached us; logged calls carry no latency and no error, so the error rate is ove
 calls only (None without any) and p95 over calls with a latency (None without any).
 
 slot_measure measures one version in one window; windows_measure measures every version in
-many windows at once (the health page's hours), in the same few queries however many there
-are. Both count with CALL_COUNTS, place p95 with p95_position, join labels with
-_labelled_totals and turn the totals into a SlotMeasurement with `measurement`, so a window
-is measured one way whichever of them reads it.
+many windows at once (the health page's hours), in three queries however many there are.
+Both count with CALL_COUNTS, place p95 with p95_position, join labels with _labelled_totals
+and turn the totals into a SlotMeasurement with `measurement`, so a window is measured one
+way whichever of them reads it.
 """
 
 from __future__ import annotations
@@ -244,39 +244,59 @@ def window_case(windows: Sequence[tuple[datetime, datetime]]) -> Case:
     )
 
 
+@dataclass(frozen=True)
+class WindowOfVersion:
+    """What one version did in one of windows_measure's windows, and from which slots."""
+
+    window: int
+    slots: frozenset[str]
+    measured: SlotMeasurement
+
+
 def windows_measure(
     *,
     model: RegisteredModel,
     windows: Sequence[tuple[datetime, datetime]],
     served_only: bool = True,
-) -> dict[tuple[int, int], SlotMeasurement]:
+) -> list[WindowOfVersion]:
     """slot_measure of every version with calls in each of `windows` (ascending, not
-    overlapping), keyed by (index of the window, version id), in three queries however many
-    windows and calls there are: the counts, the labelled totals, and p95 (the database
-    ranks each window's latencies and returns the two rows around its p95)."""
+    overlapping), by window and version, in three queries however many windows and calls
+    there are: the counts (per slot, which add up), the labelled totals, and p95 (the
+    database ranks each window's latencies and returns the two rows around its p95)."""
     if not windows:
-        return {}
+        return []
     rows = (
         _calls(model=model, start=windows[0][0], end=windows[-1][1], served_only=served_only)
         .annotate(window_index=window_case(windows))
         .filter(window_index__isnull=False)
     )
     keys = ("window_index", "version_id")
-    counted = {
-        (row["window_index"], row["version_id"]): row
-        for row in rows.order_by().values(*keys, "version__version").annotate(**CALL_COUNTS)
-    }
+    counted: dict[tuple[int, int], dict[str, int]] = {}
+    slots: dict[tuple[int, int], set[str]] = {}
+    numbers: dict[int, int] = {}
+    per_slot = rows.values(*keys, "slot", "version__version").annotate(**CALL_COUNTS)
+    for row in per_slot.order_by(*keys, "slot"):
+        key = (row["window_index"], row["version_id"])
+        totals = counted.setdefault(key, dict.fromkeys(CALL_COUNTS, 0))
+        for name in CALL_COUNTS:
+            totals[name] += row[name]
+        slots.setdefault(key, set()).add(row["slot"])
+        numbers[row["version_id"]] = row["version__version"]
     labelled = _labelled_totals(rows, keys)
     p95s = _p95_per_group(rows, keys)
-    return {
-        key: measurement(
-            version=counts["version__version"],
-            counts=counts,
-            p95=p95s.get(key),
-            labelled=labelled.get(key, Labelled()),
+    return [
+        WindowOfVersion(
+            window=key[0],
+            slots=frozenset(slots[key]),
+            measured=measurement(
+                version=numbers[key[1]],
+                counts=counts,
+                p95=p95s.get(key),
+                labelled=labelled.get(key, Labelled()),
+            ),
         )
         for key, counts in counted.items()
-    }
+    ]
 
 
 def _p95_per_group(rows: QuerySet[Prediction], keys: Sequence[str]) -> dict[tuple, float]:
