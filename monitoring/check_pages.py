@@ -18,7 +18,7 @@ from django.utils.safestring import SafeString
 
 from governance.charts import Series, Threshold, line_chart_svg
 from models_registry.models import RegisteredModel
-from monitoring.charts import drift_picture_svg
+from monitoring.drift_pictures import drift_picture_svg
 from monitoring.health_charts import deployment_events
 from monitoring.models import CheckMetric, CheckRun, MonitoringConfig
 

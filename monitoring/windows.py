@@ -9,18 +9,38 @@ compares slots, and logged calls of models served elsewhere are not split by slo
 rules pass `served_only=False` to measure what the version did whichever way its calls
 reached us; logged calls carry no latency and no error, so the error rate is over served
 calls only (None without any) and p95 over calls with a latency (None without any).
+
+slot_measure measures one version in one window; windows_measure measures every version in
+many windows at once (the health page's hours), in three queries however many there are.
+Both count with CALL_COUNTS, place p95 with p95_position, join labels with _labelled_totals
+and turn the totals into a SlotMeasurement with `measurement`, so a window is measured one
+way whichever of them reads it.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connections
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    FloatField,
+    IntegerField,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Floor, RowNumber
 
 from models_registry.models import ModelVersion, Prediction, RegisteredModel
 from monitoring.models import GroundTruth
@@ -68,54 +88,126 @@ def window_rows(
 ) -> QuerySet[Prediction]:
     """Calls of `version` in (start, end]: served here only, or logged ones too; uses the
     (version, occurred_at) index either way."""
-    rows = Prediction.objects.filter(
-        model=model, version=version, occurred_at__gt=start, occurred_at__lte=end
+    return _calls(model=model, start=start, end=end, served_only=served_only).filter(
+        version=version
     )
+
+
+def _calls(
+    *, model: RegisteredModel, start: datetime, end: datetime, served_only: bool
+) -> QuerySet[Prediction]:
+    rows = Prediction.objects.filter(model=model, occurred_at__gt=start, occurred_at__lte=end)
     return rows.filter(source=Prediction.Source.SERVED) if served_only else rows
 
 
 ANSWERED = Q(error="", prediction__isnull=False)
 
+# What a measurement counts of its calls, as aggregates: `requests` every call, `served`
+# those served here (the only ones that can report an error), `timed` those with a latency.
+CALL_COUNTS = {
+    "requests": Count("pk"),
+    "served": Count("pk", filter=Q(source=Prediction.Source.SERVED)),
+    "errors": Count("pk", filter=~Q(error="")),
+    "timed": Count("latency_ms"),
+}
+
+# numpy.percentile's default method: linear interpolation between the two values around
+# position (n - 1) * q of the sorted values.
+P95 = 0.95
+
+
+def p95_position(timed: int) -> tuple[int, float]:
+    """(index of the lower of the two sorted latencies p95 lies between, how far towards
+    the next one), among `timed` latencies."""
+    position = (timed - 1) * P95
+    lower = math.floor(position)
+    return lower, position - lower
+
+
+def p95_between(values: Sequence[float], towards_next: float) -> float:
+    """p95 from the latency at its lower index and the next one (absent when it is the last)."""
+    if len(values) == 1:
+        return values[0]
+    return values[0] + (values[1] - values[0]) * towards_next
+
 
 def _p95(rows: QuerySet[Prediction], timed: int) -> float | None:
-    """The 95th percentile of latency_ms, interpolated as numpy.percentile does by default."""
+    """The 95th percentile of latency_ms: two rows of the sorted window, found by offset."""
     if timed == 0:
         return None
-    position = (timed - 1) * 0.95
-    lower = math.floor(position)
+    lower, towards_next = p95_position(timed)
     values = list(
         rows.filter(latency_ms__isnull=False)
         .order_by("latency_ms")
         .values_list("latency_ms", flat=True)[lower : lower + 2]
     )
-    if len(values) == 1:
-        return values[0]
-    return values[0] + (values[1] - values[0]) * (position - lower)
+    return p95_between(values, towards_next)
 
 
-def _labelled_totals(rows: QuerySet[Prediction]) -> tuple[int, int, int]:
-    """(labelled, non-binary labels, correct) of the answered calls among `rows`.
+@dataclass(frozen=True)
+class Labelled:
+    """Answered calls with ground truth: how many, how many labels are not 0 or 1, and how
+    many predictions were right."""
+
+    labelled: int = 0
+    non_binary: int = 0
+    correct: int = 0
+
+
+def _labelled_totals(
+    rows: QuerySet[Prediction], keys: Sequence[str] = ()
+) -> dict[tuple[int, ...], Labelled]:
+    """Labelled totals of the answered calls among `rows`, per value of their integer
+    annotations `keys` (one total under () without keys).
 
     GroundTruth has no relation to Prediction that the ORM could join on, and a correlated
     subquery looks a label up per row; a plain join on (model, request_id) lets the database
     hash-join instead (ten times faster on a million-call window).
     """
-    answered = rows.filter(ANSWERED).order_by().values("model_id", "request_id", "prediction")
+    answered = (
+        rows.filter(ANSWERED).order_by().values("model_id", "request_id", "prediction", *keys)
+    )
     sql, params = answered.query.get_compiler(using=rows.db).as_sql()
     connection = connections[rows.db]
     truth = connection.ops.quote_name(GroundTruth._meta.db_table)
+    columns = "".join(f"p.{connection.ops.quote_name(key)}, " for key in keys)
+    group_by = f" GROUP BY {columns[:-2]}" if keys else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT COUNT(*), "
+            f"SELECT {columns}COUNT(*), "
             "COALESCE(SUM(CASE WHEN g.label IN (0, 1) THEN 0 ELSE 1 END), 0), "
             "COALESCE(SUM(CASE WHEN (g.label = 1 AND p.prediction >= %s) "
             "OR (g.label = 0 AND p.prediction < %s) THEN 1 ELSE 0 END), 0) "
             f"FROM ({sql}) p JOIN {truth} g "
-            "ON g.model_id = p.model_id AND g.request_id = p.request_id",
+            f"ON g.model_id = p.model_id AND g.request_id = p.request_id{group_by}",
             [POSITIVE_THRESHOLD, POSITIVE_THRESHOLD, *params],
         )
-        labelled, non_binary, correct = cursor.fetchone()
-    return int(labelled), int(non_binary), int(correct)
+        found = cursor.fetchall()
+    width = len(keys)
+    return {
+        tuple(int(k) for k in row[:width]): Labelled(*(int(n) for n in row[width:]))
+        for row in found
+        if row[width]
+    }
+
+
+def measurement(
+    *, version: int, counts: dict[str, int], p95: float | None, labelled: Labelled
+) -> SlotMeasurement:
+    """The measurement of a window from its CALL_COUNTS, p95 and labelled totals: the error
+    rate is over the served calls, accuracy only over binary labels."""
+    served, errors = counts["served"], counts["errors"]
+    binary = labelled.non_binary == 0
+    return SlotMeasurement(
+        version=version,
+        requests=counts["requests"],
+        errors=errors,
+        error_rate=errors / served if served else None,
+        p95_latency_ms=p95,
+        labelled=labelled.labelled,
+        binary_labels=binary,
+        accuracy=labelled.correct / labelled.labelled if labelled.labelled and binary else None,
+    )
 
 
 def slot_measure(
@@ -131,24 +223,101 @@ def slot_measure(
     `requests` counts every call in `rows`; the error rate is over the served ones, since
     only a call served here can report that it failed (all of them when served_only)."""
     rows = window_rows(model=model, version=version, start=start, end=end, served_only=served_only)
-    totals = rows.aggregate(
-        requests=Count("pk"),
-        served=Count("pk", filter=Q(source=Prediction.Source.SERVED)),
-        errors=Count("pk", filter=~Q(error="")),
-        timed=Count("latency_ms"),
-    )
-    labelled, non_binary, correct = _labelled_totals(rows)
-    requests, served, binary = totals["requests"], totals["served"], non_binary == 0
-    return SlotMeasurement(
+    counts = rows.aggregate(**CALL_COUNTS)
+    return measurement(
         version=version.version,
-        requests=requests,
-        errors=totals["errors"],
-        error_rate=totals["errors"] / served if served else None,
-        p95_latency_ms=_p95(rows, totals["timed"]),
-        labelled=labelled,
-        binary_labels=binary,
-        accuracy=correct / labelled if labelled and binary else None,
+        counts=counts,
+        p95=_p95(rows, counts["timed"]),
+        labelled=_labelled_totals(rows).get((), Labelled()),
     )
+
+
+def window_case(windows: Sequence[tuple[datetime, datetime]]) -> Case:
+    """The index of the window (start, end] among `windows` that a call's occurred_at falls
+    in, NULL in none: the same boundaries as window_rows, in any database."""
+    return Case(
+        *(
+            When(occurred_at__gt=start, occurred_at__lte=end, then=Value(index))
+            for index, (start, end) in enumerate(windows)
+        ),
+        output_field=IntegerField(),
+    )
+
+
+@dataclass(frozen=True)
+class WindowOfVersion:
+    """What one version did in one of windows_measure's windows, and from which slots."""
+
+    window: int
+    slots: frozenset[str]
+    measured: SlotMeasurement
+
+
+def windows_measure(
+    *,
+    model: RegisteredModel,
+    windows: Sequence[tuple[datetime, datetime]],
+    served_only: bool = True,
+) -> list[WindowOfVersion]:
+    """slot_measure of every version with calls in each of `windows` (ascending, not
+    overlapping), by window and version, in three queries however many windows and calls
+    there are: the counts (per slot, which add up), the labelled totals, and p95 (the
+    database ranks each window's latencies and returns the two rows around its p95)."""
+    if not windows:
+        return []
+    rows = (
+        _calls(model=model, start=windows[0][0], end=windows[-1][1], served_only=served_only)
+        .annotate(window_index=window_case(windows))
+        .filter(window_index__isnull=False)
+    )
+    keys = ("window_index", "version_id")
+    counted: dict[tuple[int, int], dict[str, int]] = {}
+    slots: dict[tuple[int, int], set[str]] = {}
+    numbers: dict[int, int] = {}
+    per_slot = rows.values(*keys, "slot", "version__version").annotate(**CALL_COUNTS)
+    for row in per_slot.order_by(*keys, "slot"):
+        key = (row["window_index"], row["version_id"])
+        totals = counted.setdefault(key, dict.fromkeys(CALL_COUNTS, 0))
+        for name in CALL_COUNTS:
+            totals[name] += row[name]
+        slots.setdefault(key, set()).add(row["slot"])
+        numbers[row["version_id"]] = row["version__version"]
+    labelled = _labelled_totals(rows, keys)
+    p95s = _p95_per_group(rows, keys)
+    return [
+        WindowOfVersion(
+            window=key[0],
+            slots=frozenset(slots[key]),
+            measured=measurement(
+                version=numbers[key[1]],
+                counts=counts,
+                p95=p95s.get(key),
+                labelled=labelled.get(key, Labelled()),
+            ),
+        )
+        for key, counts in counted.items()
+    ]
+
+
+def _p95_per_group(rows: QuerySet[Prediction], keys: Sequence[str]) -> dict[tuple, float]:
+    """p95 of the latencies of each group of `keys` among `rows`: each group's latencies are
+    numbered in order and only the one or two rows around its p95 position leave the
+    database (p95_position, computed there on the same floating-point numbers)."""
+    group = [F(key) for key in keys]
+    timed = rows.filter(latency_ms__isnull=False).annotate(
+        rank=Window(RowNumber(), partition_by=group, order_by=F("latency_ms").asc()),
+        timed=Window(Count("pk"), partition_by=group),
+    )
+    lower = Floor((F("timed") - 1) * Value(P95, output_field=FloatField()))
+    around = timed.filter(rank__gt=lower, rank__lte=lower + 2)
+    values: dict[tuple, list[float]] = {}
+    counts: dict[tuple, int] = {}
+    for *key, timed_count, latency in around.order_by(*keys, "rank").values_list(
+        *keys, "timed", "latency_ms"
+    ):
+        values.setdefault(tuple(key), []).append(latency)
+        counts[tuple(key)] = timed_count
+    return {key: p95_between(found, p95_position(counts[key])[1]) for key, found in values.items()}
 
 
 def group_rates(*, rows: QuerySet[Prediction], attribute: str) -> GroupRates | None:

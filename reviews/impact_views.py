@@ -10,11 +10,11 @@ from django.shortcuts import redirect, render
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
 
+from governance.charts import Event, Series, line_chart_svg
 from governance.errors import ApplicationError
 from governance.pages import page_requires
 from governance.roles import Capability, user_can
 from models_registry.selectors import model_get
-from monitoring.charts import Event, Series, line_chart_svg
 from reviews.impact_analysis import MIN_CORRELATION_PERIODS, caution
 from reviews.impact_models import BusinessImpactReview, KpiValue
 from reviews.impact_reviews import impact_review_complete
@@ -27,15 +27,29 @@ def _middle(value: KpiValue) -> datetime:
     return datetime.combine(middle, time(12), tzinfo=UTC)
 
 
-def _charts(impact: KpiImpact, events: list[Event]) -> tuple[SafeString, SafeString]:
+def _chart(
+    *, title: str, series: list[Series], events: list[Event], chart_id: str
+) -> SafeString | None:
+    """A line chart with the deployments, or None without any point (the template then
+    says why there is nothing to draw). The periods' table below the charts holds the
+    same numbers, and the deployments' table names the markers."""
+    if not any(s.points for s in series):
+        return None
+    return line_chart_svg(
+        title=title, series=series, events=events, chart_id=chart_id, events_note="see the table"
+    )
+
+
+def _charts(impact: KpiImpact, events: list[Event]) -> tuple[SafeString | None, SafeString | None]:
     """The KPI over its periods, and production's quality metrics over the same periods,
     both with the deployments."""
     kpi = impact.kpi
     unit = f" ({kpi.unit})" if kpi.unit else ""
-    kpi_chart = line_chart_svg(
+    kpi_chart = _chart(
         title=f"{kpi.name}{unit}",
         series=[Series(name=kpi.name, points=[(_middle(v), v.value) for v in impact.values])],
         events=events,
+        chart_id=f"kpi-{kpi.pk}-values",
     )
     metric_series = [
         Series(
@@ -46,8 +60,11 @@ def _charts(impact: KpiImpact, events: list[Event]) -> tuple[SafeString, SafeStr
         )
         for name, means in impact.metrics.items()
     ]
-    quality_chart = line_chart_svg(
-        title=f"Quality of production per period of {kpi.name}", series=metric_series, events=events
+    quality_chart = _chart(
+        title=f"Quality of production per period of {kpi.name}",
+        series=metric_series,
+        events=events,
+        chart_id=f"kpi-{kpi.pk}-quality",
     )
     return kpi_chart, quality_chart
 

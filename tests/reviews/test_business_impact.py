@@ -27,7 +27,9 @@ from reviews.impact_analysis import (
 from reviews.impact_models import BusinessImpactReview, BusinessKpi, KpiValue
 from reviews.impact_selectors import business_impact, impact_reviews_due
 from tests.conftest import assert_json_error, make_user
+from tests.governance.test_headers import assert_strict
 from tests.monitoring.check_data import make_check
+from tests.monitoring.test_check_pages import assert_nothing_inline
 
 NOW = timezone.now()
 TODAY = NOW.astimezone(UTC).date()
@@ -175,14 +177,31 @@ def test_the_page_shows_kpis_quality_deployments_the_correlation_and_the_caution
         check_on(version, period.period_start + timedelta(days=7), f1=0.6 + 0.05 * i)
     client.force_login(users["board"])
 
-    page = client.get("/models/churn-classifier/business-impact/").content.decode()
+    response = client.get("/models/churn-classifier/business-impact/")
+    page = response.content.decode()
 
     assert "churn (%)" in page and "Lower is better" in page
     assert page.count('<svg class="chart"') == 2  # the KPI and the quality per period
     assert page.count("deployment (1; see the table)") == 2
+    for chart in (f"kpi-{stored.pk}-values", f"kpi-{stored.pk}-quality"):
+        assert f'aria-labelledby="{chart}-title {chart}-desc"' in page
+    assert '<link rel="stylesheet" href="/static/css/charts.css">' in page
+    assert_strict(response)
+    assert_nothing_inline(page)
     assert "does not say that the model moved the KPI" in page
     assert "<td>f1</td><td>5</td>" in page
     assert 'id="deployments"' in page and "Promoted to production" in page
+
+
+def test_a_kpi_without_quality_checks_draws_only_the_kpi_and_says_why(world, users, client):
+    kpi(world["model"], users["ds"], [3.2, 3.0, 2.8])
+    client.force_login(users["validator"])
+
+    page = client.get("/models/churn-classifier/business-impact/").content.decode()
+
+    assert page.count('<svg class="chart"') == 1
+    assert "No quality check of the production version ended in these periods." in page
+    assert "no data yet." not in page
 
 
 def test_a_kpi_with_three_periods_shows_no_correlation(world, users, client):

@@ -1,4 +1,4 @@
-"""Drift pictures for the check page; the line chart itself is governance.charts.
+"""Drift pictures for the check page (the charts themselves are governance.charts).
 
 No script and no inline style (the site's CSP): geometry and colours are SVG presentation
 attributes, every text is escaped; reference and current bars differ by fill and outline,
@@ -7,29 +7,15 @@ not by colour alone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from governance.charts import Event, Series, Threshold
-from governance.charts import line_chart_svg as _line_chart_svg
 from governance.charts.frame import number as _number
 
-__all__ = ["Event", "Series", "Threshold", "drift_picture_svg", "line_chart_svg"]
 MAX_PICTURE_BARS = 20
-
-
-def line_chart_svg(
-    *, title: str, series: Sequence[Series], events: Sequence[Event] = ()
-) -> SafeString:
-    """governance.charts.line_chart_svg for the business-impact page (reviews), whose
-    template tells "nothing to draw" by an empty string rather than by the chart's message."""
-    if not any(s.points for s in series):
-        return mark_safe("")
-    return _line_chart_svg(title=title, series=series, events=events, events_note="see the table")
 
 
 def _bar_labels(picture: dict[str, Any]) -> list[str] | None:
