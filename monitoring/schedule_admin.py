@@ -3,7 +3,8 @@
 They may change when a check runs (its schedule, enabled or not, expiry) but not what it
 runs: which task, its arguments, its queue and routing are read-only to everyone but
 superusers, since a periodic task's name could call any task the workers know (a promotion's
-execution, say) with any arguments.
+execution, say) with any arguments. Each edit goes through `check_schedule_save`, which
+puts it on the audit trail; only superusers add or delete schedules.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django_celery_beat.admin import PeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
+
+from monitoring.services.check_schedules import check_schedule_save
 
 # What a periodic task runs, and where: fixed unless the user is a superuser.
 WHAT_IT_RUNS = (
@@ -59,6 +62,14 @@ class CheckScheduleAdmin(PeriodicTaskAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser and super().has_add_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: PeriodicTask, form: Any, change: bool) -> None:
+        stored = {field.name for field in PeriodicTask._meta.fields}  # not the form's `regtask`
+        changed = [name for name in form.changed_data if name in stored]
+        check_schedule_save(actor=request.user, task=obj, changed=changed)
 
 
 if admin.site.is_registered(PeriodicTask):

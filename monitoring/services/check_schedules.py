@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
+from governance.audit.chain import audit_record
 from governance.errors import ApplicationError
 from models_registry.models import ModelVersion, RegisteredModel
 from monitoring.checks.inputs import reference_latest
@@ -45,6 +46,33 @@ def _default_kinds(model: RegisteredModel, version: ModelVersion) -> list[str]:
     if monitoring_settings(model=model).task == BINARY and reference_latest(version=version):
         kinds.append(CheckRun.Kind.ESTIMATION)
     return kinds
+
+
+@transaction.atomic
+def check_schedule_save(*, actor: Any, task: PeriodicTask, changed: list[str]) -> PeriodicTask:
+    """Store an edit of a check schedule (the admin's form: when it runs, whether it is
+    enabled, its expiry, its description), with an audit event naming each changed field
+    and its new value, so the trail shows who moved a model's checks, and when."""
+    with transaction.atomic():
+        task.save()
+        if changed:
+            audit_record(
+                action="check_schedule.changed",
+                object_type="check_schedule",
+                object_id=task.pk,
+                data={
+                    "name": task.name,
+                    "changed": {name: _described(getattr(task, name, None)) for name in changed},
+                },
+                actor=actor,
+            )
+    return task
+
+
+def _described(value: Any) -> str | bool | int | None:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return str(value)  # a schedule, a moment: as the admin shows it
 
 
 @transaction.atomic

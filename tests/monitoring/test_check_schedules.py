@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from governance.audit_context import Origin, acting_as
+from governance.models import AuditEvent
 from models_registry import services as registry
 from monitoring.checks.runner import check_kind_register
 from monitoring.models import CheckRun
@@ -222,3 +223,11 @@ def test_compliance_changes_when_a_check_runs_but_not_what_it_runs(users, make_m
     assert task.task == SCHEDULED_TASK
     assert json.loads(task.kwargs) == {"model": model.name, "kind": "drift"}
     assert client.get(reverse("admin:django_celery_beat_periodictask_add")).status_code == 403
+    event = AuditEvent.objects.get(action="check_schedule.changed")
+    assert event.actor_username == users["compliance"].username
+    assert event.object_id == str(task.pk)
+    assert set(event.data["changed"]) == {"crontab", "description"}
+    assert event.data["changed"]["description"] == "hourly now"
+    delete = reverse("admin:django_celery_beat_periodictask_delete", args=[task.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    assert PeriodicTask.objects.filter(pk=task.pk).exists()
