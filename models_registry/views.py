@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from governance.errors import ApplicationError
 from governance.pages import page_requires
+from governance.paging import page_of
 from governance.roles import Capability, user_can
 from models_registry import selectors, services
 from models_registry.card_formats import card_diff, card_diff_by_section
@@ -22,7 +22,7 @@ from models_registry.model_artifact import RecordedArtifact
 from models_registry.models import DeploymentEvent, ModelVersion
 from models_registry.page_panels import model_banners, model_panels
 
-MODEL_PAGE_SIZE = 50
+MODEL_PAGE_SIZE = 25
 
 
 @page_requires(Capability.READ)
@@ -32,7 +32,7 @@ def model_index(request: HttpRequest) -> HttpResponse:
     given = {name: value for name, value in request.GET.items() if value != "" and name != "page"}
     found = ModelFilter(given, queryset=selectors.model_list().order_by("name"))
     rows = found.qs if found.is_valid() else found.queryset.none()
-    page = Paginator(rows, MODEL_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(rows, request.GET.get("page"), MODEL_PAGE_SIZE)
     return render(
         request,
         "models_registry/model_index.html",

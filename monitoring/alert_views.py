@@ -10,7 +10,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from governance.errors import ApplicationError
 from governance.pages import page_requires
+from governance.paging import page_of
 from governance.roles import Capability, user_can
 from monitoring import alert_pages, alert_selectors
 from monitoring.alert_forms import CommentForm, SilenceForm
@@ -27,7 +27,7 @@ from monitoring.models import Alert
 from monitoring.notify.selectors import alert_deliveries
 from monitoring.services.alerts import alert_acknowledge, alert_silence, alert_unsilence
 
-PAGE_SIZE = 50
+PAGE_SIZE = 25
 
 
 @page_requires(Capability.READ)
@@ -38,7 +38,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     given = {name: value for name, value in request.GET.items() if value != "" and name != "page"}
     found = AlertPageFilter(given, queryset=alert_selectors.alert_page_list())
     rows = found.qs if found.is_valid() else Alert.objects.none()
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(rows, request.GET.get("page"), PAGE_SIZE)
     return render(
         request,
         "monitoring/alert_list.html",

@@ -9,13 +9,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from governance.errors import ApplicationError
 from governance.pages import page_requires
+from governance.paging import page_of
 from governance.roles import Capability, user_can
 from monitoring import selectors, services
 from monitoring.filters import IncidentFilter
@@ -32,7 +32,7 @@ from monitoring.models import Incident, RetrainingRun
 from monitoring.retraining import retraining_request
 from monitoring.services.incidents import TRANSITIONS
 
-PAGE_SIZE = 50
+PAGE_SIZE = 25
 
 
 @page_requires(Capability.READ)
@@ -43,7 +43,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     given = {name: value for name, value in request.GET.items() if value != "" and name != "page"}
     found = IncidentFilter(given, queryset=selectors.incident_list())
     rows = found.qs if found.is_valid() else found.queryset.none()
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(rows, request.GET.get("page"), PAGE_SIZE)
     return render(
         request,
         "monitoring/incident_list.html",

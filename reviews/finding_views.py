@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from governance.errors import ApplicationError
 from governance.pages import page_requires
+from governance.paging import page_of
 from governance.roles import Capability, user_can
 from reviews.filters import FindingFilter
 from reviews.finding_assignment import finding_assign, may_assign_findings
@@ -32,7 +33,7 @@ from reviews.finding_services import (
 from reviews.revalidation_schedule import RevalidationStatus
 from reviews.revalidation_selectors import revalidation_states
 
-PAGE_SIZE = 50
+PAGE_SIZE = 25
 
 
 @page_requires(Capability.READ)
@@ -42,7 +43,7 @@ def finding_list_page(request: HttpRequest) -> HttpResponse:
     given = {name: value for name, value in request.GET.items() if value != "" and name != "page"}
     found = FindingFilter(given, queryset=finding_list())
     rows = found.qs if found.is_valid() else found.queryset.none()
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(rows, request.GET.get("page"), PAGE_SIZE)
     return render(
         request,
         "reviews/finding_list.html",

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from governance.errors import ApplicationError
 from governance.pages import page_requires
+from governance.paging import page_of
 from governance.roles import Capability
 from models_registry.comparison import version_compare
 from models_registry.selectors import card_latest
@@ -25,7 +26,7 @@ from reviews.models import PromotionRequest
 from reviews.policy import PolicyContext, policy_context, policy_evaluate
 
 QUEUE_PAGE_SIZE = 25  # sign-offs waiting for me, per page of the home page
-LIST_PAGE_SIZE = 50  # requests per page of /requests/
+LIST_PAGE_SIZE = 25  # requests per page of /requests/
 
 
 @page_requires(Capability.READ)
@@ -86,7 +87,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
     given = {name: value for name, value in request.GET.items() if value != "" and name != "page"}
     found = PromotionRequestFilter(given, queryset=selectors.request_list())
     rows = found.qs.order_by("-created_at", "-id") if found.is_valid() else found.qs.none()
-    page = Paginator(rows, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(rows, request.GET.get("page"), LIST_PAGE_SIZE)
     shown = list(page.object_list)
     return render(
         request,

@@ -4,6 +4,7 @@ and history. The forms are tested in test_alert_page_actions.py."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from monitoring.alert_views import PAGE_SIZE
 from monitoring.models import Alert, NotificationDelivery, NotificationEndpoint
 from monitoring.services.alerts import alert_acknowledge, alert_silence
 from tests.monitoring.alert_page_helpers import (
@@ -73,17 +75,19 @@ def test_the_filters_take_model_severity_and_status(users, alerts):
 
 def test_the_list_is_paginated_and_keeps_its_filters(users, make_model, make_version):
     version = make_version(make_model("churn"))
-    made = [plain_alert(version) for _ in range(53)]
+    made = [plain_alert(version) for _ in range(PAGE_SIZE + 3)]
     client = client_for(users["board"])
 
     first = client.get(ALERTS + "?model=churn").content.decode()
     second = client.get(ALERTS + "?model=churn&page=2").content.decode()
     beyond = client.get(ALERTS + "?model=churn&page=99")
+    shown_order = [int(pk) for pk in re.findall(r'id="alert-([0-9]+)"', first)]
+    assert shown_order == [a.pk for a in made[-PAGE_SIZE:]][::-1]  # the latest breach first
 
     on_first = {a.pk for a in made if f'id="alert-{a.pk}"' in first}
     on_second = {a.pk for a in made if f'id="alert-{a.pk}"' in second}
-    assert len(on_first) == 50 and len(on_second) == 3 and not on_first & on_second
-    assert "page 1 of 2 (53 alerts)" in first
+    assert len(on_first) == PAGE_SIZE and len(on_second) == 3 and not on_first & on_second
+    assert f"page 1 of 2 ({PAGE_SIZE + 3} alerts)" in first
     assert "?model=churn&amp;page=2" in first
     assert beyond.status_code == 200 and "page 2 of 2" in beyond.content.decode()
 
