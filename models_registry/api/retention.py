@@ -34,7 +34,15 @@ POLICY_FIELDS = (
 
 class RetentionPolicySerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="model.name")
+    legal_basis = serializers.ChoiceField(
+        choices=RetentionPolicy.LegalBasis.choices,
+        allow_blank=True,
+        help_text="GDPR Art. 6(1) basis of processing; blank: not recorded.",
+    )
     legal_basis_label = serializers.SerializerMethodField()
+    updated_at = serializers.DateTimeField(
+        allow_null=True, help_text="Last change; null: no policy stored, the defaults apply."
+    )
 
     class Meta:
         model = RetentionPolicy
