@@ -1,4 +1,5 @@
-"""Compliance officers set retention periods and legal holds, and record consent withdrawals."""
+"""Compliance officers set retention periods, legal holds and the legal basis of processing,
+and record consent withdrawals."""
 
 from __future__ import annotations
 
@@ -24,10 +25,18 @@ class RetentionPolicyAdmin(GovernedHistoryAdmin):
         "reference_data_days",
         "legal_hold",
         "legal_hold_reason",
+        "legal_basis",
+        "legal_basis_note",
         "updated_at",
     ]
-    list_display = ["model", "inference_log_days", "reference_data_days", "legal_hold"]
-    list_filter = ["legal_hold"]
+    list_display = [
+        "model",
+        "inference_log_days",
+        "reference_data_days",
+        "legal_hold",
+        "legal_basis",
+    ]
+    list_filter = ["legal_hold", "legal_basis"]
     list_select_related = ["model"]
     search_fields = ["model__name", "legal_hold_reason"]
     readonly_fields = ["updated_at"]
@@ -48,6 +57,8 @@ class RetentionPolicyAdmin(GovernedHistoryAdmin):
             reference_data_days=obj.reference_data_days,
             legal_hold=obj.legal_hold,
             legal_hold_reason=obj.legal_hold_reason,
+            legal_basis=obj.legal_basis,
+            legal_basis_note=obj.legal_basis_note,
         )
         obj.pk = saved.pk
 

@@ -339,12 +339,28 @@ class Prediction(models.Model):
         return f"{self.request_id} {self.model_id} v{self.version_id}"
 
 
+class LegalBasis(models.TextChoices):
+    """The six lawful bases of GDPR Art. 6(1) for processing personal data."""
+
+    CONSENT = "consent", "Consent (Art. 6(1)(a))"
+    CONTRACT = "contract", "Contract (Art. 6(1)(b))"
+    LEGAL_OBLIGATION = "legal_obligation", "Legal obligation (Art. 6(1)(c))"
+    VITAL_INTERESTS = "vital_interests", "Vital interests (Art. 6(1)(d))"
+    PUBLIC_TASK = "public_task", "Public task (Art. 6(1)(e))"
+    LEGITIMATE_INTERESTS = "legitimate_interests", "Legitimate interests (Art. 6(1)(f))"
+
+
 class RetentionPolicy(models.Model):
-    """How long a model's inference log and reference data are kept; a legal hold keeps all.
+    """How long a model's inference log and reference data are kept; a legal hold keeps all;
+    and the legal basis on which the model processes personal data (GDPR Art. 6(1)).
 
     No policy, or no period, keeps everything. The daily retention task deletes whole
     batches older than the period and leaves a `retention.deleted` event on the chain.
+    The legal basis sits beside the periods because the two are decided together: how long
+    data may be kept follows from why it may be processed at all. Blank: not recorded.
     """
+
+    LegalBasis = LegalBasis
 
     model = models.OneToOneField(
         RegisteredModel, on_delete=models.PROTECT, related_name="retention_policy"
@@ -359,6 +375,18 @@ class RetentionPolicy(models.Model):
         default=False, help_text="While set, nothing of this model's data is deleted."
     )
     legal_hold_reason = models.CharField(max_length=500, blank=True)
+    legal_basis = models.CharField(
+        max_length=32,
+        choices=LegalBasis.choices,
+        blank=True,
+        help_text="GDPR Art. 6(1) basis of processing this model's personal data; empty: "
+        "not recorded.",
+    )
+    legal_basis_note = models.CharField(
+        max_length=1000,
+        blank=True,
+        help_text="Which legitimate interest, which law, which contract: what the basis rests on.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     history = governed_history()
@@ -369,7 +397,11 @@ class RetentionPolicy(models.Model):
             models.CheckConstraint(
                 condition=models.Q(legal_hold=False) | ~models.Q(legal_hold_reason=""),
                 name="legal_hold_has_a_reason",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(legal_basis__in=["", *LegalBasis.values]),
+                name="legal_basis_is_art_6_1",
+            ),
         ]
 
     def __str__(self) -> str:

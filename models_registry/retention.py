@@ -7,6 +7,9 @@ queues behind one long delete. Only whole batches go: a batch with a row inside 
 is kept entire until its last row is past it. Every chunk deleted leaves, in its own
 transaction, a `retention.deleted` event on the chain (model, cutoff, counts), which
 `inference_log_verify` uses to tell deleted batches from lost ones. A legal hold skips the model.
+
+The same policy records the legal basis of processing (GDPR Art. 6(1)) that the ethics
+dashboard shows; `retention_policy_set` is the one way to change any of it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from governance.audit.retention_path import retention_path
+from governance.errors import InvalidInput
 from governance.history import set_change_reason
 from governance.roles import Capability
 from governance.services import audit_record, require
@@ -46,6 +50,29 @@ class RetentionOutcome:
         return f"{self.model}: {self.rows} row(s) in {self.batches} batch(es) deleted{files}"
 
 
+MAX_LEGAL_BASIS_NOTE = RetentionPolicy._meta.get_field("legal_basis_note").max_length
+
+
+def _policy_checked(
+    *, legal_hold: bool, legal_hold_reason: str, legal_basis: Any, legal_basis_note: Any
+) -> tuple[str, str]:
+    """The basis as one of GDPR Art. 6(1)'s (or blank: not recorded) and its stripped note;
+    else a 400 naming each offending field, before anything is stored."""
+    errors: dict[str, list[str]] = {}
+    if legal_hold and not legal_hold_reason.strip():
+        errors["legal_hold_reason"] = ["A legal hold needs a reason."]
+    if legal_basis not in ("", *RetentionPolicy.LegalBasis.values):
+        errors["legal_basis"] = [
+            f"One of {', '.join(RetentionPolicy.LegalBasis.values)}, or blank (not recorded)."
+        ]
+    note = legal_basis_note.strip() if isinstance(legal_basis_note, str) else ""
+    if len(note) > MAX_LEGAL_BASIS_NOTE:
+        errors["legal_basis_note"] = [f"At most {MAX_LEGAL_BASIS_NOTE} characters."]
+    if errors:
+        raise InvalidInput("Invalid retention policy: " + ", ".join(errors) + ".", extra=errors)
+    return legal_basis, note
+
+
 @transaction.atomic
 def retention_policy_set(
     *,
@@ -55,9 +82,20 @@ def retention_policy_set(
     reference_data_days: int | None = None,
     legal_hold: bool = False,
     legal_hold_reason: str = "",
+    legal_basis: str = "",
+    legal_basis_note: str = "",
 ) -> RetentionPolicy:
-    """Set a model's retention period and legal hold (compliance officers), on record."""
+    """Set a model's whole retention policy (compliance officers), on record: its periods,
+    legal hold, and the GDPR Art. 6(1) legal basis of processing with a note on what it
+    rests on (blank: not recorded). A field left out takes its default, as in the admin's
+    form; the API's PATCH sends the stored values of the fields it was not given."""
     require(actor, Capability.USE_ADMIN, "set retention policies")
+    legal_basis, legal_basis_note = _policy_checked(
+        legal_hold=legal_hold,
+        legal_hold_reason=legal_hold_reason,
+        legal_basis=legal_basis,
+        legal_basis_note=legal_basis_note,
+    )
     policy = RetentionPolicy.objects.select_for_update().filter(model=model).first()
     created = policy is None
     policy = policy or RetentionPolicy(model=model)
@@ -65,6 +103,8 @@ def retention_policy_set(
     policy.reference_data_days = reference_data_days
     policy.legal_hold = legal_hold
     policy.legal_hold_reason = legal_hold_reason if legal_hold else ""
+    policy.legal_basis = legal_basis
+    policy.legal_basis_note = legal_basis_note
     set_change_reason(policy, "created" if created else "edited")
     policy.full_clean()
     policy.save()
@@ -77,6 +117,8 @@ def retention_policy_set(
             "reference_data_days": reference_data_days,
             "legal_hold": legal_hold,
             "legal_hold_reason": policy.legal_hold_reason,
+            "legal_basis": legal_basis,
+            "legal_basis_note": legal_basis_note,
         },
     )
     return policy

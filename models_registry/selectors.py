@@ -13,6 +13,7 @@ from models_registry.models import (
     ModelCardRevision,
     ModelVersion,
     RegisteredModel,
+    RetentionPolicy,
 )
 
 
@@ -79,3 +80,9 @@ def card_revision_get(*, version: ModelVersion, revision: int) -> ModelCardRevis
     if found is None:
         raise NotFound(f"{version} has no card revision {revision}.")
     return found
+
+
+def retention_policy_get(*, model: RegisteredModel) -> RetentionPolicy:
+    """The model's retention policy; without one, an unsaved policy with the defaults
+    (everything kept, no legal hold, legal basis not recorded) and no `updated_at`."""
+    return RetentionPolicy.objects.filter(model=model).first() or RetentionPolicy(model=model)

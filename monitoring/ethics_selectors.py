@@ -13,8 +13,12 @@ row's inputs were not erased. A version served elsewhere cannot be explained her
 Data governance: the retention periods of RetentionPolicy (models_registry/retention.py
 deletes what is past them daily, unless a legal hold keeps it), the records past them that
 are still stored, and the subjects who withdrew consent (ConsentWithdrawal) whose records
-still hold their subject id (0 once models_registry/consent.py erased them). A legal basis
-of processing is not modelled anywhere: the page says "not recorded".
+still hold their subject id (0 once models_registry/consent.py erased them), and the legal
+basis of processing (GDPR Art. 6(1)) recorded on the same policy; a model without one is a
+gap the pages mark, not a fact about the model.
+
+Flags: those still open, by reason, whenever they were raised (an open flag is work to do
+however old it is), and those closed (resolved or dismissed) in the last FLAG_DAYS.
 """
 
 from __future__ import annotations
@@ -39,8 +43,7 @@ from models_registry.models import (
 )
 from monitoring.models import PredictionFlag
 
-FLAG_DAYS = 90  # as the monitoring page's flags (check_pages.HISTORY_DAYS)
-LEGAL_BASIS = "not recorded"
+FLAG_DAYS = 90  # closed flags shown: as the monitoring page's flags (check_pages.HISTORY_DAYS)
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,6 @@ class DataGovernance:
     withdrawn_subjects_present: int = 0
     withdrawn_records_present: int = 0
     references: list[ReferenceDataRow] = field(default_factory=list)
-    legal_basis: str = LEGAL_BASIS
 
     @property
     def inference_log_days(self) -> int | None:
@@ -149,6 +151,17 @@ class DataGovernance:
     @property
     def legal_hold(self) -> bool:
         return bool(self.policy and self.policy.legal_hold)
+
+    @property
+    def legal_basis(self) -> str:
+        """The recorded basis in words ("Contract (Art. 6(1)(b))"); "" when not recorded."""
+        if self.policy is None or not self.policy.legal_basis:
+            return ""
+        return self.policy.get_legal_basis_display()
+
+    @property
+    def legal_basis_note(self) -> str:
+        return self.policy.legal_basis_note if self.legal_basis else ""
 
 
 def _cutoffs(policies: dict[int, RetentionPolicy], days: str, now: datetime) -> dict[int, datetime]:
@@ -226,17 +239,51 @@ def data_governance(
     return found
 
 
-def flag_counts(models: list[RegisteredModel], *, now: datetime | None = None) -> dict[int, int]:
-    """model id -> flags people raised on its predictions in the last FLAG_DAYS (a flag
-    has no open or closed state: what counts is how recently it was raised)."""
+@dataclass(frozen=True)
+class FlagState:
+    """One model's open flags by reason, and the flags closed in the last FLAG_DAYS."""
+
+    open_by_reason: dict[str, int]  # every reason, in PredictionFlag.Reason order, 0 when none
+    resolved: int = 0
+    dismissed: int = 0
+
+    @property
+    def open(self) -> int:
+        return sum(self.open_by_reason.values())
+
+    @property
+    def closed(self) -> int:
+        return self.resolved + self.dismissed
+
+
+def flag_states(
+    models: list[RegisteredModel], *, now: datetime | None = None
+) -> dict[int, FlagState]:
+    """model id -> its open flags by reason and its flags closed in the last FLAG_DAYS; one
+    query for any number of models."""
     since = (now or timezone.now()) - timedelta(days=FLAG_DAYS)
-    counts: dict[int, int] = defaultdict(int)
+    open_ = PredictionFlag.Status.OPEN
     rows = (
-        PredictionFlag.objects.filter(model__in=models, created_at__gt=since)
+        PredictionFlag.objects.filter(Q(status=open_) | Q(resolved_at__gt=since), model__in=models)
         .order_by()
-        .values("model_id")
+        .values("model_id", "status", "reason")
         .annotate(n=Count("pk"))
     )
+    open_counts: dict[int, dict[str, int]] = defaultdict(dict)
+    closed: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in rows:
-        counts[row["model_id"]] = row["n"]
-    return counts
+        if row["status"] == open_:
+            open_counts[row["model_id"]][row["reason"]] = row["n"]
+        else:
+            closed[row["model_id"]][row["status"]] += row["n"]
+    return {
+        model.pk: FlagState(
+            open_by_reason={
+                reason: open_counts[model.pk].get(reason, 0)
+                for reason in PredictionFlag.Reason.values
+            },
+            resolved=closed[model.pk][PredictionFlag.Status.RESOLVED],
+            dismissed=closed[model.pk][PredictionFlag.Status.DISMISSED],
+        )
+        for model in models
+    }

@@ -1,18 +1,16 @@
 """The ethics dashboard: across all models (/ethics/) and per model (/models/<name>/ethics/).
 
 Fairness against the model's thresholds, explainability coverage, retention and consent,
-and the flags people raised; the reads are in monitoring/ethics_selectors.py and
+and the flags people raised that are still open; the reads are in monitoring/ethics_selectors.py and
 monitoring/ethics_fairness.py (fixed query counts however many models there are).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from governance.pages import page_requires
@@ -29,12 +27,12 @@ from monitoring.ethics_fairness import (
 from monitoring.ethics_selectors import (
     FLAG_DAYS,
     DataGovernance,
+    FlagState,
     ModelCoverage,
     data_governance,
     explainability_coverage,
-    flag_counts,
+    flag_states,
 )
-from monitoring.flag_selectors import flags_summary
 
 
 @dataclass(frozen=True)
@@ -43,26 +41,27 @@ class EthicsRow:
     fairness: FairnessRun | None
     coverage: ModelCoverage
     governance: DataGovernance
-    flags: int
+    flags: FlagState
 
 
 @page_requires(Capability.READ)
 @require_GET
 def ethics_overview(request: HttpRequest) -> HttpResponse:
-    """One row per model: latest fairness verdict, coverage, retention, consent, flags."""
+    """One row per model: latest fairness verdict, coverage, retention, consent, legal basis,
+    open flags."""
     models = list(registry.model_list().order_by("name"))
     settings = settings_of_models(models)
     fairness = latest_fairness_of_models(models, settings)
     coverage = explainability_coverage(models)
     governance = data_governance(models)
-    flags = flag_counts(models)
+    flags = flag_states(models)
     rows = [
         EthicsRow(
             model=model,
             fairness=fairness.get(model.pk),
             coverage=coverage[model.pk],
             governance=governance[model.pk],
-            flags=flags.get(model.pk, 0),
+            flags=flags[model.pk],
         )
         for model in models
     ]
@@ -79,7 +78,6 @@ def model_ethics(request: HttpRequest, name: str) -> HttpResponse:
     settings = settings_of_models([model])[model.pk]
     history = fairness_history(model=model, settings=settings)
     latest_breach = next((run for run in history if run.breaches), None)
-    end = timezone.now()
     return render(
         request,
         "monitoring/ethics_model.html",
@@ -90,7 +88,7 @@ def model_ethics(request: HttpRequest, name: str) -> HttpResponse:
             "rules": fairness_rules(settings),
             "coverage": explainability_coverage([model])[model.pk],
             "governance": data_governance([model], with_references=True)[model.pk],
-            "flags": flags_summary(model=model, start=end - timedelta(days=FLAG_DAYS), end=end),
+            "flags": flag_states([model])[model.pk],
             "flag_days": FLAG_DAYS,
         },
     )

@@ -119,10 +119,11 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 
 class FlagFilter(django_filters.FilterSet):
-    """GET /api/v1/models/{name}/flags/: by reason, version, request id, who flagged, and
-    when (`since` < created_at <= `until`, ISO 8601)."""
+    """GET /api/v1/models/{name}/flags/: by reason, status, version, request id, who
+    flagged, and when (`since` < created_at <= `until`, ISO 8601)."""
 
     reason = django_filters.ChoiceFilter(choices=PredictionFlag.Reason.choices)
+    status = django_filters.ChoiceFilter(choices=PredictionFlag.Status.choices)
     version = django_filters.NumberFilter(field_name="version__version")
     request_id = django_filters.CharFilter()
     flagged_by = django_filters.CharFilter(field_name="flagged_by__username")
@@ -132,7 +133,7 @@ class FlagFilter(django_filters.FilterSet):
     class Meta:
         model = PredictionFlag
         form = StrictFilterForm
-        fields = ["reason", "version", "request_id", "flagged_by", "since", "until"]
+        fields = ["reason", "status", "version", "request_id", "flagged_by", "since", "until"]
 
 
 MAX_ID = 2**63 - 1

@@ -9,6 +9,11 @@ The comment is free text and may hold personal data. It is kept out of history a
 of the audit trail (which holds its salted SHA-256) and is erased, with its salt, once
 the prediction's personal fields are erased (consent withdrawal) or the prediction is
 deleted (retention): monitoring/services/flags.py, `flag_comments_erase`.
+
+A flag is open until someone who works alerts resolves it (acted on: the model was fixed,
+the case corrected) or dismisses it (looked at, nothing to do), with a note saying what was
+done: `flag_close`. Who closed it and when are kept on the flag; the audit trail holds the
+event. The ethics dashboard counts the open flags.
 """
 
 from __future__ import annotations
@@ -25,6 +30,11 @@ class PredictionFlag(models.Model):
         UNFAIR = "unfair", "Unfair"
         UNEXPLAINABLE = "unexplainable", "Unexplainable"
         OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+        DISMISSED = "dismissed", "Dismissed"
 
     model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="+")
     version = models.ForeignKey(
@@ -48,6 +58,21 @@ class PredictionFlag(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     comment_erased_at = models.DateTimeField(null=True, blank=True, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="Who resolved or dismissed it.",
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(
+        blank=True,
+        help_text="What was done (resolved) or why nothing is to be done (dismissed). Kept "
+        "on record, not erased with the comment: say what was done, not whom it was about.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -55,11 +80,22 @@ class PredictionFlag(models.Model):
             models.UniqueConstraint(
                 fields=["model", "request_id", "flagged_by"],
                 name="one_flag_per_person_per_prediction",
-            )
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status="open", resolved_at=None, resolved_by=None)
+                    | (
+                        models.Q(status__in=["resolved", "dismissed"])
+                        & models.Q(resolved_at__isnull=False, resolved_by__isnull=False)
+                    )
+                ),
+                name="flag_closed_says_by_whom_and_when",
+            ),
         ]
         indexes = [
             models.Index(fields=["version", "created_at"], name="flag_version_time"),
             models.Index(fields=["model", "created_at"], name="flag_model_time"),
+            models.Index(fields=["model", "status"], name="flag_model_status"),
         ]
 
     def __str__(self) -> str:

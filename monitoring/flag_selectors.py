@@ -49,7 +49,7 @@ class FlagsSummary:
 
 def flag_list() -> QuerySet[PredictionFlag]:
     """Every flag, newest first, with what the API and admin show of it."""
-    return PredictionFlag.objects.select_related("model", "version", "flagged_by")
+    return PredictionFlag.objects.select_related("model", "version", "flagged_by", "resolved_by")
 
 
 def flags_raised(*, version: ModelVersion, start: datetime, end: datetime) -> int:

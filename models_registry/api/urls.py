@@ -2,6 +2,7 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from models_registry.api.ingest import PredictionsIngestView
+from models_registry.api.retention import RetentionPolicyView
 from models_registry.api.serving import ExplainView, PredictView
 from models_registry.api.views import ModelViewSet, VersionViewSet
 
@@ -18,6 +19,11 @@ urlpatterns = [
         "models/<slug:model_name>/predictions/",
         PredictionsIngestView.as_view(),
         name="model-predictions",
+    ),
+    path(
+        "models/<slug:model_name>/retention-policy/",
+        RetentionPolicyView.as_view(),
+        name="model-retention-policy",
     ),
     path("", include(models_router.urls)),
     path("models/<slug:model_name>/", include(versions_router.urls)),

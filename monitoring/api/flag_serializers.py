@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from governance.api.serializers import StrictInputSerializer
 from monitoring.models import PredictionFlag
-from monitoring.services.flags import MAX_COMMENT
+from monitoring.services.flags import MAX_COMMENT, MAX_NOTE
 
 
 class FlagCreateSerializer(StrictInputSerializer):
@@ -23,10 +23,27 @@ class FlagCreateSerializer(StrictInputSerializer):
     )
 
 
+class FlagResolveSerializer(StrictInputSerializer):
+    note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=MAX_NOTE,
+        default="",
+        help_text="Optional: what was done about it.",
+    )
+
+
+class FlagDismissSerializer(StrictInputSerializer):
+    note = serializers.CharField(
+        max_length=MAX_NOTE, help_text="Why nothing is to be done about the flag."
+    )
+
+
 class FlagSerializer(serializers.ModelSerializer):
     model = serializers.CharField(source="model.name")
     version = serializers.IntegerField(source="version.version")
     flagged_by = serializers.CharField(source="flagged_by.username")
+    resolved_by = serializers.CharField(source="resolved_by.username", allow_null=True)
     comment_erased = serializers.SerializerMethodField()
 
     class Meta:
@@ -41,6 +58,10 @@ class FlagSerializer(serializers.ModelSerializer):
             "comment_erased",
             "flagged_by",
             "created_at",
+            "status",
+            "resolved_by",
+            "resolved_at",
+            "resolution_note",
         ]
 
     def get_comment_erased(self, flag: PredictionFlag) -> bool:

@@ -4,7 +4,7 @@ from rest_framework.routers import SimpleRouter
 from monitoring.api.alert_views import AlertViewSet
 from monitoring.api.check_views import CHECK_VIEWS, ModelCheckListView, ModelMetricListView
 from monitoring.api.config_views import MonitoringConfigView
-from monitoring.api.flag_views import ModelFlagsView
+from monitoring.api.flag_views import FlagDismissView, FlagResolveView, ModelFlagsView
 from monitoring.api.notification_views import (
     NotificationDeliveryViewSet,
     NotificationEndpointViewSet,
@@ -37,6 +37,16 @@ urlpatterns = [
         name="model-ground-truth",
     ),
     path("models/<slug:model_name>/flags/", ModelFlagsView.as_view(), name="model-flags"),
+    path(
+        "models/<slug:model_name>/flags/<int:flag_id>/resolve/",
+        FlagResolveView.as_view(),
+        name="model-flag-resolve",
+    ),
+    path(
+        "models/<slug:model_name>/flags/<int:flag_id>/dismiss/",
+        FlagDismissView.as_view(),
+        name="model-flag-dismiss",
+    ),
     path(
         "models/<slug:model_name>/monitoring-config/",
         MonitoringConfigView.as_view(),

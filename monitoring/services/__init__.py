@@ -25,7 +25,7 @@ from monitoring.services.check_schedules import (
     check_schedules_run_due,
 )
 from monitoring.services.checks import check_execute, check_request
-from monitoring.services.flags import FlagOutcome, flag_comments_erase, flag_create
+from monitoring.services.flags import FlagOutcome, flag_close, flag_comments_erase, flag_create
 from monitoring.services.ground_truth import GroundTruthReceipt, ground_truth_record
 from monitoring.services.incidents import (
     incident_acknowledge,
@@ -82,6 +82,7 @@ __all__ = [
     "check_schedules_ensure",
     "check_schedules_ensure_all",
     "check_schedules_run_due",
+    "flag_close",
     "flag_comments_erase",
     "flag_create",
     "ground_truth_record",

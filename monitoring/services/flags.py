@@ -10,6 +10,9 @@ unexplainable or otherwise off. The rules live here; API, admin and pages only c
 - The comment may hold personal data: the audit event holds only its salted SHA-256, and
   `flag_comments_erase` removes it (and the salt) once its prediction's personal fields are
   erased or the prediction is deleted by retention.
+- A flag is open until it is closed, once: resolved (acted on) or dismissed (nothing to
+  do, and the note says why), by `flag_close`. A closed flag stays closed; a new report on
+  the same prediction is someone else's new flag.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from governance.errors import Conflict, InvalidInput
+from governance.errors import Conflict, InvalidInput, NotFound
 from governance.roles import Capability
 from governance.services import audit_record, require, sha256_hex
 from models_registry.models import Prediction, RegisteredModel
@@ -29,7 +32,10 @@ from models_registry.serving.inference_records import new_salt
 from monitoring.models import PredictionFlag
 
 MAX_COMMENT = 2000
+MAX_NOTE = 2000
+MAX_ID = 2**63 - 1  # a larger id in a URL is no flag (a 404), never a database error
 CHUNK = 1000
+CLOSED = (PredictionFlag.Status.RESOLVED, PredictionFlag.Status.DISMISSED)
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,72 @@ def flag_create(
         actor=actor,
     )
     return FlagOutcome(flag=flag, created=True)
+
+
+def _close_checked(status: Any, note: Any) -> tuple[str, str]:
+    errors: dict[str, list[str]] = {}
+    if status not in CLOSED:
+        errors["status"] = [f"One of {', '.join(CLOSED)}."]
+    note = note.strip() if isinstance(note, str) else ""
+    if len(note) > MAX_NOTE:
+        errors["note"] = [f"At most {MAX_NOTE} characters."]
+    elif status == PredictionFlag.Status.DISMISSED and not note:
+        errors["note"] = ["Say why the flag is dismissed: nothing is done about it otherwise."]
+    if errors:
+        raise InvalidInput("Invalid resolution: " + ", ".join(errors) + ".", extra=errors)
+    return status, note
+
+
+@transaction.atomic
+def flag_close(
+    *, actor: Any, model: RegisteredModel, flag_id: int, status: str, note: str = ""
+) -> PredictionFlag:
+    """Close an open flag of `model`: `resolved` (acted on) or `dismissed` (nothing to do;
+    the note says why), once, on record.
+
+    Who may: holders of MANAGE_ALERTS (data scientists, board members, compliance
+    officers). A flag is the people's counterpart of an alert (the `flags` and `flag_rate`
+    window metrics feed alert rules), so whoever triages a model's alerts triages its flags.
+    Validators and applications (`ci`, `service`) raise flags but do not close them, as
+    they do not acknowledge alerts. MANAGE_INCIDENTS (compliance alone) would leave every
+    flag waiting on one role; USE_ADMIN is access to the admin, not a triage right.
+    """
+    require(actor, Capability.MANAGE_ALERTS, "resolve or dismiss flags")
+    status, note = _close_checked(status, note)
+    flag = (
+        PredictionFlag.objects.select_for_update(of=("self",))
+        .select_related("version")
+        .filter(model=model, pk=flag_id)
+        .first()
+        if 0 < flag_id <= MAX_ID
+        else None
+    )
+    if flag is None:
+        raise NotFound(f"{model.name} has no flag #{flag_id}.")
+    if flag.status != PredictionFlag.Status.OPEN:
+        raise Conflict(
+            f"Flag #{flag.pk} was {flag.status} by {flag.resolved_by} at "
+            f"{flag.resolved_at.isoformat()}: a closed flag stays closed.",
+            extra={"status": flag.status},
+        )
+    flag.status, flag.resolved_by, flag.resolved_at = status, actor, timezone.now()
+    flag.resolution_note = note
+    flag.save(update_fields=["status", "resolved_by", "resolved_at", "resolution_note"])
+    audit_record(
+        action=f"flag.{status}",
+        object_type="prediction_flag",
+        object_id=flag.pk,
+        data={
+            "model": model.name,
+            "version": flag.version.version,
+            "request_id": flag.request_id,
+            "reason": flag.reason,
+            "status": status,
+            "note": note,
+        },
+        actor=actor,
+    )
+    return flag
 
 
 def _gone(rows: list[PredictionFlag]) -> list[PredictionFlag]:

@@ -47,6 +47,7 @@ from tests.governance.test_url_permissions import (
     impact_review,
     notification_objects,
     stored_alert,
+    stored_flag,
     stored_summary,
 )
 from tests.monitoring.check_data import make_check
@@ -104,6 +105,9 @@ ACCEPTANCE_NOT_CHECKED = {
     "POST /api/v1/action-items/{id}/done/": "only its owner or a meeting runner, once",
     "POST /api/v1/models/{model_name}/flags/": (
         "the request_id must be an answered prediction of the model; one flag per person"
+    ),
+    "PATCH /api/v1/models/{model_name}/retention-policy/": (
+        "a legal hold needs a reason, sent or stored"
     ),
     "POST /api/v1/models/{model_name}/kpis/": (
         "periods end by today, last at most 366 days and do not overlap; a new KPI needs its "
@@ -195,6 +199,7 @@ def path_values(users: dict[str, Any], make_model: Any, make_version: Any) -> di
         "promotion-requests": request.pk,
         "incidents": incident.pk,
         "alerts": alert.pk,
+        "flag_id": stored_flag(first, users["ds"]).pk,
         **notification_objects(alert),
         "business-impact-reviews": impact_review(first).pk,
         "findings": finding_raise(

@@ -40,6 +40,7 @@ from monitoring.models import (
     NotificationDelivery,
     NotificationEndpoint,
     NotificationRoute,
+    PredictionFlag,
     RetrainingRun,
 )
 from monitoring.notify.content import alert_facts
@@ -127,6 +128,7 @@ def world(users, make_model, make_version) -> World:
         "incident_id": incident.pk,
         "alert_id": alert.pk,  # the alert pages; api/v1/alerts/<pk>/ gets it too
         "finding_id": finding.pk,
+        "flag_id": stored_flag(version, users["ds"]).pk,  # flags/<flag_id>/resolve/
         "retraining-runs": RetrainingRun.objects.create(
             model=model,
             base_version=version,
@@ -194,6 +196,13 @@ def notification_objects(alert: Alert) -> dict[str, int]:
         "notification-routes": route.pk,
         "notification-deliveries": delivery.pk,
     }
+
+
+def stored_flag(version: Any, user: Any) -> PredictionFlag:
+    """An open flag on a prediction of `version` (resolving it once, then 409s, is fine)."""
+    return PredictionFlag.objects.create(
+        model=version.model, version=version, request_id="r-1", reason="wrong", flagged_by=user
+    )
 
 
 def stored_alert(version: Any) -> Alert:

@@ -1,9 +1,11 @@
 """The ethics dashboard: a fairness breach found by the real check, coverage, retention,
-consent and flags as counted by hand (tests/monitoring/ethics_world.py), and its cost."""
+consent, the legal basis and open flags as counted by hand (tests/monitoring/ethics_world.py),
+and its cost."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from html import escape
 
 import pytest
@@ -11,12 +13,17 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from governance.audit_context import Origin, acting_as
+from models_registry.retention import retention_policy_set
 from monitoring.config import config_normalize
-from monitoring.models import MonitoringConfig
+from monitoring.models import MonitoringConfig, PredictionFlag
+from monitoring.services import flag_close, flag_create
 from tests.monitoring.ethics_world import BREACH, seed_ethics_model
 
 SAID = escape(BREACH)  # as the page writes it: breach: ... 0.5 &gt;= 0.2
+GAP = '<td class="legal-basis"><span class="badge warn">not recorded</span></td>'
 
 pytestmark = pytest.mark.django_db
 
@@ -111,13 +118,44 @@ def test_retention_and_consent_counts_equal_the_hand_count(users, seeded):
     log = section(html, "governance-log", "tr")
     assert "30 days" in log and "2 records" in log
     assert "1 subject who withdrew consent still present in 1 record" in log
-    assert log.count("not recorded") == 1  # the legal basis
+    assert GAP in log  # the legal basis: a gap, marked as one
     reference = re.search(r'class="governance-reference">(.*?)</tr>', html, re.S).group(1)
     assert "10 days" in reference and "yes: past its period" in reference
     overview = get(users["compliance"], OVERVIEW)[1]
     row = re.search(r'id="ethics-churn-classifier">(.*?)</tr>', overview, re.S).group(1)
     assert re.search(r'class="retention num">2 records, 1 reference data set<', row)
     assert re.search(r'class="consent num">1 subject<', row)
+    assert GAP in row
+
+
+def record_basis(users, model, basis: str = "contract", note: str = "") -> None:
+    """The world's retention policy (30 and 10 days) with a legal basis recorded."""
+    with acting_as(origin=Origin.SYSTEM):
+        retention_policy_set(
+            actor=users["compliance"],
+            model=model,
+            inference_log_days=30,
+            reference_data_days=10,
+            legal_basis=basis,
+            legal_basis_note=note,
+        )
+
+
+def test_a_recorded_legal_basis_is_shown_per_model_with_its_note(users, seeded, make_model):
+    model, _ = seeded
+    record_basis(users, model, "legitimate_interests", "Keeping subscribers (LIA-2026-07)")
+    said = "Legitimate interests (Art. 6(1)(f))"
+    html = get(users["board"], model_url(model.name))[1]
+    assert "not recorded</span>" not in html
+    basis = section(html, "legal-basis", "p")
+    assert f"<strong>{said}</strong>: Keeping subscribers (LIA-2026-07)" in basis
+    assert f'<td class="legal-basis">{said}</td>' in section(html, "governance-log", "tr")
+    make_model(name="unrecorded")
+    overview = get(users["board"], OVERVIEW)[1]
+    row = re.search(r'id="ethics-churn-classifier">(.*?)</tr>', overview, re.S).group(1)
+    assert f'<td class="legal-basis">{said}</td>' in row
+    other = re.search(r'id="ethics-unrecorded">(.*?)</tr>', overview, re.S).group(1)
+    assert GAP in other
 
 
 def test_flags_are_counted_by_reason(users, seeded):
@@ -132,6 +170,54 @@ def test_flags_are_counted_by_reason(users, seeded):
     assert reasons == {"wrong": "1", "unfair": "2", "unexplainable": "0", "other": "0"}
     overview = get(users["ds"], OVERVIEW)[1]
     assert re.search(r'id="ethics-churn-classifier">.*?class="flags num">3<', overview, re.S)
+
+
+def flags_of(model, reason: str | None = None):
+    flags = PredictionFlag.objects.filter(model=model).order_by("pk")
+    return flags.filter(reason=reason) if reason else flags
+
+
+def test_the_pages_count_open_flags_by_reason_and_closed_ones_of_90_days_apart(users, seeded):
+    model, _ = seeded
+    unfair = list(flags_of(model, "unfair"))
+    wrong = flags_of(model, "wrong").get()
+    with acting_as(origin=Origin.SYSTEM):
+        flag_close(
+            actor=users["ds"], model=model, flag_id=unfair[0].pk, status="resolved", note="Fixed."
+        )
+        flag_close(
+            actor=users["board"],
+            model=model,
+            flag_id=wrong.pk,
+            status="dismissed",
+            note="The call was right.",
+        )
+        flag_close(actor=users["compliance"], model=model, flag_id=unfair[1].pk, status="resolved")
+        # An old flag, still open, counts; one closed 100 days ago is no longer shown.
+        old = flag_create(
+            actor=users["validator"], model=model, request_id=f"{model.name}-fair-2", reason="other"
+        ).flag
+        gone = flag_create(
+            actor=users["validator"], model=model, request_id=f"{model.name}-fair-3", reason="wrong"
+        ).flag
+        flag_close(actor=users["ds"], model=model, flag_id=gone.pk, status="resolved")
+    long_ago = timezone.now() - timedelta(days=100)
+    PredictionFlag.objects.filter(pk=old.pk).update(created_at=long_ago)
+    PredictionFlag.objects.filter(pk=gone.pk).update(created_at=long_ago, resolved_at=long_ago)
+
+    html = get(users["ds"], model_url(model.name))[1]
+    reasons = dict(
+        re.findall(
+            r'<tr><td>(\w+)</td><td class="num">(\d+)</td></tr>',
+            section(html, "flag-reasons", "table"),
+        )
+    )
+    assert reasons == {"wrong": "0", "unfair": "0", "unexplainable": "0", "other": "1"}
+    assert section(html, "flags-closed", "span") == ">2 resolved, 1 dismissed"
+    overview = get(users["ds"], OVERVIEW)[1]
+    row = re.search(r'id="ethics-churn-classifier">(.*?)</tr>', overview, re.S).group(1)
+    assert 'class="flags num">1<' in row
+    assert 'class="flags-closed num">2 resolved, 1 dismissed<' in row
 
 
 def test_a_user_without_a_role_is_refused_and_an_unknown_model_is_a_404(users, seeded):
@@ -150,6 +236,17 @@ def test_the_model_page_and_the_nav_link_to_the_dashboard(users, seeded):
     assert f'<a href="{OVERVIEW}">Ethics</a>' in html
 
 
+def more_of_everything(users, model) -> None:
+    """A recorded legal basis, a closed flag and a new open one: nothing a page reads per row."""
+    record_basis(users, model, "consent", "Opt-in at sign-up")
+    with acting_as(origin=Origin.SYSTEM):
+        first = flags_of(model).first()
+        flag_close(actor=users["ds"], model=model, flag_id=first.pk, status="dismissed", note="No.")
+        flag_create(
+            actor=users["validator"], model=model, request_id=f"{model.name}-fair-2", reason="other"
+        )
+
+
 def test_the_overview_costs_as_many_queries_for_five_models_as_for_one(
     users, make_model, make_version, django_assert_num_queries
 ):
@@ -159,7 +256,25 @@ def test_the_overview_costs_as_many_queries_for_five_models_as_for_one(
     with CaptureQueriesContext(connection) as one:
         assert client.get(OVERVIEW).status_code == 200
     for i in range(1, 5):
-        seed_ethics_model(users, make_model, make_version, f"model-{i}")
+        model, _ = seed_ethics_model(users, make_model, make_version, f"model-{i}")
+        more_of_everything(users, model)
     with django_assert_num_queries(len(one)):
         html = client.get(OVERVIEW).content.decode()
     assert html.count(SAID) == 5
+    assert html.count("Consent (Art. 6(1)(a))") == 4 and html.count(GAP) == 1
+    assert html.count('class="flags-closed num">0 resolved, 1 dismissed<') == 4
+
+
+def test_the_model_page_costs_the_same_with_a_basis_and_more_flags_open_and_closed(
+    users, seeded, django_assert_num_queries
+):
+    model, _ = seeded
+    client = Client()
+    client.force_login(users["board"])
+    with CaptureQueriesContext(connection) as before:
+        assert client.get(model_url(model.name)).status_code == 200
+    more_of_everything(users, model)
+    with django_assert_num_queries(len(before)):
+        html = client.get(model_url(model.name)).content.decode()
+    assert "Consent (Art. 6(1)(a))" in html
+    assert section(html, "flags-closed", "span") == ">0 resolved, 1 dismissed"

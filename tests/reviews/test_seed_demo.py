@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from governance.roles import Role
-from models_registry.models import ModelVersion, Prediction, RegisteredModel
+from models_registry.models import ModelVersion, Prediction, RegisteredModel, RetentionPolicy
 from monitoring.models import Alert, CheckRun, GroundTruth, Incident, RetrainingRun
 from reviews.models import PromotionRequest
 
@@ -20,6 +20,11 @@ def test_the_demo_has_every_role_models_versions_traffic_and_pending_requests(ml
     for role in Role:
         assert Group.objects.get(name=role.value).user_set.exists(), role
     assert RegisteredModel.objects.count() >= 2
+    # Every model's legal basis of processing is recorded (the ethics dashboard shows it).
+    policies = RetentionPolicy.objects.all()
+    assert policies.count() == RegisteredModel.objects.count()
+    assert not policies.filter(legal_basis="").exists()
+    assert not policies.filter(legal_basis_note="").exists()
     assert ModelVersion.objects.filter(model__name="churn-classifier").count() == 4
     assert PromotionRequest.objects.filter(status="pending").count() >= 3
     churn = ModelVersion.objects.get(model__name="churn-classifier", version=3)

@@ -15,6 +15,7 @@ from governance.services import user_set_roles, user_token
 from models_registry import services as registry
 from models_registry.models import RegisteredModel
 from models_registry.reference_data import reference_data_upload
+from models_registry.retention import retention_policy_set
 from reviews import services as reviews
 
 DEMO_USERS = [
@@ -25,6 +26,31 @@ DEMO_USERS = [
     ("carla", ["compliance"], "Compliance officer (admin at /admin/)"),
     ("ci-bot", ["ci"], "CI pipeline (use its API token)"),
     ("checkout-app", ["service"], "Application calling predict and explain"),
+]
+
+# (model, inference-log days, legal basis, what it rests on): long enough that the demo's
+# traffic is never past its period.
+DEMO_DATA_GOVERNANCE = [
+    (
+        "churn-classifier",
+        365,
+        "legitimate_interests",
+        "Keeping existing subscribers with retention offers; balancing test LIA-2026-07, "
+        "a person reviews every offer.",
+    ),
+    (
+        "fraud-detector",
+        1825,
+        "legal_obligation",
+        "Transaction monitoring required of payment service providers (PSD2 Art. 94, "
+        "AML record keeping of five years).",
+    ),
+    (
+        "credit-limit-advisor",
+        180,
+        "contract",
+        "Steps taken at the applicant's request before entering into the credit agreement.",
+    ),
 ]
 
 # A third of the features drifting is worth a look and a retrained candidate (warning), not
@@ -117,6 +143,19 @@ class Command(BaseCommand):
         registry.version_register(
             actor=dana, model=limits, metrics={"rmse": 412.0, "mae": 301.5}, git_commit="77aa0e1"
         )
+        self._record_data_governance(people["carla"])
+
+    def _record_data_governance(self, carla: Any) -> None:
+        """The compliance officer's retention policy of each model, with the legal basis on
+        which it processes personal data (GDPR Art. 6(1)) and what that basis rests on."""
+        for name, days, basis, note in DEMO_DATA_GOVERNANCE:
+            retention_policy_set(
+                actor=carla,
+                model=RegisteredModel.objects.get(name=name),
+                inference_log_days=days,
+                legal_basis=basis,
+                legal_basis_note=note,
+            )
 
     def _seed_churn(self, people: dict[str, Any]) -> None:
         """A real classifier: trained here, logged to MLflow, registered from its run."""
