@@ -24,6 +24,7 @@ FEW, MANY = 1, 50
 PAGES: dict[str, tuple[str, Callable[[PageWorld], str]]] = {
     "sign-off queue": ("validator", lambda w: "/"),
     "request": ("validator", lambda w: f"/requests/{w.request.pk}/"),
+    "requests": ("validator", lambda w: "/requests/"),
     "model list": ("validator", lambda w: "/models/"),
     "model": ("validator", lambda w: f"/models/{w.main.name}/"),
     "live model": ("validator", lambda w: f"/models/{w.live.name}/"),

@@ -54,6 +54,7 @@ def world(users, make_model, make_version):
         f"/models/{name}/versions/2/",
         f"/models/{name}/versions/2/card/diff/",
         f"/requests/{pending.pk}/",
+        "/requests/",
         f"/models/{name}/health/",
         f"/models/{name}/monitoring/",
         f"/models/{name}/business-impact/",
