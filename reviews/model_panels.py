@@ -17,13 +17,25 @@ from reviews.finding_models import Finding
 from reviews.finding_selectors import findings_open
 from reviews.models import PromotionRequest
 from reviews.policy import policy_context, policy_evaluate
+from reviews.revalidation_schedule import RevalidationState
 from reviews.revalidation_selectors import revalidation_state
 from reviews.selectors import request_list
 
 
+def _revalidation_state_of(model: RegisteredModel, request: HttpRequest) -> RevalidationState:
+    """The model's revalidation state today, read once per page (the panel and the banner
+    both show it)."""
+    known = getattr(request, "_revalidation_states", None)
+    if known is None:
+        known = request._revalidation_states = {}
+    if model.pk not in known:
+        known[model.pk] = revalidation_state(model=model, as_of=timezone.localdate())
+    return known[model.pk]
+
+
 def revalidation_panel(model: RegisteredModel, request: HttpRequest) -> dict[str, Any]:
     return {
-        "state": revalidation_state(model=model, as_of=timezone.localdate()),
+        "state": _revalidation_state_of(model, request),
         "can_record": user_can(request.user, Capability.RECORD_VALIDATION),
     }
 
@@ -71,7 +83,7 @@ def request_banners(model: RegisteredModel, request: HttpRequest) -> list[Banner
 
 
 def revalidation_banners(model: RegisteredModel, request: HttpRequest) -> list[Banner]:
-    state = revalidation_state(model=model, as_of=timezone.localdate())
+    state = _revalidation_state_of(model, request)
     if not state.is_overdue:
         return []
     text = f"Revalidation overdue by {state.days_overdue} days (due {state.due_date:%Y-%m-%d})"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -40,7 +39,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     their first few with their total and a link to the full list (/requests/)."""
     user = request.user
     awaiting = selectors.requests_awaiting(user=user)
-    page = Paginator(awaiting, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(awaiting, request.GET.get("page"), QUEUE_PAGE_SIZE)
     signable = [r for r in page.object_list if signoff_refusal(actor=user, request=r) is None]
     open_requests = selectors.request_list().filter(status__in=PromotionRequest.OPEN_STATUSES)
     mine = open_requests.filter(requested_by=user).order_by("created_at", "id")
