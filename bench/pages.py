@@ -272,6 +272,7 @@ def main() -> None:
         "login (baseline)": "/login/",
         "sign-off queue": "/",
         "request": f"/requests/{request.pk}/",
+        "requests": "/requests/",
         "model list": "/models/",
         "model": live,
         "version": f"{live}versions/{VERSIONS}/",
@@ -283,6 +284,8 @@ def main() -> None:
         "model health": f"{live}health/",
         "model monitoring": f"{live}monitoring/",
         "business impact": f"{live}business-impact/",
+        "ethics": "/ethics/",
+        "model ethics": f"{live}ethics/",
     }
     reader, anonymous = Client(), Client()
     reader.force_login(users["validator"])

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from governance.pages import page_requires
+from governance.paging import page_of
 from governance.roles import Capability
 from models_registry import selectors as registry
 from models_registry.models import RegisteredModel
@@ -44,12 +45,20 @@ class EthicsRow:
     flags: FlagState
 
 
+PAGE_SIZE = 25  # models per page of the overview
+
+
 @page_requires(Capability.READ)
 @require_GET
 def ethics_overview(request: HttpRequest) -> HttpResponse:
     """One row per model: latest fairness verdict, coverage, retention, consent, legal basis,
-    open flags."""
-    models = list(registry.model_list().order_by("name"))
+    open flags; by name, 25 models a page (`?search=` keeps the names containing it)."""
+    found = registry.model_list().order_by("name")
+    search = request.GET.get("search", "").strip()
+    if search:
+        found = found.filter(name__icontains=search)
+    page = page_of(found, request.GET.get("page"), PAGE_SIZE)
+    models = list(page.object_list)
     settings = settings_of_models(models)
     fairness = latest_fairness_of_models(models, settings)
     coverage = explainability_coverage(models)
@@ -66,7 +75,9 @@ def ethics_overview(request: HttpRequest) -> HttpResponse:
         for model in models
     ]
     return render(
-        request, "monitoring/ethics_overview.html", {"rows": rows, "flag_days": FLAG_DAYS}
+        request,
+        "monitoring/ethics_overview.html",
+        {"rows": rows, "page": page, "flag_days": FLAG_DAYS},
     )
 
 

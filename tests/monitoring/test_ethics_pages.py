@@ -278,3 +278,18 @@ def test_the_model_page_costs_the_same_with_a_basis_and_more_flags_open_and_clos
         html = client.get(model_url(model.name)).content.decode()
     assert "Consent (Art. 6(1)(a))" in html
     assert section(html, "flags-closed", "span") == ">0 resolved, 1 dismissed"
+
+
+def test_the_overview_pages_by_name_and_searches(users, make_model, monkeypatch):
+    from monitoring import ethics_views
+
+    monkeypatch.setattr(ethics_views, "PAGE_SIZE", 2)
+    for name in ("credit", "churn", "fraud"):
+        make_model(name=name)
+    client = Client()
+    client.force_login(users["board"])
+    rows = lambda html: re.findall(r'<tr id="ethics-([a-z-]+)"', html)  # noqa: E731
+    first = client.get(OVERVIEW).content.decode()
+    assert rows(first) == ["churn", "credit"] and "page 1 of 2 (3 models)" in first
+    assert rows(client.get(OVERVIEW + "?page=2").content.decode()) == ["fraud"]
+    assert rows(client.get(OVERVIEW + "?search=RED").content.decode()) == ["credit"]
