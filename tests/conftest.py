@@ -7,14 +7,15 @@ in-process unless a test starts a real worker (tests/models_registry/test_celery
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.backends.signals import connection_created
-from django.test import TestCase
+from django.test import TestCase, override_settings
 from rest_framework.test import APIClient
 
 from governance.audit_context import Origin, acting_as
@@ -45,8 +46,7 @@ def make_user(username: str, *roles: str, password: str = "pw-for-tests-1") -> A
     return user
 
 
-@pytest.fixture
-def users(db: Any) -> dict[str, Any]:
+def users_make() -> dict[str, Any]:
     """Two people per signing role, so rules that need distinct signers can be exercised."""
     return {
         "ds": make_user("dana", "data_scientist"),
@@ -60,6 +60,12 @@ def users(db: Any) -> dict[str, Any]:
         "compliance2": make_user("conrad", "compliance"),
         "outsider": make_user("otto"),
     }
+
+
+@pytest.fixture
+def users(db: Any) -> dict[str, Any]:
+    """The people of `users_make`, made for each test."""
+    return users_make()
 
 
 class CommittingAPIClient(APIClient):
@@ -88,8 +94,9 @@ def api(users: dict[str, Any]) -> Callable[[str | None], APIClient]:
     return client_for
 
 
-@pytest.fixture
-def make_model(users: dict[str, Any]) -> Callable[..., RegisteredModel]:
+def model_maker_for(users: dict[str, Any]) -> Callable[..., RegisteredModel]:
+    """What `make_model` gives a test, for the people `users` (also outside a test)."""
+
     def create(name: str = "churn-classifier", risk_tier: str = "low", **kwargs: Any):
         with acting_as(origin=Origin.SYSTEM):
             return registry.model_create(
@@ -99,8 +106,9 @@ def make_model(users: dict[str, Any]) -> Callable[..., RegisteredModel]:
     return create
 
 
-@pytest.fixture
-def make_version(users: dict[str, Any]) -> Callable[..., ModelVersion]:
+def version_maker_for(users: dict[str, Any]) -> Callable[..., ModelVersion]:
+    """What `make_version` gives a test, for the people `users` (also outside a test)."""
+
     def create(model: RegisteredModel, **kwargs: Any) -> ModelVersion:
         kwargs.setdefault("metrics", {"auc": 0.91})
         with acting_as(origin=Origin.SYSTEM), TestCase.captureOnCommitCallbacks(execute=True):
@@ -111,6 +119,52 @@ def make_version(users: dict[str, Any]) -> Callable[..., ModelVersion]:
         return version
 
     return create
+
+
+@pytest.fixture
+def make_model(users: dict[str, Any]) -> Callable[..., RegisteredModel]:
+    return model_maker_for(users)
+
+
+@pytest.fixture
+def make_version(users: dict[str, Any]) -> Callable[..., ModelVersion]:
+    return version_maker_for(users)
+
+
+T = TypeVar("T")
+
+
+def shared_world(django_db_blocker: Any, build: Callable[[], T]) -> Iterator[T]:
+    """For a class-scoped fixture: `build()` once in a transaction around the class's tests.
+
+    Each test's own transaction is a savepoint inside it and rolls back to it, so every test
+    starts from the same world (what Django's `setUpTestData` does); the whole is rolled back
+    after the last one, so no other test sees it. Tasks run in-process while it is built, as
+    in every test (`_tasks_in_process`).
+    """
+    from governance.celery import app
+
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer._from_testcase = True  # a durable block in a test stays allowed, as in TestCase
+        outer.__enter__()
+        eager = app.conf.task_always_eager
+        app.conf.task_always_eager = True
+        try:
+            with override_settings(CELERY_TASK_ALWAYS_EAGER=True, SERVING_WARM_UP=False):
+                world = build()
+        except BaseException:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+            raise
+        finally:
+            app.conf.task_always_eager = eager
+    try:
+        yield world
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
 
 
 def assert_json_error(response: Any, status: int) -> dict[str, Any]:
