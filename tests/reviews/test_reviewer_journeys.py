@@ -68,7 +68,7 @@ def test_a_board_member_approves_from_home_after_the_comparison(candidate, new_p
     expect(page.locator(".flash.success")).to_have_text(f"You approved request #{candidate.pk}.")
     assert new_page.asked[-1].startswith("Approve churn v2 for production?")
 
-    page.get_by_role("link", name="Home").click()
+    page.locator("header nav").get_by_role("link", name="Home").click()
     expect(page.locator("#awaiting")).to_have_count(0)
     expect(page.locator("main")).to_contain_text("Nothing waits for you.")
     shoot(page, "3-home-after")
