@@ -85,7 +85,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
     (`?open=true`, `?status=`, `?model=`, `?requested_by=`), a page at a time."""
     given = {name: value for name, value in request.GET.items() if value != "" and name != "page"}
     found = PromotionRequestFilter(given, queryset=selectors.request_list())
-    rows = found.qs.order_by("-created_at", "-id") if found.is_valid() else found.qs.none()
+    rows = found.qs.order_by("-created_at", "-id") if found.is_valid() else found.queryset.none()
     page = page_of(rows, request.GET.get("page"), LIST_PAGE_SIZE)
     shown = list(page.object_list)
     return render(

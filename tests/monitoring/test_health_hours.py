@@ -13,24 +13,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from models_registry import services as registry
 from models_registry.models import ModelVersion, Prediction
 from monitoring.health_charts import HEALTH_HOURS, health_charts, hours_of_slots
 from monitoring.windows import slot_measure
+from tests.monitoring import test_health_charts
 from tests.monitoring.test_canary import label, log_calls
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def deployed(users, make_model, make_version):
-    model = make_model()
-    v1, v2 = make_version(model), make_version(model)
-    registry.deployment_promote(version=v1, actor=users["ds"])
-    registry.deployment_start_canary(version=v2, actor=users["ds"], traffic=20)
-    v1.refresh_from_db()
-    v2.refresh_from_db()
-    return model, v1, v2
+deployed = test_health_charts.deployed  # the same fixture: production v1, canary v2 at 20%
 
 
 def calls_at(version: ModelVersion, at: datetime, count: int, **kwargs) -> list[str]:
